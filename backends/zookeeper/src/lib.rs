@@ -1,0 +1,2 @@
+//! zczk-zookeeper: `zczk_core::store::Store` over a real ZooKeeper ensemble.
+#![warn(missing_docs)]

@@ -1,0 +1,1 @@
+//! zczk-conformance: behaviour tests written once against `Store`, run against every backend.

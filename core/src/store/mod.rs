@@ -1,0 +1,162 @@
+//! The `Store` trait: the one door through which zczk talks to ZooKeeper.
+//!
+//! Every backend (the in-memory emulator, a real ensemble through `zookeeper-client`, the
+//! emulator over the wire) implements it, and the conformance suite checks that they all give
+//! the same answers.
+//!
+//! **Pipelining.** Each request method sends (or, in the emulator, applies) its request when it
+//! is *called*, and the returned future only waits for the reply. So requests reach the server
+//! in call order, and many can be in flight at once: call the methods for a batch, then await
+//! the futures together (`futures::future::join_all`, `FuturesOrdered`, ...). A method that
+//! cannot even send (a malformed path, a closed session) returns a future that resolves to the
+//! error at once.
+
+mod error;
+mod types;
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+pub use error::{Code, MultiError, OpKind, StoreError};
+pub use types::{
+    Acl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms, PersistentWatch,
+    SessionState, Stat, WatchEvent, WatchMode,
+};
+
+/// The future of a request: the request is already sent; awaiting waits for the reply.
+pub type Reply<'a, T, E = StoreError> = BoxFuture<'a, Result<T, E>>;
+
+/// One ZooKeeper session. See the module docs for the pipelining contract.
+///
+/// Paths are absolute ZooKeeper paths (`/a/b`), validated as the server validates them.
+/// Versions are `Option<i32>`: `None` means "any version" (ZooKeeper's -1).
+pub trait Store: Send + Sync {
+    /// Creates a node. Fails with `NodeExists`, `NoNode` (no parent),
+    /// `NoChildrenForEphemerals`, `InvalidAcl`, `NoAuth` (no CREATE on the parent),
+    /// `BadArguments` (bad path or TTL).
+    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created>;
+
+    /// Deletes a node, if `version` is `None` or matches. Fails with `NoNode`, `BadVersion`,
+    /// `NotEmpty`, `NoAuth` (no DELETE on the parent).
+    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()>;
+
+    /// The node's Stat, or `None` when it does not exist.
+    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>>;
+
+    /// As [`Store::exists`], and leaves a one-shot watch that fires on the node's creation,
+    /// deletion or data change.
+    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)>;
+
+    /// The node's data and Stat. Fails with `NoNode`, `NoAuth` (no READ).
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)>;
+
+    /// As [`Store::get_data`], and leaves a one-shot watch that fires on the node's data change
+    /// or deletion. No watch is left when the read fails.
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)>;
+
+    /// Replaces the node's data, if `version` is `None` or matches; returns the new Stat.
+    /// Fails with `NoNode`, `BadVersion`, `NoAuth` (no WRITE), `BadArguments` (data too large).
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat>;
+
+    /// The names of the node's children (in no particular order) and its Stat.
+    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)>;
+
+    /// As [`Store::get_children`], and leaves a one-shot watch that fires when a child is
+    /// created or deleted, or the node is deleted.
+    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)>;
+
+    /// The node's ACL and Stat.
+    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)>;
+
+    /// Replaces the node's ACL if `version` (the ACL version, `aversion`) is `None` or matches.
+    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat>;
+
+    /// Applies `ops` as one transaction: all or nothing. On success, one result per op.
+    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError>;
+
+    /// Adds a persistent (or persistent-recursive) watch on `path` (which need not exist).
+    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch>;
+
+    /// Waits until the server this session talks to has caught up with the leader.
+    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()>;
+
+    /// Adds an identity to the session (`digest` with `user:password`, ...).
+    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()>;
+
+    /// Closes the session: its ephemerals are deleted at once. Idempotent.
+    fn close(&self) -> Reply<'_, ()>;
+
+    /// The session id (the `ephemeral_owner` of the ephemerals this session creates).
+    fn session_id(&self) -> i64;
+
+    /// The session's state, now and as it changes.
+    fn session_state(&self) -> watch::Receiver<SessionState>;
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+        (**self).create(path, data, options)
+    }
+    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
+        (**self).delete(path, version)
+    }
+    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
+        (**self).exists(path)
+    }
+    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
+        (**self).exists_watch(path)
+    }
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+        (**self).get_data(path)
+    }
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+        (**self).get_data_watch(path)
+    }
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+        (**self).set_data(path, data, version)
+    }
+    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
+        (**self).get_children(path)
+    }
+    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
+        (**self).get_children_watch(path)
+    }
+    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
+        (**self).get_acl(path)
+    }
+    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
+        (**self).set_acl(path, acl, version)
+    }
+    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
+        (**self).multi(ops)
+    }
+    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
+        (**self).add_watch(path, mode)
+    }
+    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
+        (**self).sync(path)
+    }
+    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
+        (**self).add_auth(scheme, auth)
+    }
+    fn close(&self) -> Reply<'_, ()> {
+        (**self).close()
+    }
+    fn session_id(&self) -> i64 {
+        (**self).session_id()
+    }
+    fn session_state(&self) -> watch::Receiver<SessionState> {
+        (**self).session_state()
+    }
+}
+
+/// Makes new sessions: what the high-level client uses to replace an expired session.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// The kind of session this connector makes.
+    type Store: Store + 'static;
+
+    /// Opens a new session. Fails with `ConnectionLoss` (code) naming the address when no
+    /// server answers in time.
+    async fn connect(&self) -> Result<Self::Store, StoreError>;
+}

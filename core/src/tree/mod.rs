@@ -1,0 +1,85 @@
+//! The tree text format and its plain-data model.
+//!
+//! A [`Node`] is plain data: properties (JSON values), node links (`name -> path`), property
+//! links (`name => path [property]`) and children, in ordered maps so that printing is
+//! deterministic. The root of a parsed text is a nameless `Node` whose children are the
+//! text's top-level nodes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// One node of a tree.
+///
+/// In ZooKeeper the node's data holds all three kinds of property in one JSON object: plain
+/// properties under their names, node links under `"name ->"` and property links under
+/// `"name =>"` (see [`Node::to_properties`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Node {
+    /// Plain properties (including `type`), in the order they were given.
+    pub properties: Map<String, Value>,
+    /// Node links: link name (without ` ->`) to target path (absolute or relative).
+    pub links: BTreeMap<String, String>,
+    /// Property links: link name (without ` =>`) to target text, `path` or `path property`.
+    pub property_links: BTreeMap<String, String>,
+    /// Children by name.
+    pub children: BTreeMap<String, Node>,
+}
+
+/// The suffix that marks a node link in a node's properties.
+pub const LINK_SUFFIX: &str = " ->";
+/// The suffix that marks a property link in a node's properties.
+pub const PROPERTY_LINK_SUFFIX: &str = " =>";
+
+impl Node {
+    /// The node's `type`, when it is a non-empty string (what the format shows after the name).
+    pub fn node_type(&self) -> Option<&str> {
+        match self.properties.get("type") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The node's data as one JSON object: properties, then `name ->` links, then
+    /// `name =>` property links.
+    pub fn to_properties(&self) -> Map<String, Value> {
+        let mut all = self.properties.clone();
+        for (name, target) in &self.links {
+            all.insert(format!("{name}{LINK_SUFFIX}"), Value::String(target.clone()));
+        }
+        for (name, target) in &self.property_links {
+            all.insert(format!("{name}{PROPERTY_LINK_SUFFIX}"), Value::String(target.clone()));
+        }
+        all
+    }
+
+    /// Splits one JSON object of node data into properties, links and property links (no
+    /// children). A `name ->` or `name =>` key whose value is not a string stays an ordinary
+    /// property, so nothing is lost.
+    pub fn from_properties(data: Map<String, Value>) -> Node {
+        let mut node = Node::default();
+        for (key, value) in data {
+            match value {
+                Value::String(target) if key.ends_with(LINK_SUFFIX) => {
+                    node.links.insert(key[..key.len() - LINK_SUFFIX.len()].to_string(), target);
+                }
+                Value::String(target) if key.ends_with(PROPERTY_LINK_SUFFIX) => {
+                    node.property_links
+                        .insert(key[..key.len() - PROPERTY_LINK_SUFFIX.len()].to_string(), target);
+                }
+                value => {
+                    node.properties.insert(key, value);
+                }
+            }
+        }
+        node
+    }
+}
+
+mod parse;
+mod print;
+mod value;
+
+pub use parse::{parse, parse_all, ParseError, ParseErrorKind};
+pub use print::print;
+pub use value::{format_value, parse_value, ValueError};
