@@ -159,4 +159,9 @@ pub trait Connector: Send + Sync + 'static {
     /// Opens a new session. Fails with `ConnectionLoss` (code) naming the address when no
     /// server answers in time.
     async fn connect(&self) -> Result<Self::Store, StoreError>;
+
+    /// Where this connector connects to, for messages (`127.0.0.1:2181/app`, `mem:`, ...).
+    fn address(&self) -> String {
+        "ZooKeeper".to_string()
+    }
 }
