@@ -1,0 +1,70 @@
+//! The high-level client's error type.
+
+use crate::path::PathError;
+use crate::store::{Code, StoreError};
+
+/// Why a client operation failed. Every variant names the path (or address) it concerns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    /// A request to ZooKeeper failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A (virtual) path leads to no node: neither a node nor a link of that name exists.
+    #[error("{path}: no such node")]
+    NoNode {
+        /// The path as the caller gave it.
+        path: String,
+    },
+    /// Following links came back to a path already followed.
+    #[error("link loop: {}", chain.join(" -> "))]
+    LinkLoop {
+        /// The paths followed, the repeated one last.
+        chain: Vec<String>,
+    },
+    /// A path is malformed.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// A property link cannot be followed.
+    #[error("bad property link {link:?} in {path}: {reason}")]
+    BadPropertyLink {
+        /// The node holding the link.
+        path: String,
+        /// The link as stored (`name => target`).
+        link: String,
+        /// Why it cannot be followed.
+        reason: String,
+    },
+    /// An address given to `register` is malformed.
+    #[error("bad address {addr:?}: {reason}")]
+    BadAddress {
+        /// The address as given.
+        addr: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No session could be opened.
+    #[error("can't connect to ZooKeeper at {address}: {reason}")]
+    FailedConnect {
+        /// The connection string.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The client was closed.
+    #[error("the ZooKeeper client is closed")]
+    Closed,
+}
+
+impl ClientError {
+    /// The ZooKeeper code behind this error, if it came from the server.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            ClientError::Store(e) => Some(e.code),
+            ClientError::NoNode { .. } => Some(Code::NoNode),
+            _ => None,
+        }
+    }
+}
+
+/// The result of client operations.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

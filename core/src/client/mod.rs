@@ -1,0 +1,314 @@
+//! The high-level client: `ZooKeeper<S>`, the user API of zc.zk over any [`Store`].
+//!
+//! The client owns a [`Connector`] and the current session. A supervisor task watches the
+//! session: when it expires, the client opens a new one and re-creates the ephemeral nodes
+//! registered through it (with their latest data and ACL). Everything else is a method that
+//! talks to the current session.
+
+mod error;
+mod register;
+mod resolve;
+mod walk;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, watch};
+
+use crate::props;
+use crate::store::{Acl, Code, Connector, CreateMode, CreateOptions, SessionState, Store};
+
+pub use error::{ClientError, Result};
+pub use register::{Address, RegisterOptions, RegisteringServer};
+pub use walk::{Walk, WalkItem, WalkOptions};
+
+/// What the client tells its observers (see [`ZooKeeper::events`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The current session changed state.
+    State(SessionState),
+    /// A new session replaced an expired one.
+    NewSession {
+        /// The new session's id.
+        session_id: i64,
+    },
+    /// A registered ephemeral node was re-created in the new session.
+    Restored {
+        /// Its path.
+        path: String,
+    },
+    /// A registered ephemeral node could not be re-created (for example its parent is gone).
+    RestoreFailed {
+        /// Its path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An ephemeral node registered through the client, kept so that it can be re-created in a new
+/// session.
+#[derive(Debug, Clone)]
+struct Registration {
+    data: Vec<u8>,
+    acl: Vec<Acl>,
+}
+
+type Subscriber = Box<dyn Fn(&mut RegisteringServer) + Send + Sync>;
+
+struct Shared<S: Store + 'static> {
+    connector: Box<dyn Connector<Store = S>>,
+    session: RwLock<Arc<S>>,
+    /// Bumped each time a new session replaces an expired one, so live views can re-arm.
+    generation: watch::Sender<u64>,
+    registrations: Mutex<BTreeMap<String, Registration>>,
+    subscribers: Mutex<Vec<Subscriber>>,
+    events: broadcast::Sender<ClientEvent>,
+    closed: AtomicBool,
+}
+
+/// A ZooKeeper client with zc.zk's API: links, properties, registration, trees.
+///
+/// Cheap to clone: clones share the session.
+pub struct ZooKeeper<S: Store + 'static> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Store + 'static> Clone for ZooKeeper<S> {
+    fn clone(&self) -> Self {
+        ZooKeeper { shared: self.shared.clone() }
+    }
+}
+
+/// How [`ZooKeeper::with_options`] connects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectOptions {
+    /// Keep trying (once a second) until a session is opened, instead of failing at once.
+    pub wait: bool,
+}
+
+impl<S: Store + 'static> ZooKeeper<S> {
+    /// Opens a session with `connector`; fails with [`ClientError::FailedConnect`] naming the
+    /// address if none can be opened.
+    pub async fn new(connector: impl Connector<Store = S>) -> Result<Self> {
+        Self::with_options(connector, ConnectOptions::default()).await
+    }
+
+    /// As [`ZooKeeper::new`], with options.
+    pub async fn with_options(connector: impl Connector<Store = S>, options: ConnectOptions) -> Result<Self> {
+        let store = loop {
+            match connector.connect().await {
+                Ok(store) => break store,
+                Err(e) if options.wait => {
+                    tracing::warn!(address = %connector.address(), error = %e, "can't connect to ZooKeeper; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    return Err(ClientError::FailedConnect { address: connector.address(), reason: e.to_string() })
+                }
+            }
+        };
+        let state = store.session_state();
+        let (events, _) = broadcast::channel(256);
+        let shared = Arc::new(Shared {
+            connector: Box::new(connector),
+            session: RwLock::new(Arc::new(store)),
+            generation: watch::Sender::new(0),
+            registrations: Mutex::new(BTreeMap::new()),
+            subscribers: Mutex::new(Vec::new()),
+            events,
+            closed: AtomicBool::new(false),
+        });
+        tokio::spawn(supervise(Arc::downgrade(&shared), state));
+        Ok(ZooKeeper { shared })
+    }
+
+    /// The current session. It is replaced when it expires, so do not keep it for long.
+    pub fn store(&self) -> Arc<S> {
+        self.shared.session.read().clone()
+    }
+
+    /// Where the client connects to.
+    pub fn address(&self) -> String {
+        self.shared.connector.address()
+    }
+
+    /// The events of the client: session states, new sessions, restored registrations.
+    pub fn events(&self) -> broadcast::Receiver<ClientEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// A counter bumped each time a new session replaces an expired one.
+    pub fn generation(&self) -> watch::Receiver<u64> {
+        self.shared.generation.subscribe()
+    }
+
+    /// Closes the session (its ephemerals vanish at once). Idempotent; later calls that need
+    /// the server fail.
+    pub async fn close(&self) -> Result<()> {
+        if self.shared.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.shared.registrations.lock().clear();
+        let store = self.store();
+        store.close().await?;
+        Ok(())
+    }
+
+    /// True once [`ZooKeeper::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// The decoded properties of the node at `path` as stored: no path resolution, no link
+    /// following.
+    pub async fn get_properties(&self, path: &str) -> Result<Map<String, Value>> {
+        let (data, _) = self.store().get_data(path).await?;
+        Ok(props::decode(&data).properties)
+    }
+
+    /// True when the node at `path` is ephemeral.
+    pub async fn is_ephemeral(&self, path: &str) -> Result<bool> {
+        match self.store().exists(path).await? {
+            Some(stat) => Ok(stat.is_ephemeral()),
+            None => Err(ClientError::NoNode { path: path.to_string() }),
+        }
+    }
+
+    /// Creates the node at `path` with `properties` and `acl`, creating its missing ancestors
+    /// with empty data first; if the node exists, sets its properties instead.
+    pub async fn create_recursive(&self, path: &str, properties: &Map<String, Value>, acl: &[Acl]) -> Result<()> {
+        crate::path::validate(path)?;
+        let store = self.store();
+        let options = CreateOptions::new(CreateMode::Persistent).with_acl(acl.to_vec());
+        // Find the deepest existing ancestor, then create downwards.
+        let mut missing = Vec::new();
+        let mut current = path;
+        while let Some((parent, _)) = crate::path::split(current) {
+            if store.exists(current).await?.is_some() {
+                break;
+            }
+            missing.push(current);
+            current = parent;
+        }
+        let data = props::encode(properties);
+        if missing.is_empty() {
+            self.set_data(path, &data, None).await?;
+            return Ok(());
+        }
+        // Issue every create at once: the server applies them in order, parents first.
+        let creates: Vec<_> = missing
+            .iter()
+            .rev()
+            .map(|p| store.create(p, if *p == path { &data[..] } else { &b""[..] }, &options))
+            .collect();
+        for result in futures::future::join_all(creates).await {
+            match result {
+                Ok(_) => {}
+                // A concurrent creator got there first: the ancestor exists, which is all we need.
+                Err(e) if e.is(Code::NodeExists) && e.path != path => {}
+                Err(e) if e.is(Code::NodeExists) => {
+                    self.set_data(path, &data, None).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the data of the node at `path` (versioned when `version` is given) and remembers
+    /// it for a registered ephemeral at that path, so that a restored registration gets it.
+    pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<crate::store::Stat> {
+        let stat = self.store().set_data(path, data, version).await?;
+        if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
+            reg.data = data.to_vec();
+        }
+        Ok(stat)
+    }
+
+    /// Deletes the node at `path` (versioned when `version` is given). A registration at that
+    /// path is forgotten, so it is not restored after a session expiry.
+    pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
+        self.store().delete(path, version).await?;
+        self.shared.registrations.lock().remove(path);
+        Ok(())
+    }
+}
+
+/// Watches the current session; replaces it when it expires and restores registrations.
+async fn supervise<S: Store + 'static>(shared: Weak<Shared<S>>, mut state: watch::Receiver<SessionState>) {
+    loop {
+        if state.changed().await.is_err() {
+            // The session's state sender is gone: the store was dropped with the client.
+            return;
+        }
+        let current = *state.borrow_and_update();
+        let Some(strong) = shared.upgrade() else { return };
+        tracing::info!(state = ?current, "ZooKeeper session state changed");
+        let _ = strong.events.send(ClientEvent::State(current));
+        match current {
+            SessionState::Closed => return,
+            SessionState::Expired | SessionState::AuthFailed if !strong.closed.load(Ordering::SeqCst) => {
+                let Some(new_state) = renew(&strong).await else { return };
+                state = new_state;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Opens a new session (retrying with back-off), installs it, and re-creates registrations.
+async fn renew<S: Store + 'static>(shared: &Shared<S>) -> Option<watch::Receiver<SessionState>> {
+    let mut delay = Duration::from_millis(50);
+    let store = loop {
+        if shared.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        match shared.connector.connect().await {
+            Ok(store) => break Arc::new(store),
+            Err(e) => {
+                tracing::warn!(address = %shared.connector.address(), error = %e, "can't open a new ZooKeeper session; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    let state = store.session_state();
+    let session_id = store.session_id();
+    *shared.session.write() = store.clone();
+    tracing::info!(session_id, "new ZooKeeper session");
+    let _ = shared.events.send(ClientEvent::NewSession { session_id });
+    restore_registrations(shared, &store).await;
+    shared.generation.send_modify(|g| *g += 1);
+    Some(state)
+}
+
+async fn restore_registrations<S: Store + 'static>(shared: &Shared<S>, store: &S) {
+    let wanted: Vec<(String, Registration)> =
+        shared.registrations.lock().iter().map(|(p, r)| (p.clone(), r.clone())).collect();
+    let options: Vec<CreateOptions> = wanted
+        .iter()
+        .map(|(_, r)| CreateOptions::new(CreateMode::Ephemeral).with_acl(r.acl.clone()))
+        .collect();
+    let creates: Vec<_> =
+        wanted.iter().zip(&options).map(|((path, r), o)| store.create(path, &r.data, o)).collect();
+    for ((path, _), result) in wanted.iter().zip(futures::future::join_all(creates).await) {
+        let event = match result {
+            // Still there: the old session's node had not been removed yet, or someone made it.
+            Ok(_) => ClientEvent::Restored { path: path.clone() },
+            Err(e) if e.is(Code::NodeExists) => ClientEvent::Restored { path: path.clone() },
+            Err(e) => {
+                tracing::warn!(path, error = %e, "can't restore registered ephemeral node");
+                ClientEvent::RestoreFailed { path: path.clone(), reason: e.to_string() }
+            }
+        };
+        if let ClientEvent::Restored { path } = &event {
+            tracing::info!(path, "restored registered ephemeral node");
+        }
+        let _ = shared.events.send(event);
+    }
+}

@@ -1,0 +1,226 @@
+//! Service registration: ephemeral nodes named `host:port` under a service path.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde_json::{Map, Value};
+
+use super::{ClientError, Registration, Result, ZooKeeper};
+use crate::path;
+use crate::props;
+use crate::store::{Acl, CreateMode, CreateOptions, Store};
+
+/// A server address to register: `"host:port"`, `":port"` (every address of this machine),
+/// `"[v6]:port"`, or a `(host, port)` pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// The host; empty for "every address of this machine".
+    pub host: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl Address {
+    /// Parses `host:port`, `[ipv6]:port` or `:port`.
+    pub fn parse(addr: &str) -> Result<Address> {
+        let bad = |reason| ClientError::BadAddress { addr: addr.to_string(), reason };
+        let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+            let (host, port) = rest.split_once("]:").ok_or_else(|| bad("expected [host]:port"))?;
+            host.parse::<std::net::Ipv6Addr>().map_err(|_| bad("not an IPv6 address in brackets"))?;
+            (host, port)
+        } else {
+            let (host, port) = addr.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
+            if host.contains(':') {
+                return Err(bad("an IPv6 host must be written in brackets: [::1]:80"));
+            }
+            (host, port)
+        };
+        let port = port.parse::<u16>().map_err(|_| bad("the port must be a number from 0 to 65535"))?;
+        if host.contains('/') || host.chars().any(char::is_whitespace) {
+            return Err(bad("the host cannot contain / or spaces"));
+        }
+        Ok(Address { host: host.to_string(), port })
+    }
+
+    /// The node name for this address: `host:port`, IPv6 hosts in brackets.
+    pub fn node_name(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The node names to register: the address itself, or for a blank host every non-loopback
+    /// IPv4 address of this machine (the loopback ones if there are no others, the host name
+    /// if there are none at all).
+    pub fn expand(&self) -> Vec<String> {
+        if !self.host.is_empty() {
+            return vec![self.node_name()];
+        }
+        let ips: Vec<Ipv4Addr> = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| match i.ip() {
+                IpAddr::V4(ip) => Some(ip),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let mut chosen: Vec<String> =
+            ips.iter().filter(|ip| !ip.is_loopback()).map(|ip| format!("{ip}:{}", self.port)).collect();
+        if chosen.is_empty() {
+            chosen = ips.iter().map(|ip| format!("{ip}:{}", self.port)).collect();
+        }
+        if chosen.is_empty() {
+            chosen.push(format!("{}:{}", gethostname::gethostname().to_string_lossy(), self.port));
+        }
+        chosen.sort();
+        chosen.dedup();
+        chosen
+    }
+}
+
+impl std::str::FromStr for Address {
+    type Err = ClientError;
+    fn from_str(s: &str) -> Result<Address> {
+        Address::parse(s)
+    }
+}
+
+impl<H: Into<String>> From<(H, u16)> for Address {
+    fn from((host, port): (H, u16)) -> Address {
+        Address { host: host.into(), port }
+    }
+}
+
+/// The event subscribers get before a server is registered; they may add properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteringServer {
+    /// The address as given (`":8080"` for a blank host).
+    pub addr: String,
+    /// The resolved service path.
+    pub path: String,
+    /// The properties the ephemeral nodes will get.
+    pub properties: Map<String, Value>,
+}
+
+/// Options of [`ZooKeeper::register_with`].
+#[derive(Debug, Clone)]
+pub struct RegisterOptions {
+    /// The ACL of the ephemeral nodes (default: world-readable, as zc.zk).
+    pub acl: Vec<Acl>,
+    /// Their properties (`pid` is added unless given).
+    pub properties: Map<String, Value>,
+}
+
+impl Default for RegisterOptions {
+    fn default() -> Self {
+        RegisterOptions { acl: Acl::read_only(), properties: Map::new() }
+    }
+}
+
+impl<S: Store + 'static> ZooKeeper<S> {
+    /// Registers a server: creates the ephemeral node `path/host:port` (for a blank host, one
+    /// per address of this machine) with `properties` plus `pid`, world-readable. Returns the
+    /// paths created. A duplicate registration fails with `NodeExists`.
+    pub async fn register(&self, path: &str, addr: &str, properties: Map<String, Value>) -> Result<Vec<String>> {
+        self.register_with(path, Address::parse(addr)?, RegisterOptions { properties, ..Default::default() }).await
+    }
+
+    /// [`ZooKeeper::register`] with an [`Address`] value and options.
+    pub async fn register_with(
+        &self,
+        path: &str,
+        addr: impl Into<Address>,
+        options: RegisterOptions,
+    ) -> Result<Vec<String>> {
+        let addr = addr.into();
+        let names = addr.expand();
+        for name in &names {
+            path::validate_name(name)?;
+        }
+        let service = self.resolve(path).await?;
+        let mut properties = options.properties;
+        properties.entry("pid").or_insert_with(|| Value::from(std::process::id()));
+        let mut event = RegisteringServer { addr: addr.node_name(), path: service.clone(), properties };
+        for subscriber in self.shared.subscribers.lock().iter() {
+            subscriber(&mut event);
+        }
+        let data = props::encode(&event.properties);
+        let create = CreateOptions::new(CreateMode::Ephemeral).with_acl(options.acl.clone());
+        let store = self.store();
+        let paths: Vec<String> = names.iter().map(|n| path::child(&service, n)).collect();
+        let results = futures::future::join_all(paths.iter().map(|p| store.create(p, &data, &create))).await;
+        let mut created = Vec::new();
+        let mut first_error = None;
+        for (p, result) in paths.iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    self.shared
+                        .registrations
+                        .lock()
+                        .insert(p.clone(), Registration { data: data.clone(), acl: options.acl.clone() });
+                    created.push(p.clone());
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(created),
+        }
+    }
+
+    /// Removes a registration made with [`ZooKeeper::register`]: deletes the ephemeral node(s)
+    /// of `addr` under `path` and forgets them, so they are not restored after an expiry.
+    pub async fn unregister(&self, path: &str, addr: &str) -> Result<()> {
+        let service = self.resolve(path).await?;
+        for name in Address::parse(addr)?.expand() {
+            let p = path::child(&service, &name);
+            self.shared.registrations.lock().remove(&p);
+            match self.store().delete(&p, None).await {
+                Err(e) if e.is(crate::store::Code::NoNode) => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `subscriber` with every [`RegisteringServer`] event, before the nodes are created.
+    pub fn on_registering(&self, subscriber: impl Fn(&mut RegisteringServer) + Send + Sync + 'static) {
+        self.shared.subscribers.lock().push(Box::new(subscriber));
+    }
+
+    /// The paths of the registrations this client will restore after a session expiry.
+    pub fn registrations(&self) -> Vec<String> {
+        self.shared.registrations.lock().keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse() {
+        assert_eq!(Address::parse("h:80").unwrap(), Address { host: "h".into(), port: 80 });
+        assert_eq!(Address::parse(":8080").unwrap(), Address { host: "".into(), port: 8080 });
+        assert_eq!(Address::parse("[::1]:80").unwrap().node_name(), "[::1]:80");
+        assert_eq!(Address::from(("10.0.0.1", 9)).node_name(), "10.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_addresses_are_refused() {
+        for bad in ["h", "h:", "h:x", "h:70000", "::1:80", "[::1]80", "[zz]:80", "a/b:1", ""] {
+            assert!(Address::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn blank_host_expands_to_machine_addresses() {
+        let names = Address::parse(":8080").unwrap().expand();
+        assert!(!names.is_empty());
+        assert!(names.iter().all(|n| n.ends_with(":8080") && !n.starts_with(':')));
+    }
+}
