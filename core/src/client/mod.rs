@@ -5,7 +5,11 @@
 //! registered through it (with their latest data and ACL). Everything else is a method that
 //! talks to the current session.
 
+mod callbacks;
+mod children;
 mod error;
+mod node_watch;
+mod properties;
 mod register;
 mod resolve;
 mod walk;
@@ -22,7 +26,10 @@ use tokio::sync::{broadcast, watch};
 use crate::props;
 use crate::store::{Acl, Code, Connector, CreateMode, CreateOptions, SessionState, Store};
 
+pub use callbacks::{Callback, CallbackError, Flow, ViewEvent};
+pub use children::{Children, ChildrenSnapshot};
 pub use error::{ClientError, Result};
+pub use properties::{Properties, PropertiesSnapshot};
 pub use register::{Address, RegisterOptions, RegisteringServer};
 pub use walk::{Walk, WalkItem, WalkOptions};
 
@@ -108,7 +115,10 @@ impl<S: Store + 'static> ZooKeeper<S> {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(e) => {
-                    return Err(ClientError::FailedConnect { address: connector.address(), reason: e.to_string() })
+                    return Err(ClientError::FailedConnect {
+                        address: connector.address(),
+                        reason: e.to_string(),
+                    })
                 }
             }
         };
@@ -181,7 +191,12 @@ impl<S: Store + 'static> ZooKeeper<S> {
 
     /// Creates the node at `path` with `properties` and `acl`, creating its missing ancestors
     /// with empty data first; if the node exists, sets its properties instead.
-    pub async fn create_recursive(&self, path: &str, properties: &Map<String, Value>, acl: &[Acl]) -> Result<()> {
+    pub async fn create_recursive(
+        &self,
+        path: &str,
+        properties: &Map<String, Value>,
+        acl: &[Acl],
+    ) -> Result<()> {
         crate::path::validate(path)?;
         let store = self.store();
         let options = CreateOptions::new(CreateMode::Persistent).with_acl(acl.to_vec());
@@ -222,7 +237,12 @@ impl<S: Store + 'static> ZooKeeper<S> {
 
     /// Sets the data of the node at `path` (versioned when `version` is given) and remembers
     /// it for a registered ephemeral at that path, so that a restored registration gets it.
-    pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<crate::store::Stat> {
+    pub async fn set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<crate::store::Stat> {
         let stat = self.store().set_data(path, data, version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.data = data.to_vec();

@@ -122,8 +122,14 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// Registers a server: creates the ephemeral node `path/host:port` (for a blank host, one
     /// per address of this machine) with `properties` plus `pid`, world-readable. Returns the
     /// paths created. A duplicate registration fails with `NodeExists`.
-    pub async fn register(&self, path: &str, addr: &str, properties: Map<String, Value>) -> Result<Vec<String>> {
-        self.register_with(path, Address::parse(addr)?, RegisterOptions { properties, ..Default::default() }).await
+    pub async fn register(
+        &self,
+        path: &str,
+        addr: &str,
+        properties: Map<String, Value>,
+    ) -> Result<Vec<String>> {
+        self.register_with(path, Address::parse(addr)?, RegisterOptions { properties, ..Default::default() })
+            .await
     }
 
     /// [`ZooKeeper::register`] with an [`Address`] value and options.

@@ -37,12 +37,16 @@ impl<S: Store + 'static> ZooKeeper<S> {
             (if dir.is_empty() { "/".to_string() } else { path::normalize(dir)? }, name.to_string())
         } else {
             let normalized = path::normalize(source)?;
-            let (parent, name) = path::split(&normalized)
-                .ok_or_else(|| path::PathError { path: source.to_string(), reason: "cannot link the root" })?;
+            let (parent, name) = path::split(&normalized).ok_or_else(|| path::PathError {
+                path: source.to_string(),
+                reason: "cannot link the root",
+            })?;
             (parent.to_string(), name.to_string())
         };
         if name.is_empty() {
-            return Err(path::PathError { path: target.to_string(), reason: "the link would have no name" }.into());
+            return Err(
+                path::PathError { path: target.to_string(), reason: "the link would have no name" }.into()
+            );
         }
         let key = format!("{name}{LINK_SUFFIX}");
         self.update_properties(&parent, |props| {
