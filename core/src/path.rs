@@ -147,7 +147,20 @@ mod tests {
 
     #[test]
     fn validate_refuses_what_the_server_refuses() {
-        for bad in ["", "a", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/.", "/a\0b", "/a\u{1}", "/\u{e000}", "/😀"] {
+        for bad in [
+            "",
+            "a",
+            "/a/",
+            "//a",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/a\0b",
+            "/a\u{1}",
+            "/\u{e000}",
+            "/😀",
+        ] {
             assert!(validate(bad).is_err(), "{bad:?} should be refused");
         }
     }
