@@ -1,0 +1,154 @@
+//! Connection strings: `host:port[,host:port...][/chroot]` for a real ensemble, `mem:` for a
+//! fresh in-process emulator, `file:PATH` for an emulator kept in a file.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::path;
+
+/// The environment variable that names the default connection string.
+pub const ENV_VAR: &str = "ZC_ZK_CONNECTION_STRING";
+/// The connection string used when none is given and [`ENV_VAR`] is unset.
+pub const DEFAULT: &str = "127.0.0.1:2181";
+
+/// Why a connection string is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad connection string {input:?}: {reason}")]
+pub struct ConnectionError {
+    /// The string as given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A parsed connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// `mem:`: a fresh emulator in this process.
+    Memory,
+    /// `file:PATH`: an emulator whose persistent nodes are kept in a file.
+    File(PathBuf),
+    /// A real ensemble.
+    Ensemble {
+        /// `host:port` of each server (IPv6 hosts in brackets), as given.
+        servers: Vec<String>,
+        /// The chroot, if any (`/app`).
+        chroot: Option<String>,
+    },
+}
+
+impl Connection {
+    /// Parses a connection string.
+    pub fn parse(input: &str) -> Result<Connection, ConnectionError> {
+        let bad = |reason: &str| ConnectionError { input: input.to_string(), reason: reason.to_string() };
+        let s = input.trim();
+        if s == "mem:" {
+            return Ok(Connection::Memory);
+        }
+        if let Some(file) = s.strip_prefix("file:") {
+            if file.is_empty() {
+                return Err(bad("file: needs a path, as in file:/tmp/zk.json"));
+            }
+            return Ok(Connection::File(PathBuf::from(file)));
+        }
+        if s.is_empty() {
+            return Err(bad("it is empty; expected host:port[,host:port...][/chroot], mem: or file:PATH"));
+        }
+        let (hosts, chroot) = match s.find('/') {
+            Some(i) => (&s[..i], Some(&s[i..])),
+            None => (s, None),
+        };
+        let chroot = match chroot {
+            None | Some("/") => None,
+            Some(c) => {
+                path::validate(c).map_err(|e| bad(&format!("bad chroot: {}", e.reason)))?;
+                Some(c.to_string())
+            }
+        };
+        let mut servers = Vec::new();
+        for server in hosts.split(',') {
+            let server = server.trim();
+            let (host, port) = if let Some(rest) = server.strip_prefix('[') {
+                rest.split_once("]:").ok_or_else(|| bad(&format!("{server:?}: expected [ipv6]:port")))?
+            } else {
+                server.rsplit_once(':').ok_or_else(|| bad(&format!("{server:?}: expected host:port")))?
+            };
+            if host.is_empty() || host.contains(':') && !server.starts_with('[') {
+                return Err(bad(&format!("{server:?}: expected host:port (IPv6 hosts in brackets)")));
+            }
+            match port.parse::<u16>() {
+                Ok(p) if p > 0 => {}
+                _ => return Err(bad(&format!("{server:?}: the port must be a number from 1 to 65535"))),
+            }
+            servers.push(server.to_string());
+        }
+        Ok(Connection::Ensemble { servers, chroot })
+    }
+
+    /// The connection string to use when none is given: `ZC_ZK_CONNECTION_STRING`, else
+    /// `127.0.0.1:2181`.
+    pub fn default_string() -> String {
+        std::env::var(ENV_VAR).ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT.to_string())
+    }
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Connection::Memory => f.write_str("mem:"),
+            Connection::File(p) => write!(f, "file:{}", p.display()),
+            Connection::Ensemble { servers, chroot } => {
+                write!(f, "{}{}", servers.join(","), chroot.as_deref().unwrap_or(""))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_form() {
+        assert_eq!(Connection::parse("mem:").unwrap(), Connection::Memory);
+        assert_eq!(Connection::parse("file:/tmp/x").unwrap(), Connection::File("/tmp/x".into()));
+        assert_eq!(
+            Connection::parse("a:1,[::1]:2/app/x").unwrap(),
+            Connection::Ensemble {
+                servers: vec!["a:1".into(), "[::1]:2".into()],
+                chroot: Some("/app/x".into())
+            }
+        );
+        assert_eq!(
+            Connection::parse("h:2181/").unwrap(),
+            Connection::Ensemble { servers: vec!["h:2181".into()], chroot: None }
+        );
+    }
+
+    #[test]
+    fn refuses_bad_strings_with_a_reason() {
+        for bad in [
+            "",
+            "file:",
+            "host",
+            "host:",
+            "host:0",
+            "host:99999",
+            "a:1,",
+            "::1:2181",
+            "h:1/a/",
+            "h:1//a",
+            ":2181",
+        ] {
+            let e = Connection::parse(bad).unwrap_err();
+            assert!(!e.reason.is_empty(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in ["mem:", "file:/x", "a:1,b:2/c"] {
+            assert_eq!(Connection::parse(s).unwrap().to_string(), s);
+        }
+    }
+}
