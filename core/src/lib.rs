@@ -6,11 +6,19 @@
 //! - [`path`]: path validation and normalization.
 //! - [`props`]: the properties codec (node data as a JSON object).
 //! - [`store`]: the `Store` trait, the one door to ZooKeeper, and the values crossing it.
+//! - [`snapshot`]: reading a subtree as plain data, with pipelined requests.
+//! - [`export`]: a subtree as tree text or JSON.
+//! - [`import`]: tree text into ZooKeeper: plan (pure) and apply (pipelined, versioned).
+//! - [`delete`]: recursive delete, keeping ephemeral nodes.
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod connection;
+pub mod delete;
+pub mod export;
+pub mod import;
 pub mod path;
 pub mod props;
+pub mod snapshot;
 pub mod store;
 pub mod tree;

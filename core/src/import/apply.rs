@@ -1,0 +1,135 @@
+//! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
+
+use super::multi::{self, MULTI_LIMIT};
+use super::pipeline::{self, is_conflict, Write};
+use super::{ImportError, Plan};
+use crate::snapshot::DEFAULT_WINDOW;
+use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
+
+/// Options of [`apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Apply the data writes as one `multi` transaction: all or nothing. A plan too large for
+    /// one request is refused before anything is written.
+    pub atomic: bool,
+    /// Most writes in flight at once (the non-atomic mode; also the ACL changes).
+    pub window: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { atomic: false, window: DEFAULT_WINDOW }
+    }
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Nodes created.
+    pub creates: usize,
+    /// Nodes whose data was replaced.
+    pub updates: usize,
+    /// Nodes whose ACL was replaced.
+    pub acl_changes: usize,
+    /// Nodes deleted (trim).
+    pub deletes: usize,
+    /// Trimmed nodes that someone else had deleted already.
+    pub vanished: usize,
+    /// Write requests sent (a `multi` counts once).
+    pub requests: usize,
+}
+
+/// Writes a plan.
+///
+/// **Pipelined** (the default): creates (parent first), then updates, ACL changes and deletes
+/// (children first) are sent in that order with up to `window` in flight. Updates, ACL changes
+/// and deletes are conditional on the versions the plan read, so a node changed by another
+/// client in between is never overwritten: its write fails. At the first failure seen nothing
+/// more is sent, the writes already in flight are awaited (some may have been applied: they
+/// were sent before the failure was known), and the error names every failed node. A trimmed
+/// node already gone is not a failure.
+///
+/// **Atomic**: creates, updates and deletes go in one `multi`, so they all apply or none does;
+/// the plan must fit ZooKeeper's request limit ([`MULTI_LIMIT`], checked before anything is
+/// sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the transaction
+/// has committed, pipelined and versioned as above.
+///
+/// `progress` is called with the number of writes answered so far.
+#[tracing::instrument(level = "debug", skip_all, fields(path = plan.path.as_str()))]
+pub async fn apply<S: Store + ?Sized>(
+    store: &S,
+    plan: &Plan,
+    options: &ApplyOptions,
+    mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
+) -> Result<Applied, ImportError> {
+    let create_options = CreateOptions::new(CreateMode::Persistent).with_acl(plan.acl.clone());
+    let acl_changes: Vec<Write<'_>> = plan
+        .acl_changes
+        .iter()
+        .map(|c| Write::SetAcl { path: &c.path, acl: &plan.acl, aversion: c.aversion })
+        .collect();
+
+    let mut applied = Applied::default();
+    if options.atomic {
+        let ops = multi::ops(plan);
+        let size = multi::encoded_size(&ops);
+        if size > MULTI_LIMIT {
+            return Err(ImportError::TooLargeForMulti { size, limit: MULTI_LIMIT });
+        }
+        if !ops.is_empty() {
+            applied.requests += 1;
+            store.multi(&ops).await.map_err(|e| match e {
+                MultiError::Op { error, .. } if is_conflict(error.code) => {
+                    ImportError::Conflict { failures: vec![error], written: 0, not_sent: 0 }
+                }
+                other => ImportError::Multi(other),
+            })?;
+        }
+        applied.creates = plan.creates.len();
+        applied.updates = plan.updates.len();
+        applied.deletes = plan.deletes.len();
+        let sent =
+            pipeline::send(store, &acl_changes, options.window, progress.as_mut().map(|p| &mut **p as _))
+                .await;
+        applied.requests += sent.requests;
+        stopped(sent.failures, ops.len() + sent.applied, sent.not_sent)?;
+        applied.acl_changes = sent.applied;
+        return Ok(applied);
+    }
+
+    let mut writes: Vec<Write<'_>> = Vec::with_capacity(plan.writes());
+    writes.extend(plan.creates.iter().map(|c| Write::Create {
+        path: &c.path,
+        data: &c.data,
+        options: &create_options,
+    }));
+    writes.extend(plan.updates.iter().map(|u| Write::SetData {
+        path: &u.path,
+        data: &u.data,
+        version: u.version,
+    }));
+    writes.extend(acl_changes);
+    writes.extend(plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version }));
+    let sent = pipeline::send(store, &writes, options.window, progress).await;
+    stopped(sent.failures, sent.applied, sent.not_sent)?;
+    Ok(Applied {
+        creates: plan.creates.len(),
+        updates: plan.updates.len(),
+        acl_changes: plan.acl_changes.len(),
+        deletes: plan.deletes.len() - sent.vanished,
+        vanished: sent.vanished,
+        requests: sent.requests,
+    })
+}
+
+/// The error for failed writes: a `Conflict` when every failure is one a concurrent writer
+/// causes, else a `Write` error.
+fn stopped(failures: Vec<StoreError>, written: usize, not_sent: usize) -> Result<(), ImportError> {
+    if failures.is_empty() {
+        Ok(())
+    } else if failures.iter().all(|e| is_conflict(e.code)) {
+        Err(ImportError::Conflict { failures, written, not_sent })
+    } else {
+        Err(ImportError::Write { failures, written, not_sent })
+    }
+}

@@ -1,0 +1,99 @@
+//! Why an import failed.
+
+use crate::path::PathError;
+use crate::store::{MultiError, StoreError};
+use crate::tree::ParseError;
+
+use super::pipeline::describe;
+
+/// Why an import failed. Every variant but `Conflict`, `Write` and `Multi` is raised before
+/// anything is written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The text is not valid tree text.
+    #[error("parse error at {0}")]
+    Parse(#[from] ParseError),
+    /// The import path is not a valid path.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// A node of the text has a name ZooKeeper refuses.
+    #[error("invalid node name for {path}: {source}")]
+    InvalidName {
+        /// The node's path as it would be.
+        path: String,
+        /// Why the name is refused.
+        source: PathError,
+    },
+    /// A node's data is larger than ZooKeeper accepts.
+    #[error("{path}: data is {size} bytes, more than ZooKeeper's limit of {limit} bytes")]
+    DataTooLarge {
+        /// The node.
+        path: String,
+        /// Its encoded data size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The node to import into does not exist.
+    #[error("cannot import into {path}: no such node")]
+    NoImportPoint {
+        /// The import path.
+        path: String,
+    },
+    /// The text would write into `/zookeeper`, ZooKeeper's own subtree.
+    #[error("{path}: ZooKeeper's own subtree is not imported into")]
+    Reserved {
+        /// The node.
+        path: String,
+    },
+    /// The text puts a node below an existing ephemeral node, which cannot have children.
+    #[error("cannot create {path}: its parent is an ephemeral node")]
+    EphemeralParent {
+        /// The node that cannot be created.
+        path: String,
+    },
+    /// Reading what exists failed.
+    #[error("reading the tree failed: {0}")]
+    Read(StoreError),
+    /// Another client changed nodes between reading and writing; the import stopped.
+    #[error(
+        "import stopped: the tree changed since it was read ({}); {written} write(s) done, {not_sent} not sent; \
+         run the import again to re-plan",
+        describe(.failures)
+    )]
+    Conflict {
+        /// The writes that found a changed node (each names its node), in plan order.
+        failures: Vec<StoreError>,
+        /// Writes that were applied (including writes already in flight when the first
+        /// conflict was seen).
+        written: usize,
+        /// Writes never sent.
+        not_sent: usize,
+    },
+    /// A write failed for another reason (permissions, connection, ...); the import stopped.
+    #[error("import stopped: {}; {written} write(s) done, {not_sent} not sent", describe(.failures))]
+    Write {
+        /// The failed writes, in plan order.
+        failures: Vec<StoreError>,
+        /// Writes that were applied.
+        written: usize,
+        /// Writes never sent.
+        not_sent: usize,
+    },
+    /// An atomic import does not fit in one `multi` request; nothing was written.
+    #[error(
+        "atomic import needs a {size}-byte multi request, more than ZooKeeper's {limit}-byte limit; \
+         nothing was written (import without atomic)"
+    )]
+    TooLargeForMulti {
+        /// The estimated request size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The atomic `multi` failed as a whole (connection loss, ...): it may or may not have been
+    /// applied.
+    #[error("atomic import failed: {0}")]
+    Multi(MultiError),
+}

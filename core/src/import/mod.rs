@@ -1,0 +1,191 @@
+//! Importing tree text into ZooKeeper: parse, read, plan, then apply (or report, for a dry run).
+//!
+//! Each step is its own function over plain values, so each can be used and tested alone:
+//!
+//! 1. [`tree::parse`](crate::tree::parse) the whole text (a parse error changes nothing);
+//! 2. [`check`] the names and sizes, then read a [`Snapshot`] of the subtree at the import path;
+//! 3. [`plan`] (pure): what to create, update, re-ACL and trim, with the versions read, and
+//!    the report lines;
+//! 4. [`apply`] the plan, or show [`Plan::report`] for a dry run.
+//!
+//! [`import_tree`] does all four.
+//!
+//! **Requests.** Reading (see [`snapshot`](crate::snapshot)) costs, per existing node of the
+//! text, one `get_data` and one `get_acl`, plus one `get_children` when it has children; per
+//! extra node one `get_data` (to see whether it is ephemeral; with `trim` its whole subtree is
+//! read); nothing for the children of the import point that the text does not name. Applying
+//! sends one write per node that differs and nothing for a node that already matches, so an
+//! unchanged re-import writes nothing. Everything is pipelined (see [`apply`] for what that
+//! means when a write fails).
+//!
+//! **Differences from zc.zk.** Only what differs is written; updates and deletes are
+//! conditional on the versions read (a concurrent change stops the import instead of being
+//! overwritten); new nodes below a new node are reported in a dry run (`add /x/y`); an extra
+//! node that is itself ephemeral is never reported; ACLs of existing nodes are really changed.
+
+mod apply;
+mod error;
+mod multi;
+pub(crate) mod pipeline;
+mod plan;
+mod report;
+
+pub use apply::{apply, Applied, ApplyOptions};
+pub use error::ImportError;
+pub use multi::{encoded_size, MULTI_LIMIT};
+pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate, MAX_DATA_LEN};
+pub use report::ReportLine;
+
+use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};
+use crate::store::{Acl, Store};
+use crate::tree::{self, Node};
+
+/// Options of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// What to do with extra nodes (in ZooKeeper, below a node of the text, but not in the
+    /// text; never the children of the import point itself): `None` reports each as
+    /// `extra path not trimmed: /a/b`, `Some(true)` deletes it recursively (keeping ephemeral
+    /// nodes, with recursive delete's messages), `Some(false)` leaves it silently. An extra that
+    /// is itself ephemeral is always left alone, silently.
+    pub trim: Option<bool>,
+    /// The ACL of new nodes; existing nodes whose ACL differs get it too. Default: open.
+    pub acl: Vec<Acl>,
+    /// Only report what would change (see [`Plan::report`]).
+    pub dry_run: bool,
+    /// How to write.
+    pub apply: ApplyOptions,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { trim: None, acl: Acl::open(), dry_run: false, apply: ApplyOptions::default() }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The plan that was applied (or only reported).
+    pub plan: Plan,
+    /// The report lines: [`Plan::report`] for a dry run, else [`Plan::notices`]. The library
+    /// never prints them.
+    pub lines: Vec<String>,
+    /// What was written (`None` for a dry run).
+    pub applied: Option<Applied>,
+    /// Nodes read to plan.
+    pub nodes_read: usize,
+}
+
+/// Progress of an import, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Reading: nodes read so far.
+    Read(usize),
+    /// Writing: writes answered so far, of `total`.
+    Written {
+        /// Writes answered.
+        done: usize,
+        /// Writes planned.
+        total: usize,
+    },
+}
+
+/// A progress callback.
+pub type ProgressFn<'p> = &'p mut (dyn FnMut(Progress) + Send);
+
+/// Imports tree text under `path` (see the module docs). The text is parsed completely first:
+/// a parse error, a bad node name or oversized data fails before anything is read or written.
+#[tracing::instrument(level = "debug", skip(store, text, progress))]
+pub async fn import_tree<S: Store + ?Sized>(
+    store: &S,
+    text: &str,
+    path: &str,
+    options: &ImportOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Imported, ImportError> {
+    let tree = tree::parse(text)?;
+    import_parsed(store, &tree, path, options, progress).await
+}
+
+/// As [`import_tree`], for a tree already parsed (its children are the top-level nodes).
+pub async fn import_parsed<S: Store + ?Sized>(
+    store: &S,
+    tree: &Node,
+    path: &str,
+    options: &ImportOptions,
+    mut progress: Option<ProgressFn<'_>>,
+) -> Result<Imported, ImportError> {
+    let root = plan::import_point(path)?;
+    check(tree, &root)?;
+    let snapshot =
+        read_for_import(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
+    let plan = plan(tree, &root, &snapshot, options)?;
+    if options.dry_run {
+        let lines = plan.report();
+        return Ok(Imported { plan, lines, applied: None, nodes_read: snapshot.len() });
+    }
+    let total = plan.writes();
+    let mut on_write = progress.map(|p| move |done: usize| p(Progress::Written { done, total }));
+    let applied =
+        apply(store, &plan, &options.apply, on_write.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
+            .await?;
+    let lines = plan.notices();
+    Ok(Imported { plan, lines, applied: Some(applied), nodes_read: snapshot.len() })
+}
+
+/// Reads what [`plan`] needs and no more (see the module docs).
+async fn read_for_import<S: Store + ?Sized>(
+    store: &S,
+    tree: &Node,
+    root: &str,
+    options: &ImportOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Snapshot, ImportError> {
+    let trim = options.trim;
+    let visit = move |path: &str| visit_for_import(tree, root, trim, path);
+    let read_options = SnapshotOptions {
+        window: options.apply.window,
+        skip_zookeeper: true,
+        visit: Some(&visit),
+        ..SnapshotOptions::default()
+    };
+    let mut on_read = progress.map(|p| move |n: usize| p(Progress::Read(n)));
+    snapshot::read(store, root, &read_options, on_read.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
+        .await
+        .map_err(|e| match e.code {
+            crate::store::Code::NoNode if e.path == root => {
+                ImportError::NoImportPoint { path: root.to_string() }
+            }
+            _ => ImportError::Read(e),
+        })
+}
+
+/// What to read of the node at `path` for importing `tree` at `root`.
+fn visit_for_import(tree: &Node, root: &str, trim: Option<bool>, path: &str) -> Option<Visit> {
+    const TEXT_NODE: Visit = Visit { children: true, acl: true };
+    if path == root {
+        return Some(Visit { children: true, acl: false });
+    }
+    let relative = path.get(root.len()..)?.trim_start_matches('/');
+    let mut node = tree;
+    for (depth, name) in relative.split('/').enumerate() {
+        match node.children.get(name) {
+            Some(child) => node = child,
+            // A child of the import point that the text does not name: none of our business.
+            None if depth == 0 => return None,
+            // An extra node: its Stat tells whether it is ephemeral; trim needs its subtree.
+            None => {
+                return match trim {
+                    Some(true) => Some(Visit { children: true, acl: false }),
+                    None => Some(Visit { children: false, acl: false }),
+                    Some(false) => None,
+                }
+            }
+        }
+    }
+    Some(TEXT_NODE)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! Sending a list of writes in order, many in flight, stopping at the first failure seen.
+//!
+//! Shared by import's apply and by recursive delete. Each write is sent by calling its `Store`
+//! method, which sends the request at once, so requests leave in list order, and the server
+//! applies one session's requests in the order they arrive: a create listed after its parent's
+//! create, or a delete listed after its children's deletes, is safe without waiting.
+//!
+//! **What stops when.** At most `window` writes are in flight. When a reply reports a failure,
+//! no further write is *sent*; the writes already in flight are still awaited (the server may
+//! apply them, and each outcome is recorded), so after a failure up to `window - 1` later
+//! writes may have landed. Nothing is rolled back: that is what the atomic mode is for.
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+
+use crate::store::{Acl, Code, CreateOptions, Store, StoreError};
+
+/// One write to send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Write<'p> {
+    /// Create a node.
+    Create { path: &'p str, data: &'p [u8], options: &'p CreateOptions },
+    /// Replace a node's data if it still has `version`.
+    SetData { path: &'p str, data: &'p [u8], version: i32 },
+    /// Replace a node's ACL if it still has ACL version `aversion`.
+    SetAcl { path: &'p str, acl: &'p [Acl], aversion: i32 },
+    /// Delete a node if it still has `version`; a node already gone counts as deleted.
+    Delete { path: &'p str, version: i32 },
+}
+
+/// What happened to a list of writes.
+#[derive(Debug, Default)]
+pub(crate) struct Sent {
+    /// Writes the server applied.
+    pub applied: usize,
+    /// Deletes of nodes that were already gone (not failures).
+    pub vanished: usize,
+    /// The failures, in list order.
+    pub failures: Vec<StoreError>,
+    /// Writes never sent because a failure was seen first.
+    pub not_sent: usize,
+    /// Requests sent.
+    pub requests: usize,
+}
+
+/// Sends `writes` in order with at most `window` in flight (see the module docs).
+/// `progress` is called with the number of writes answered so far.
+pub(crate) async fn send<'a, S: Store + ?Sized>(
+    store: &'a S,
+    writes: &'a [Write<'a>],
+    window: usize,
+    mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
+) -> Sent {
+    let window = window.max(1);
+    let mut sent = Sent::default();
+    let mut in_flight: FuturesUnordered<BoxFuture<'a, (usize, Result<(), StoreError>)>> =
+        FuturesUnordered::new();
+    let mut next = 0;
+    let mut answered = 0;
+    let mut outcomes: Vec<(usize, StoreError)> = Vec::new();
+    loop {
+        while outcomes.is_empty() && in_flight.len() < window && next < writes.len() {
+            in_flight.push(issue(store, writes[next], next));
+            sent.requests += 1;
+            next += 1;
+        }
+        let Some((index, result)) = in_flight.next().await else { break };
+        answered += 1;
+        match result {
+            Ok(()) => sent.applied += 1,
+            Err(e) if e.is(Code::NoNode) && matches!(writes[index], Write::Delete { .. }) => {
+                sent.vanished += 1
+            }
+            Err(e) => outcomes.push((index, e)),
+        }
+        if let Some(progress) = progress.as_mut() {
+            progress(answered);
+        }
+    }
+    outcomes.sort_by_key(|(index, _)| *index);
+    sent.failures = outcomes.into_iter().map(|(_, e)| e).collect();
+    sent.not_sent = writes.len() - next;
+    sent
+}
+
+/// Sends one write now and returns the future of its reply, tagged with its index.
+fn issue<'a, S: Store + ?Sized>(
+    store: &'a S,
+    write: Write<'a>,
+    index: usize,
+) -> BoxFuture<'a, (usize, Result<(), StoreError>)> {
+    match write {
+        Write::Create { path, data, options } => {
+            store.create(path, data, options).map(move |r| (index, r.map(drop))).boxed()
+        }
+        Write::SetData { path, data, version } => {
+            store.set_data(path, data, Some(version)).map(move |r| (index, r.map(drop))).boxed()
+        }
+        Write::SetAcl { path, acl, aversion } => {
+            store.set_acl(path, acl, Some(aversion)).map(move |r| (index, r.map(drop))).boxed()
+        }
+        Write::Delete { path, version } => store.delete(path, Some(version)).map(move |r| (index, r)).boxed(),
+    }
+}
+
+/// True for the codes a concurrent writer causes: the node changed (`BadVersion`), vanished
+/// (`NoNode`), appeared (`NodeExists`) or got children (`NotEmpty`) after the plan read it.
+pub(crate) fn is_conflict(code: Code) -> bool {
+    matches!(code, Code::BadVersion | Code::NoNode | Code::NodeExists | Code::NotEmpty)
+}
+
+/// The failures as one line: `set data /a: version conflict (...); delete /b: ...`.
+pub(crate) fn describe(failures: &[StoreError]) -> String {
+    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}

@@ -1,0 +1,247 @@
+//! Planning an import: comparing the text's tree with a snapshot of what exists. Pure.
+
+use serde_json::{Map, Value};
+
+use super::report::{property_changes, ReportLine};
+use super::{ImportError, ImportOptions};
+use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
+use crate::path;
+use crate::props;
+use crate::snapshot::Snapshot;
+use crate::store::Acl;
+use crate::tree::Node;
+
+/// The largest node data ZooKeeper accepts by default (`jute.maxbuffer`, 1 MB).
+pub const MAX_DATA_LEN: usize = 1024 * 1024;
+
+/// A node to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedCreate {
+    /// Its path.
+    pub path: String,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+/// An existing node whose data changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedUpdate {
+    /// Its path.
+    pub path: String,
+    /// The new data.
+    pub data: Vec<u8>,
+    /// The data version read; the write fails if it changed.
+    pub version: i32,
+}
+
+/// An existing node whose ACL changes to the plan's [`Plan::acl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedAclChange {
+    /// Its path.
+    pub path: String,
+    /// The ACL version read; the write fails if it changed.
+    pub aversion: i32,
+}
+
+/// What an import will do, as plain data: apply it with [`apply`](super::apply), or show it with
+/// [`Plan::report`] for a dry run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The node imported into.
+    pub path: String,
+    /// The ACL of new nodes and of existing nodes whose ACL changes.
+    pub acl: Vec<Acl>,
+    /// Nodes to create, each after its parent.
+    pub creates: Vec<PlannedCreate>,
+    /// Existing nodes whose data differs from the text.
+    pub updates: Vec<PlannedUpdate>,
+    /// Existing nodes whose ACL differs from `acl`.
+    pub acl_changes: Vec<PlannedAclChange>,
+    /// Extra nodes to delete (trim), each after its children.
+    pub deletes: Vec<PlannedDelete>,
+    /// The report, in order: depth first in name order, each node's own lines, then its extras,
+    /// then its children's.
+    pub lines: Vec<ReportLine>,
+}
+
+impl Plan {
+    /// True when the import writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.writes() == 0
+    }
+
+    /// The number of writes the plan makes.
+    pub fn writes(&self) -> usize {
+        self.creates.len() + self.updates.len() + self.acl_changes.len() + self.deletes.len()
+    }
+
+    /// The dry-run report: what the import would change, one line each.
+    pub fn report(&self) -> Vec<String> {
+        self.lines.iter().filter_map(|line| line.text(true)).collect()
+    }
+
+    /// The lines a real import reports: extras not trimmed and the ephemeral nodes trim keeps.
+    pub fn notices(&self) -> Vec<String> {
+        self.lines.iter().filter_map(|line| line.text(false)).collect()
+    }
+}
+
+/// The import path in normal form (`/a/` is `/a`), or why it is not a path.
+pub(crate) fn import_point(path: &str) -> Result<String, ImportError> {
+    let normal = path::normalize(path)?;
+    path::validate(&normal)?;
+    Ok(normal)
+}
+
+/// Checks the text's tree against what ZooKeeper accepts: node names, data sizes, and no
+/// node inside `/zookeeper`. Pure; [`plan`] checks the same, this lets the caller fail before
+/// reading anything.
+pub fn check(tree: &Node, import_path: &str) -> Result<(), ImportError> {
+    let root = import_point(import_path)?;
+    if is_reserved(&root) {
+        return Err(ImportError::Reserved { path: root });
+    }
+    let mut stack: Vec<_> = tree.children.iter().map(|(n, c)| (name_path(&root, n), c)).collect();
+    while let Some((path, node)) = stack.pop() {
+        let path = path?;
+        node_data(&path, node)?;
+        stack.extend(node.children.iter().map(|(n, c)| (name_path(&path, n), c)));
+    }
+    Ok(())
+}
+
+fn is_reserved(path: &str) -> bool {
+    path == "/zookeeper" || path.starts_with("/zookeeper/")
+}
+
+/// The path of the child `name` of `parent`, once the name is checked.
+fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
+    let path = path::child(parent, name);
+    path::validate_name(name).map_err(|source| ImportError::InvalidName { path: path.clone(), source })?;
+    if is_reserved(&path) {
+        return Err(ImportError::Reserved { path });
+    }
+    Ok(path)
+}
+
+/// The node's properties and encoded data, checked for size.
+fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
+    let properties = node.to_properties();
+    let data = props::encode(&properties);
+    if data.len() > MAX_DATA_LEN {
+        return Err(ImportError::DataTooLarge {
+            path: path.to_string(),
+            size: data.len(),
+            limit: MAX_DATA_LEN,
+        });
+    }
+    Ok((properties, data))
+}
+
+/// True when two ACLs grant the same, whatever their order.
+fn same_acl(a: &[Acl], b: &[Acl]) -> bool {
+    let key = |acl: &Acl| (acl.scheme.clone(), acl.id.clone(), acl.perms.0);
+    let mut a: Vec<_> = a.iter().map(key).collect();
+    let mut b: Vec<_> = b.iter().map(key).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
+/// Plans importing `tree` (a parsed text: its children are the top-level nodes) under
+/// `import_path`, against a `snapshot` of that subtree. Pure.
+///
+/// The snapshot must hold the import point, every existing node of the text with its children
+/// (and its ACL, for ACL changes to be planned), each extra node with its Stat, and, for
+/// `trim = Some(true)`, each extra's subtree. The properties of `tree` itself are ignored (the
+/// text format has none above its top-level nodes).
+pub fn plan(
+    tree: &Node,
+    import_path: &str,
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+) -> Result<Plan, ImportError> {
+    let root = import_point(import_path)?;
+    check(tree, &root)?;
+    if snapshot.get(&root).is_none() {
+        return Err(ImportError::NoImportPoint { path: root });
+    }
+    let mut plan = Plan {
+        path: root.clone(),
+        acl: options.acl.clone(),
+        creates: Vec::new(),
+        updates: Vec::new(),
+        acl_changes: Vec::new(),
+        deletes: Vec::new(),
+        lines: Vec::new(),
+    };
+
+    // Depth first, name order, with an explicit stack (texts can nest deeper than the call
+    // stack would like). The import point's own extras are never looked at: its children are
+    // never trimmed nor reported.
+    let mut stack: Vec<(String, &Node)> =
+        tree.children.iter().rev().map(|(name, child)| (path::child(&root, name), child)).collect();
+    while let Some((path, node)) = stack.pop() {
+        let Some(state) = snapshot.get(&path) else {
+            plan_new_subtree(&path, node, &mut plan)?;
+            continue;
+        };
+        let (properties, data) = node_data(&path, node)?;
+        let old = props::decode(&state.data);
+        if old.properties != properties {
+            property_changes(&path, &old.properties, &properties, &mut plan.lines);
+            plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
+        }
+        if let Some(acl) = &state.acl {
+            if !same_acl(acl, &options.acl) {
+                plan.acl_changes.push(PlannedAclChange { path: path.clone(), aversion: state.stat.aversion });
+            }
+        }
+        if state.stat.is_ephemeral() {
+            if let Some(name) = node.children.keys().next() {
+                return Err(ImportError::EphemeralParent { path: path::child(&path, name) });
+            }
+        }
+        plan_extras(snapshot, &path, node, options.trim, &mut plan);
+        stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
+    }
+    Ok(plan)
+}
+
+/// Plans creating `node` and everything below it, parent first, with an `add` line each.
+fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), ImportError> {
+    let mut stack = vec![(path.to_string(), node)];
+    while let Some((path, node)) = stack.pop() {
+        let (_, data) = node_data(&path, node)?;
+        plan.lines.push(ReportLine::Change(format!("add {path}")));
+        stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
+        plan.creates.push(PlannedCreate { path, data });
+    }
+    Ok(())
+}
+
+/// Plans what happens to the children of the existing node `path` that the text lacks.
+fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, trim: Option<bool>, plan: &mut Plan) {
+    let Some(state) = snapshot.get(path) else { return };
+    for name in state.child_names() {
+        if node.children.contains_key(name) {
+            continue;
+        }
+        let extra = path::child(path, name);
+        // A registered server is never an "extra": it is not deleted nor reported.
+        match snapshot.get(&extra) {
+            Some(extra_state) if !extra_state.stat.is_ephemeral() => {}
+            _ => continue,
+        }
+        match trim {
+            None => plan.lines.push(ReportLine::ExtraNotTrimmed(extra)),
+            Some(false) => {}
+            Some(true) => {
+                let deletion =
+                    plan_delete(snapshot, &extra, DeleteRules { force: false, quiet_if_ephemeral: true });
+                plan.deletes.extend(deletion.deletes);
+                plan.lines.extend(deletion.notes.into_iter().map(ReportLine::Trim));
+            }
+        }
+    }
+}
