@@ -1,1 +1,79 @@
-//! zczk-conformance: behaviour tests written once against `Store`, run against every backend.
+//! zczk-conformance: behaviour tests written once against [`Store`], run against every backend.
+//!
+//! A behaviour is correct when the emulator and a real Apache ZooKeeper give the same answer.
+//! Each test is an `async fn case<B: Backend>(backend: B)`; the [`both!`] macro turns it into one
+//! `#[tokio::test]` per backend. The real server's address comes from `ZCZK_TEST_ZOOKEEPER`
+//! (`.ci/zookeeper-server` sets it); when it is unset the real-server tests say they are skipped,
+//! and they fail instead when `CI` is set, so CI can never pass without the real server.
+//!
+//! Every real-server test runs under a chroot of its own (`/zczk-test-...`), so tests do not see
+//! each other's nodes and can run in parallel on one server.
+#![warn(missing_docs)]
+
+mod zookeeper;
+
+use std::time::Duration;
+
+use zczk_core::store::{Connector, Store};
+
+pub use zookeeper::RealZooKeeper;
+
+/// The session timeout tests ask for. The test server (tickTime 200) grants it.
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A place to run a test: makes sessions on one private tree, and injects faults.
+#[async_trait::async_trait]
+pub trait Backend: Connector + Clone {
+    /// The backend's name in test output: `emulator` or `zookeeper`.
+    const NAME: &'static str;
+
+    /// Makes the session of `store` expire, as the server does when a client stops answering:
+    /// its ephemerals are deleted, its watches are dropped, and `store` sees `Expired`. Returns
+    /// once `store` has seen it.
+    async fn expire(&self, store: &Self::Store);
+
+    /// A new session; panics (failing the test) when none can be made.
+    async fn session(&self) -> Self::Store {
+        match self.connect().await {
+            Ok(store) => store,
+            Err(error) => panic!("{}: cannot open a session: {error}", Self::NAME),
+        }
+    }
+}
+
+/// The real server's address for test `test`, or `None` after saying the test is skipped.
+/// Panics when `CI` is set and the address is not, so CI cannot silently skip.
+pub fn real_server_address(test: &str) -> Option<String> {
+    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
+        Ok(address) if !address.trim().is_empty() => Some(address),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
+        }
+        _ => {
+            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
+            None
+        }
+    }
+}
+
+/// Closes a session, failing the test if that fails.
+pub async fn close<S: Store>(store: S) {
+    store.close().await.expect("closing the session");
+}
+
+/// Runs `async fn $case<B: Backend>(backend: B)` once per backend, as tests named
+/// `$case::zookeeper` (and `$case::emulator`).
+#[macro_export]
+macro_rules! both {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn zookeeper() {
+                let test = concat!(module_path!(), "::", stringify!($case));
+                if let Some(backend) = $crate::RealZooKeeper::for_test(test).await {
+                    super::$case(backend).await;
+                }
+            }
+        }
+    )+};
+}

@@ -1,0 +1,138 @@
+//! Smoke tests against a real server (address in `ZCZK_TEST_ZOOKEEPER`; skipped with a message
+//! when unset, failing when `CI` is set). The behaviour suite is in `zczk-conformance`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use zczk_core::store::{Code, CreateMode, CreateOptions, EventKind, OpKind, SessionState, Store, WatchMode};
+use zczk_zookeeper::{connect, testing, ZkConnector};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The test server's address, or `None` (after saying so) when the tests are to be skipped.
+fn server(test: &str) -> Option<String> {
+    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
+        Ok(address) if !address.trim().is_empty() => Some(address),
+        _ if std::env::var_os("CI").is_some() => panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it"),
+        _ => {
+            eprintln!("{test}: skipped: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
+            None
+        }
+    }
+}
+
+/// A node name no other test run uses.
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("/zczk-smoke-{name}-{}-{nanos}", std::process::id())
+}
+
+#[tokio::test]
+async fn creates_and_reads_a_node() {
+    let Some(server) = server("creates_and_reads_a_node") else { return };
+    let store = connect(&server, TIMEOUT).await.unwrap();
+    let path = unique("node");
+    let created = store.create(&path, b"hello", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(created.path, path);
+    let (data, stat) = store.get_data(&path).await.unwrap();
+    assert_eq!(data, b"hello");
+    assert_eq!(stat.ephemeral_owner, store.session_id());
+    assert_eq!(stat, created.stat);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn unreachable_server_fails_naming_the_address() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let error = ZkConnector::new("127.0.0.1:1/app")
+        .with_connect_timeout(Duration::from_secs(5))
+        .open()
+        .await
+        .unwrap_err();
+    assert_eq!((error.code, error.op), (Code::ConnectionLoss, OpKind::Connect));
+    assert!(error.to_string().contains("127.0.0.1:1/app"), "{error}");
+}
+
+#[tokio::test]
+async fn silent_server_fails_within_the_connect_timeout() {
+    // A listener that accepts and never answers: the client waits for a handshake that never
+    // comes, and the connect timeout must end it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let _accepting = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let error = ZkConnector::new(&address).with_connect_timeout(Duration::from_millis(500)).open().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(error.code, Code::ConnectionLoss);
+    assert!(error.to_string().contains(&address), "{error}");
+}
+
+#[tokio::test]
+async fn requests_pipeline_on_one_session() {
+    let Some(server) = server("requests_pipeline_on_one_session") else { return };
+    let store = connect(&server, TIMEOUT).await.unwrap();
+    let root = unique("pipeline");
+    let options = CreateOptions::default();
+    store.create(&root, b"", &options).await.unwrap();
+    let paths: Vec<String> = (0..200).map(|i| format!("{root}/n{i:03}")).collect();
+    // All sent before any is awaited.
+    let creates: Vec<_> = paths.iter().map(|p| store.create(p, b"x", &options)).collect();
+    for (created, path) in futures::future::join_all(creates).await.into_iter().zip(&paths) {
+        assert_eq!(&created.unwrap().path, path);
+    }
+    let (children, stat) = store.get_children(&root).await.unwrap();
+    assert_eq!((children.len(), stat.num_children), (200, 200));
+    let deletes: Vec<_> = paths.iter().map(|p| store.delete(p, None)).collect();
+    assert!(futures::future::join_all(deletes).await.iter().all(Result::is_ok));
+    store.delete(&root, None).await.unwrap();
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn dropping_a_persistent_watch_removes_it_from_the_server() {
+    let Some(server) = server("dropping_a_persistent_watch_removes_it_from_the_server") else { return };
+    let store = connect(&server, TIMEOUT).await.unwrap();
+    let path = unique("watch");
+    let mine = |watches: Vec<testing::ServerWatch>| {
+        watches.into_iter().filter(|w| w.path == path && w.session_id == store.session_id()).count()
+    };
+    let mut watch = store.add_watch(&path, WatchMode::Persistent).await.unwrap();
+    assert_eq!(mine(testing::server_watches(&server).await.unwrap()), 1);
+    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(watch.next().await.unwrap().kind, EventKind::NodeCreated);
+    drop(watch);
+    // The removal is sent when the watch is dropped; a request after it is answered after it.
+    store.sync(&path).await.unwrap();
+    assert_eq!(mine(testing::server_watches(&server).await.unwrap()), 0);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn expire_ends_the_session_as_expired() {
+    let Some(server) = server("expire_ends_the_session_as_expired") else { return };
+    let _ = tracing_subscriber::fmt().with_env_filter("debug").try_init();
+    let store = connect(&server, TIMEOUT).await.unwrap();
+    let path = unique("expire");
+    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    testing::expire(&store).await.unwrap();
+    assert_eq!(*store.session_state().borrow(), SessionState::Expired);
+    let error = store.exists(&path).await.unwrap_err();
+    assert_eq!(error.code, Code::SessionExpired);
+    let other = connect(&server, TIMEOUT).await.unwrap();
+    assert_eq!(other.exists(&path).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn close_twice_is_fine_and_later_requests_fail_closed() {
+    let Some(server) = server("close_twice_is_fine_and_later_requests_fail_closed") else { return };
+    let store = connect(&server, TIMEOUT).await.unwrap();
+    store.close().await.unwrap();
+    store.close().await.unwrap();
+    assert_eq!(*store.session_state().borrow(), SessionState::Closed);
+    assert_eq!(store.get_data("/").await.unwrap_err().code, Code::SessionClosed);
+}

@@ -1,0 +1,66 @@
+//! The real-server backend: a private chroot per test on the server in `ZCZK_TEST_ZOOKEEPER`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
+use zczk_zookeeper::{ZkConnector, ZkStore};
+
+use crate::{real_server_address, Backend, SESSION_TIMEOUT};
+
+/// Sessions on a real Apache ZooKeeper, chrooted to a node of the test's own.
+#[derive(Debug, Clone)]
+pub struct RealZooKeeper {
+    connector: ZkConnector,
+}
+
+impl RealZooKeeper {
+    /// A backend for test `test` under a fresh chroot, or `None` when no server is configured
+    /// (see [`real_server_address`]).
+    pub async fn for_test(test: &str) -> Option<RealZooKeeper> {
+        let server = real_server_address(test)?;
+        let chroot = unique_chroot(test);
+        let root = ZkConnector::new(server.clone()).with_session_timeout(SESSION_TIMEOUT);
+        let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        let connector = ZkConnector::new(format!("{server}{chroot}")).with_session_timeout(SESSION_TIMEOUT);
+        Some(RealZooKeeper { connector })
+    }
+
+    /// The connection string, chroot included.
+    pub fn connection_string(&self) -> &str {
+        self.connector.connection_string()
+    }
+}
+
+/// `/zczk-test-<test>-<pid>-<time>-<n>`: unique across tests, runs and processes.
+fn unique_chroot(test: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name: String = test.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("/zczk-test-{name}-{}-{nanos}-{n}", std::process::id())
+}
+
+#[async_trait::async_trait]
+impl Connector for RealZooKeeper {
+    type Store = ZkStore;
+
+    async fn connect(&self) -> Result<ZkStore, StoreError> {
+        self.connector.connect().await
+    }
+
+    fn address(&self) -> String {
+        self.connector.address()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for RealZooKeeper {
+    const NAME: &'static str = "zookeeper";
+
+    async fn expire(&self, store: &ZkStore) {
+        zczk_zookeeper::testing::expire(store).await.expect("expiring a session on the real server");
+    }
+}
