@@ -1,0 +1,285 @@
+//! The [`Emulator`] handle: one in-memory server that tests and the CLI open sessions on.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zczk_core::store::{Code, CreateOptions, OpKind, SessionState, StoreError};
+use zczk_core::tree;
+
+use crate::acl::Identity;
+use crate::connector::EmulatorConnector;
+use crate::faults::Faults;
+use crate::file::{FileError, Storage};
+use crate::path;
+use crate::server::{Config, Inner, State};
+use crate::session::{Session, SessionOptions};
+use crate::tree::Tree;
+use crate::txn::{self, Ctx, Log};
+
+/// Why an emulator could not be pre-loaded with a tree.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The tree text does not parse.
+    #[error("tree text: {0}")]
+    Parse(#[from] tree::ParseError),
+    /// A node of the tree could not be created (it exists already, bad name, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An in-memory ZooKeeper server. Cheap to clone: every clone is a handle on the same server.
+///
+/// Open sessions with [`Emulator::session`] or through [`Emulator::connector`]; each
+/// [`Session`] implements [`zczk_core::store::Store`]. Requests are applied when they are
+/// called, under one lock, so the emulator is deterministic and needs no sleeping or polling.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.inner.state.lock();
+        f.debug_struct("Emulator").field("nodes", &st.tree.len()).field("zxid", &st.zxid).finish()
+    }
+}
+
+impl Default for Emulator {
+    fn default() -> Self {
+        Emulator::new()
+    }
+}
+
+impl Emulator {
+    /// A fresh server with the default [`Config`]: the tree holds only `/`, `/zookeeper`,
+    /// `/zookeeper/config` and `/zookeeper/quota`, as on a fresh 3.8 server.
+    pub fn new() -> Emulator {
+        Emulator::with_config(Config::default())
+    }
+
+    /// A fresh server with `config`.
+    pub fn with_config(config: Config) -> Emulator {
+        Emulator { inner: Arc::new(Inner::new(config, Tree::new(), 0, None)) }
+    }
+
+    /// A fresh server pre-loaded with tree text (see `zczk_core::tree`): each node becomes a
+    /// persistent node with the open ACL whose data is its properties as JSON (empty when it
+    /// has none).
+    pub fn from_tree_text(text: &str) -> Result<Emulator, LoadError> {
+        let root = tree::parse(text)?;
+        let emulator = Emulator::new();
+        emulator.load("/", &root)?;
+        Ok(emulator)
+    }
+
+    /// A fresh server pre-loaded with the children of `root` (see [`Emulator::from_tree_text`]).
+    pub fn from_tree(root: &tree::Node) -> Result<Emulator, StoreError> {
+        let emulator = Emulator::new();
+        emulator.load("/", root)?;
+        Ok(emulator)
+    }
+
+    /// A server whose persistent nodes are kept in the JSON file at `path` (the CLI's
+    /// `file:PATH`). See [`crate::file`] for the format, the lock and when it is written.
+    ///
+    /// Takes an exclusive lock on `PATH.lock` first, **waiting** while another emulator (in
+    /// this or another process) has the file open, so two users of one file are serialized
+    /// and neither loses the other's writes. A missing file is an empty tree; a file that
+    /// does not parse is an error and is left untouched.
+    pub fn open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
+        Emulator::open_file_with(path, Config::default(), true)
+    }
+
+    /// As [`Emulator::open_file`], but fails at once with [`FileError::Locked`] instead of
+    /// waiting when the file is in use.
+    pub fn try_open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
+        Emulator::open_file_with(path, Config::default(), false)
+    }
+
+    /// As [`Emulator::open_file`] with a [`Config`]; `wait` says whether to wait for the lock.
+    pub fn open_file_with(path: impl AsRef<Path>, config: Config, wait: bool) -> Result<Emulator, FileError> {
+        let (storage, loaded) = Storage::open(path.as_ref(), wait)?;
+        let (tree, zxid) = match loaded {
+            Some(loaded) => loaded,
+            None => (Tree::new(), 0),
+        };
+        Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
+    }
+
+    /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
+    /// the same directory, synced, then renamed over the old one). Does nothing for an
+    /// emulator without a file. The file is also written when the last handle on the server
+    /// (emulator, session or connector) is dropped; call this to see errors.
+    pub fn flush(&self) -> Result<(), FileError> {
+        match &self.inner.storage {
+            Some(storage) => {
+                let st = self.inner.state.lock();
+                storage.save(&st.tree, st.zxid)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The file this emulator is kept in, if any.
+    pub fn file_path(&self) -> Option<&Path> {
+        self.inner.storage.as_ref().map(Storage::path)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Emulator {
+        Emulator { inner }
+    }
+
+    /// The server's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Opens a session with the default options (10 s timeout, client address 127.0.0.1).
+    pub fn session(&self) -> Session {
+        Session::open(self.inner.clone(), &SessionOptions::default())
+    }
+
+    /// Opens a session with `options`.
+    pub fn session_with(&self, options: &SessionOptions) -> Session {
+        Session::open(self.inner.clone(), options)
+    }
+
+    /// A [`zczk_core::store::Connector`] whose every `connect` opens a new session here.
+    pub fn connector(&self) -> EmulatorConnector {
+        EmulatorConnector::new(self.clone())
+    }
+
+    /// The fault injection handle of the session with this id (see [`Session::faults`]).
+    pub fn faults(&self, session_id: i64) -> Faults {
+        Faults::new(self.inner.clone(), session_id)
+    }
+
+    /// While `refuse` is true, new connections fail with `ConnectionLoss`, as when no server
+    /// listens (existing sessions are not affected).
+    pub fn refuse_connections(&self, refuse: bool) {
+        self.inner.state.lock().refuse_connections = refuse;
+    }
+
+    pub(crate) fn refuses_connections(&self) -> bool {
+        self.inner.state.lock().refuse_connections
+    }
+
+    /// Expires every live session, as a server restart after a long outage would.
+    pub fn expire_all(&self) {
+        let mut st = self.inner.state.lock();
+        let ids: Vec<i64> = st.sessions.keys().copied().collect();
+        for id in ids {
+            st.end_session(id, SessionState::Expired, Some(SessionState::Expired));
+        }
+    }
+
+    /// Moves the emulated wall clock forward (ctime/mtime of later changes, TTL expiry).
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.advance_clock(by);
+    }
+
+    /// Runs the server's container and TTL cleanup once, now: deletes every container that
+    /// has had children and has none left, and every childless TTL node unmodified for longer
+    /// than its TTL, each in a transaction of its own (watches fire). A real server does this
+    /// on a timer (`znode.container.checkIntervalMs`, one minute by default); the emulator
+    /// only when asked, so tests decide when. Returns the deleted paths.
+    pub fn run_cleanup(&self) -> Vec<String> {
+        let now = self.inner.now_ms();
+        let mut st = self.inner.state.lock();
+        let mut deleted = Vec::new();
+        for path in st.tree.cleanup_candidates(now) {
+            st.zxid += 1;
+            let zxid = st.zxid;
+            let mut log = Log::new(st.watches.has_any(), false);
+            if txn::server_delete(&mut st.tree, zxid, &path, &mut log) {
+                st.fire(log);
+                deleted.push(path);
+            }
+        }
+        deleted
+    }
+
+    /// Creates the children of `node` (recursively) below the existing node `at`, as
+    /// persistent nodes with the open ACL, each in a transaction of its own. Stops at the
+    /// first node that cannot be created (one that exists, a bad name, ...); the nodes
+    /// created before it stay. Returns the number of nodes created.
+    pub fn load(&self, at: &str, node: &tree::Node) -> Result<usize, StoreError> {
+        if let Some(reason) = path::invalid_reason(at) {
+            return Err(StoreError::new(Code::BadArguments, OpKind::Create, at).with_detail(reason));
+        }
+        let time = self.inner.now_ms();
+        let extended_types = self.inner.config.extended_types;
+        let mut st = self.inner.state.lock();
+        if !st.tree.contains(at) {
+            return Err(
+                StoreError::new(Code::NoNode, OpKind::Create, at).with_detail("cannot load a tree below it")
+            );
+        }
+        let mut created = 0;
+        load_children(&mut st, at, node, time, extended_types, &mut created)?;
+        Ok(created)
+    }
+
+    /// Number of nodes, the four built-in ones included.
+    pub fn node_count(&self) -> usize {
+        self.inner.state.lock().tree.len()
+    }
+
+    /// Number of watches some receiver can still hear, over all sessions.
+    pub fn watch_count(&self) -> usize {
+        self.inner.state.lock().watches.count()
+    }
+
+    /// Number of watches of one session some receiver can still hear.
+    pub fn watch_count_for(&self, session_id: i64) -> usize {
+        self.inner.state.lock().watches.count_for(session_id)
+    }
+
+    /// Number of sessions the server still holds (connected, disconnected or waiting for
+    /// their timeout).
+    pub fn session_count(&self) -> usize {
+        self.inner.state.lock().sessions.len()
+    }
+
+    /// The last zxid given out.
+    pub fn last_zxid(&self) -> i64 {
+        self.inner.state.lock().zxid
+    }
+}
+
+/// Creates `node`'s children below `at`, parents first.
+fn load_children(
+    st: &mut State,
+    at: &str,
+    node: &tree::Node,
+    time: i64,
+    extended_types: bool,
+    created: &mut usize,
+) -> Result<(), StoreError> {
+    // The server's own identity: no ACL stands in its way.
+    let auth = [Identity::new("super", "")];
+    let options = CreateOptions::default();
+    for (name, child) in &node.children {
+        let path = if at == "/" { format!("/{name}") } else { format!("{at}/{name}") };
+        if let Some(reason) = path::invalid_reason(&path) {
+            return Err(StoreError::new(Code::BadArguments, OpKind::Create, path).with_detail(reason));
+        }
+        let properties = child.to_properties();
+        let data = if properties.is_empty() { Vec::new() } else { zczk_core::props::encode(&properties) };
+        st.zxid += 1;
+        let ctx = Ctx { zxid: st.zxid, time, session: 0, auth: &auth, extended_types };
+        let mut log = Log::new(st.watches.has_any(), false);
+        txn::create(&mut st.tree, &ctx, &path, &data, &options, &mut log).map_err(|fail| {
+            let error = StoreError::new(fail.code, OpKind::Create, &path);
+            match fail.detail {
+                Some(detail) => error.with_detail(detail),
+                None => error,
+            }
+        })?;
+        st.fire(log);
+        *created += 1;
+        load_children(st, &path, child, time, extended_types, created)?;
+    }
+    Ok(())
+}

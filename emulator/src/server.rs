@@ -1,0 +1,348 @@
+//! The server: one data tree, one zxid counter, the sessions and the watches, all behind one
+//! lock. Every request runs to completion under that lock at call time, so call order is
+//! apply order, and the watch events a change causes are in their channels before the lock is
+//! released.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use zczk_core::store::{Code, OpKind, SessionState, StoreError};
+
+use crate::acl::Identity;
+use crate::file::Storage;
+use crate::limits::DEFAULT_MAX_REQUEST_BYTES;
+use crate::tree::Tree;
+use crate::txn::{self, Log};
+use crate::watch::Watches;
+
+/// Settings of an emulated server. `Config::default()` is a fresh standalone 3.8 server with
+/// `tickTime=2000`, except that TTL nodes are enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Shortest session timeout granted (the server's `minSessionTimeout`, 2 × tickTime = 4 s).
+    pub min_session_timeout: Duration,
+    /// Longest session timeout granted (`maxSessionTimeout`, 20 × tickTime = 40 s).
+    pub max_session_timeout: Duration,
+    /// Whether TTL nodes may be created (`zookeeper.extendedTypesEnabled`). When false, a
+    /// create with a TTL fails with `Unimplemented`, as on a server without the setting.
+    pub extended_types: bool,
+    /// The `digest` id that makes a session a super user (as `acl::digest_id` builds it),
+    /// like `zookeeper.DigestAuthenticationProvider.superDigest`.
+    pub super_digest: Option<String>,
+    /// The largest request accepted (`jute.maxbuffer`); larger ones lose the connection.
+    pub max_request_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            min_session_timeout: Duration::from_secs(4),
+            max_session_timeout: Duration::from_secs(40),
+            extended_types: true,
+            super_digest: None,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+/// Where a session stands, as the server sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Requests are served and watches fire.
+    Connected,
+    /// Requests fail with `ConnectionLoss`; one-shot watches wait for the reconnect; the
+    /// session expires when its timeout passes first.
+    Disconnected,
+    /// Authentication failed: the client can do nothing more; the server keeps the session
+    /// (and its ephemerals) until its timeout passes.
+    AuthFailed,
+    /// Closed or expired for good.
+    Ended(SessionState),
+}
+
+/// The server's record of one session.
+pub(crate) struct SessionEntry {
+    pub timeout: Duration,
+    pub auth: Vec<Identity>,
+    pub status: Status,
+    pub state_tx: watch::Sender<SessionState>,
+    /// Injected failures: the next `n` requests fail with this code.
+    pub fail: Option<(u32, Code)>,
+    /// Injected delays: the next `n` replies wait this long.
+    pub delay: Option<(u32, Duration)>,
+    /// Bumped at each disconnect and reconnect, so that a stale expiry timer does nothing.
+    pub epoch: u64,
+    /// The last zxid the client could have seen before it was disconnected.
+    pub seen_zxid: i64,
+    /// The `Session` handle was dropped: forget the record once the session has ended.
+    pub dropped: bool,
+}
+
+/// Everything behind the lock.
+pub(crate) struct State {
+    pub tree: Tree,
+    /// The last zxid given out.
+    pub zxid: i64,
+    pub sessions: HashMap<i64, SessionEntry>,
+    /// Sessions whose watches must not hear events now (disconnected or failed auth).
+    pub suspended: HashSet<i64>,
+    pub watches: Watches,
+    pub next_session: i64,
+    pub refuse_connections: bool,
+}
+
+/// The shared server.
+pub(crate) struct Inner {
+    pub state: Mutex<State>,
+    pub config: Config,
+    /// Added to the wall clock, so tests can move time forward for TTL nodes.
+    clock_offset_ms: AtomicI64,
+    /// The file the persistent nodes are kept in, for `file:PATH` emulators.
+    pub storage: Option<Storage>,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: save the file one last time (no one is left to see an error).
+    fn drop(&mut self) {
+        if let Some(storage) = &self.storage {
+            let st = self.state.get_mut();
+            if let Err(error) = storage.save(&st.tree, st.zxid) {
+                tracing::error!(%error, "the emulator's file was not saved");
+            }
+        }
+    }
+}
+
+/// The first session id given out; ids then count up. Real ids carry the server id in the top
+/// byte and a time stamp below; any positive value behaves the same.
+const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
+
+impl Inner {
+    pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
+        Inner {
+            state: Mutex::new(State {
+                tree,
+                zxid,
+                sessions: HashMap::new(),
+                suspended: HashSet::new(),
+                watches: Watches::default(),
+                next_session: FIRST_SESSION_ID,
+                refuse_connections: false,
+            }),
+            config,
+            clock_offset_ms: AtomicI64::new(0),
+            storage,
+        }
+    }
+
+    /// The emulated wall clock, ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        wall + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock_offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    /// The timeout the server grants for a requested one.
+    pub fn negotiate(&self, requested: Duration) -> Duration {
+        requested.clamp(self.config.min_session_timeout, self.config.max_session_timeout)
+    }
+
+    /// Opens a session (a `createSession` transaction: it takes a zxid).
+    pub fn open_session(
+        &self,
+        timeout: Duration,
+        client_address: &str,
+    ) -> (i64, watch::Receiver<SessionState>) {
+        let timeout = self.negotiate(timeout);
+        let (state_tx, state_rx) = watch::channel(SessionState::Connected);
+        let mut st = self.state.lock();
+        st.zxid += 1;
+        let id = st.next_session;
+        st.next_session += 1;
+        st.sessions.insert(
+            id,
+            SessionEntry {
+                timeout,
+                auth: vec![Identity::new("ip", client_address)],
+                status: Status::Connected,
+                state_tx,
+                fail: None,
+                delay: None,
+                epoch: 0,
+                seen_zxid: 0,
+                dropped: false,
+            },
+        );
+        (id, state_rx)
+    }
+}
+
+/// What the request gate decided: how long to hold the reply, and whether the request may run.
+pub(crate) struct Admission {
+    pub delay: Option<Duration>,
+    pub result: Result<(), StoreError>,
+}
+
+impl State {
+    /// The gate every request of a session passes: the session must be usable, then injected
+    /// delays and failures are taken, in that order (a failed request can be delayed too).
+    pub fn admit(&mut self, session: i64, op: OpKind, path: &str) -> Admission {
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return Admission { delay: None, result: Err(StoreError::new(Code::SessionExpired, op, path)) };
+        };
+        let code = match entry.status {
+            Status::Connected => None,
+            Status::Disconnected => Some(Code::ConnectionLoss),
+            Status::AuthFailed => Some(Code::AuthFailed),
+            Status::Ended(SessionState::Closed) => Some(Code::SessionClosed),
+            Status::Ended(_) => Some(Code::SessionExpired),
+        };
+        if let Some(code) = code {
+            return Admission { delay: None, result: Err(StoreError::new(code, op, path)) };
+        }
+        let delay = take_one(&mut entry.delay);
+        let result = match take_one(&mut entry.fail) {
+            Some(code) => Err(StoreError::new(code, op, path).with_detail("injected fault")),
+            None => Ok(()),
+        };
+        Admission { delay, result }
+    }
+
+    /// Ends a session: it takes a zxid (a `closeSession` transaction), its ephemerals are
+    /// deleted in that one transaction, its own watches get `SessionEnded(state)` and its
+    /// persistent watches end; then the watches of other sessions fire for the deletions.
+    /// `client_state` is what the session's state channel says from now on (`None` keeps
+    /// what it says, for a session whose client already gave up after a failed auth).
+    pub fn end_session(&mut self, session: i64, state: SessionState, client_state: Option<SessionState>) {
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if matches!(entry.status, Status::Ended(_)) {
+            return;
+        }
+        let was_auth_failed = entry.status == Status::AuthFailed;
+        let dropped = entry.dropped;
+        entry.status = Status::Ended(state);
+        entry.epoch += 1;
+        if let Some(client_state) = client_state {
+            entry.state_tx.send_replace(client_state);
+        }
+        self.suspended.remove(&session);
+        if !was_auth_failed {
+            self.watches.end_session(session, state);
+        }
+        self.zxid += 1;
+        let zxid = self.zxid;
+        let mut log = Log::new(true, false);
+        for path in self.tree.ephemerals_of(session) {
+            txn::server_delete(&mut self.tree, zxid, &path, &mut log);
+        }
+        self.fire(log);
+        if dropped {
+            self.sessions.remove(&session);
+        }
+    }
+
+    /// Sends the watch events of a committed change.
+    pub fn fire(&mut self, log: Log) {
+        if let Some(changes) = log.changes {
+            for change in &changes {
+                self.watches.trigger(change, &self.suspended);
+            }
+        }
+    }
+
+    /// Drops the connection of a session: requests fail with `ConnectionLoss`, watches wait,
+    /// and the session expires if it is not reconnected within its timeout. Returns the epoch
+    /// the expiry timer must still find, or `None` if the session was not connected.
+    pub fn disconnect(&mut self, session: i64) -> Option<(u64, Duration)> {
+        let zxid = self.zxid;
+        let entry = self.sessions.get_mut(&session)?;
+        if entry.status != Status::Connected {
+            return None;
+        }
+        entry.status = Status::Disconnected;
+        entry.epoch += 1;
+        entry.seen_zxid = zxid;
+        entry.state_tx.send_replace(SessionState::Disconnected);
+        self.suspended.insert(session);
+        Some((entry.epoch, entry.timeout))
+    }
+
+    /// Reconnects a disconnected session; its one-shot watches are re-armed as the server's
+    /// `setWatches` does, firing for what changed meanwhile.
+    pub fn reconnect(&mut self, session: i64) {
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if entry.status != Status::Disconnected {
+            return;
+        }
+        entry.status = Status::Connected;
+        entry.epoch += 1;
+        let seen = entry.seen_zxid;
+        entry.state_tx.send_replace(SessionState::Connected);
+        self.suspended.remove(&session);
+        self.watches.resume(session, &self.tree, seen);
+    }
+
+    /// Marks the session's authentication as failed: the client is finished (its watches end
+    /// with `SessionEnded(AuthFailed)`), the server keeps the session until its timeout.
+    pub fn auth_failed(&mut self, session: i64) -> Option<(u64, Duration)> {
+        let entry = self.sessions.get_mut(&session)?;
+        if matches!(entry.status, Status::Ended(_) | Status::AuthFailed) {
+            return None;
+        }
+        entry.status = Status::AuthFailed;
+        entry.epoch += 1;
+        entry.state_tx.send_replace(SessionState::AuthFailed);
+        self.suspended.insert(session);
+        self.watches.end_session(session, SessionState::AuthFailed);
+        Some((entry.epoch, entry.timeout))
+    }
+}
+
+fn take_one<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
+    let (n, value) = (*slot)?;
+    *slot = if n > 1 { Some((n - 1, value)) } else { None };
+    Some(value)
+}
+
+/// Expires `session` after `timeout` unless it was reconnected (its epoch moved) meanwhile.
+/// Uses tokio's clock, so a test with `tokio::time::pause` sees the expiry as soon as its time
+/// advances. Outside a tokio runtime there is no timer: such a session only ends when the
+/// test ends it.
+pub(crate) fn schedule_expiry(inner: &Arc<Inner>, session: i64, epoch: u64, timeout: Duration) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::debug!(session, "no tokio runtime: the session will not expire on its own");
+        return;
+    };
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    handle.spawn(async move {
+        tokio::time::sleep(timeout).await;
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        let mut st = inner.state.lock();
+        let Some(entry) = st.sessions.get(&session) else {
+            return;
+        };
+        if entry.epoch != epoch {
+            return;
+        }
+        match entry.status {
+            Status::Disconnected => {
+                st.end_session(session, SessionState::Expired, Some(SessionState::Expired))
+            }
+            Status::AuthFailed => st.end_session(session, SessionState::Expired, None),
+            Status::Connected | Status::Ended(_) => {}
+        }
+    });
+}

@@ -1,0 +1,573 @@
+//! A session on the emulator: the `Store` a client uses.
+//!
+//! Every method runs its request at call time under the emulator's lock and returns a future
+//! that is already complete (or that only waits out an injected delay), so requests apply in
+//! call order, and a watch event is in its channel before any reply that reflects the change.
+
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, Stream};
+use tokio::sync::{mpsc, watch};
+use zczk_core::store::{
+    Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpKind, OpResult, Perms,
+    PersistentWatch, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+};
+
+use crate::acl::{self, Identity};
+use crate::emulator::Emulator;
+use crate::faults::Faults;
+use crate::limits;
+use crate::path;
+use crate::server::{schedule_expiry, Admission, Inner, State, Status};
+use crate::tree::Tree;
+use crate::txn::{self, Ctx, Fail, Log};
+use crate::watch::WatchKind;
+
+/// The default session timeout (zc.zk's), and the client address sessions have by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The client address a session has unless told otherwise (what the `ip` scheme matches).
+pub const DEFAULT_CLIENT_ADDRESS: &str = "127.0.0.1";
+
+/// How to open a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// The requested timeout; the server grants it within its bounds (see `Config`).
+    pub timeout: Duration,
+    /// The client's IPv4 address, which `ip` ACL entries match.
+    pub client_address: String,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions { timeout: DEFAULT_TIMEOUT, client_address: DEFAULT_CLIENT_ADDRESS.to_string() }
+    }
+}
+
+/// One session on an [`Emulator`]; implements [`Store`].
+///
+/// Dropping a session without closing it is like a client process going away: the server
+/// keeps the session, and its ephemerals, until its timeout passes (on tokio's clock).
+pub struct Session {
+    inner: Arc<Inner>,
+    id: i64,
+    timeout: Duration,
+    state_rx: watch::Receiver<SessionState>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("id", &format_args!("{:#x}", self.id)).finish()
+    }
+}
+
+fn ready<T: Send + 'static, E: Send + 'static>(
+    delay: Option<Duration>,
+    result: Result<T, E>,
+) -> BoxFuture<'static, Result<T, E>> {
+    match delay {
+        None => futures::future::ready(result).boxed(),
+        Some(delay) => async move {
+            tokio::time::sleep(delay).await;
+            result
+        }
+        .boxed(),
+    }
+}
+
+fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
+    let error = StoreError::new(fail.code, op, path);
+    match fail.detail {
+        Some(detail) => error.with_detail(detail),
+        None => error,
+    }
+}
+
+/// Client-side path validation: a bad path never reaches the server.
+fn validate(op: OpKind, path: &str, sequential: bool) -> Result<(), StoreError> {
+    let reason = if sequential {
+        // The server checks a sequential path with a digit appended, so `/a/` is fine.
+        path::invalid_reason(&format!("{path}1"))
+    } else {
+        path::invalid_reason(path)
+    };
+    match reason {
+        Some(reason) => Err(StoreError::new(Code::BadArguments, op, path).with_detail(reason)),
+        None => Ok(()),
+    }
+}
+
+fn too_large(op: OpKind, path: &str, len: usize, max: usize) -> StoreError {
+    StoreError::new(Code::ConnectionLoss, op, path).with_detail(format!(
+        "the request is {len} bytes, over jute.maxbuffer ({max}): the server drops the connection"
+    ))
+}
+
+fn check_perm(
+    tree_node: &crate::tree::Node,
+    perm: Perms,
+    auth: &[Identity],
+    op: OpKind,
+    path: &str,
+) -> Result<(), StoreError> {
+    if acl::is_open(&tree_node.acl) || acl::allows(&tree_node.acl, perm, auth) {
+        Ok(())
+    } else {
+        Err(StoreError::new(Code::NoAuth, op, path)
+            .with_detail(format!("the ACL grants no {perm} permission to this session")))
+    }
+}
+
+impl State {
+    /// Runs one write transaction for `session`: takes a zxid (failed writes take one too, as
+    /// on the server), applies `f`, and sends the watch events if it succeeded.
+    fn write<T>(
+        &mut self,
+        session: i64,
+        time: i64,
+        extended_types: bool,
+        undo: bool,
+        f: impl FnOnce(&mut Tree, &Ctx, &mut Log) -> Result<T, Fail>,
+    ) -> Result<T, Fail> {
+        self.zxid += 1;
+        let auth = self.sessions.get(&session).map(|e| e.auth.as_slice()).unwrap_or(&[]);
+        let ctx = Ctx { zxid: self.zxid, time, session, auth, extended_types };
+        let mut log = Log::new(self.watches.has_any(), undo);
+        let result = f(&mut self.tree, &ctx, &mut log);
+        match &result {
+            Ok(_) => self.fire(log),
+            Err(_) => {
+                if let Some(undo) = log.undo {
+                    txn::rollback(&mut self.tree, undo);
+                }
+            }
+        }
+        result
+    }
+
+    fn auth_of(&self, session: i64) -> &[Identity] {
+        self.sessions.get(&session).map(|e| e.auth.as_slice()).unwrap_or(&[])
+    }
+}
+
+impl Session {
+    pub(crate) fn open(inner: Arc<Inner>, options: &SessionOptions) -> Session {
+        let timeout = inner.negotiate(options.timeout);
+        let (id, state_rx) = inner.open_session(options.timeout, &options.client_address);
+        Session { inner, id, timeout, state_rx }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The timeout the server granted.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The fault injection handle of this session.
+    pub fn faults(&self) -> Faults {
+        Faults::new(self.inner.clone(), self.id)
+    }
+
+    /// The emulator this session lives on.
+    pub fn emulator(&self) -> Emulator {
+        Emulator::from_inner(self.inner.clone())
+    }
+
+    /// The identities the session holds (`ip:127.0.0.1`, `digest:user:hash`, ...).
+    pub fn identities(&self) -> Vec<Identity> {
+        self.inner.state.lock().auth_of(self.id).to_vec()
+    }
+
+    /// Runs a read under the lock after the gate.
+    fn read<T: Send + 'static>(
+        &self,
+        op: OpKind,
+        path: &str,
+        f: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Reply<'static, T> {
+        if let Err(e) = validate(op, path, false) {
+            return ready(None, Err(e));
+        }
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, op, path);
+        let result = result.and_then(|()| f(&mut st));
+        drop(st);
+        ready(delay, result)
+    }
+
+    fn get_data_inner(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Reply<'static, (Vec<u8>, Stat, Option<OneshotWatch>)> {
+        let id = self.id;
+        self.read(OpKind::GetData, path, |st| {
+            let node =
+                st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetData, path))?;
+            check_perm(node, Perms::READ, st.auth_of(id), OpKind::GetData, path)?;
+            let out = (node.data.clone(), node.stat());
+            let watch = watch.then(|| st.watches.add_oneshot(path, id, WatchKind::Data));
+            Ok((out.0, out.1, watch))
+        })
+    }
+
+    fn exists_inner(&self, path: &str, watch: bool) -> Reply<'static, (Option<Stat>, Option<OneshotWatch>)> {
+        let id = self.id;
+        self.read(OpKind::Exists, path, |st| {
+            // exists needs no permission, and leaves a watch whether or not the node exists.
+            let stat = st.tree.get(path).map(|n| n.stat());
+            let kind = if stat.is_some() { WatchKind::Data } else { WatchKind::Exist };
+            let watch = watch.then(|| st.watches.add_oneshot(path, id, kind));
+            Ok((stat, watch))
+        })
+    }
+
+    fn get_children_inner(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Reply<'static, (Vec<String>, Stat, Option<OneshotWatch>)> {
+        let id = self.id;
+        self.read(OpKind::GetChildren, path, |st| {
+            let node =
+                st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetChildren, path))?;
+            check_perm(node, Perms::READ, st.auth_of(id), OpKind::GetChildren, path)?;
+            let children = node.children.iter().cloned().collect();
+            let stat = node.stat();
+            let watch = watch.then(|| st.watches.add_oneshot(path, id, WatchKind::Child));
+            Ok((children, stat, watch))
+        })
+    }
+}
+
+/// The watch a oneshot read left; the read asked for one, so it is there.
+fn take_watch(watch: Option<OneshotWatch>) -> OneshotWatch {
+    watch.unwrap_or_else(|| OneshotWatch::new(futures::future::pending()))
+}
+
+impl Store for Session {
+    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+        if let Err(e) = validate(OpKind::Create, path, options.mode.is_sequential()) {
+            return ready(None, Err(e));
+        }
+        let config = &self.inner.config;
+        let time = self.inner.now_ms();
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::Create, path);
+        let result = result.and_then(|()| {
+            let len = limits::create(path, data, options);
+            if len > config.max_request_bytes {
+                return Err(too_large(OpKind::Create, path, len, config.max_request_bytes));
+            }
+            st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
+                txn::create(tree, ctx, path, data, options, log)
+            })
+            .map_err(|f| store_error(f, OpKind::Create, path))
+        });
+        drop(st);
+        ready(delay, result)
+    }
+
+    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
+        if let Err(e) = validate(OpKind::Delete, path, false) {
+            return ready(None, Err(e));
+        }
+        let config = &self.inner.config;
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::Delete, path);
+        let result = result.and_then(|()| {
+            st.write(self.id, 0, config.extended_types, false, |tree, ctx, log| {
+                txn::delete(tree, ctx, path, version, log)
+            })
+            .map_err(|f| store_error(f, OpKind::Delete, path))
+        });
+        drop(st);
+        ready(delay, result)
+    }
+
+    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
+        self.exists_inner(path, false).map(|r| r.map(|(stat, _)| stat)).boxed()
+    }
+
+    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
+        self.exists_inner(path, true).map(|r| r.map(|(stat, w)| (stat, take_watch(w)))).boxed()
+    }
+
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+        self.get_data_inner(path, false).map(|r| r.map(|(data, stat, _)| (data, stat))).boxed()
+    }
+
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+        self.get_data_inner(path, true).map(|r| r.map(|(data, stat, w)| (data, stat, take_watch(w)))).boxed()
+    }
+
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+        if let Err(e) = validate(OpKind::SetData, path, false) {
+            return ready(None, Err(e));
+        }
+        let config = &self.inner.config;
+        let time = self.inner.now_ms();
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::SetData, path);
+        let result = result.and_then(|()| {
+            let len = limits::set_data(path, data);
+            if len > config.max_request_bytes {
+                return Err(too_large(OpKind::SetData, path, len, config.max_request_bytes));
+            }
+            st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
+                txn::set_data(tree, ctx, path, data, version, log)
+            })
+            .map_err(|f| store_error(f, OpKind::SetData, path))
+        });
+        drop(st);
+        ready(delay, result)
+    }
+
+    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
+        self.get_children_inner(path, false).map(|r| r.map(|(names, stat, _)| (names, stat))).boxed()
+    }
+
+    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
+        self.get_children_inner(path, true)
+            .map(|r| r.map(|(names, stat, w)| (names, stat, take_watch(w))))
+            .boxed()
+    }
+
+    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
+        let id = self.id;
+        self.read(OpKind::GetAcl, path, |st| {
+            let node =
+                st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetAcl, path))?;
+            let auth = st.auth_of(id);
+            // READ or ADMIN may see the ACL; without ADMIN, digest hashes are hidden.
+            check_perm(node, Perms::READ | Perms::ADMIN, auth, OpKind::GetAcl, path)?;
+            let entries = if acl::allows(&node.acl, Perms::ADMIN, auth) {
+                node.acl.as_ref().clone()
+            } else {
+                acl::redacted(&node.acl)
+            };
+            Ok((entries, node.stat()))
+        })
+    }
+
+    fn set_acl<'a>(&'a self, path: &'a str, entries: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
+        if let Err(e) = validate(OpKind::SetAcl, path, false) {
+            return ready(None, Err(e));
+        }
+        let config = &self.inner.config;
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::SetAcl, path);
+        let result = result.and_then(|()| {
+            let len = limits::set_acl(path, entries);
+            if len > config.max_request_bytes {
+                return Err(too_large(OpKind::SetAcl, path, len, config.max_request_bytes));
+            }
+            st.write(self.id, 0, config.extended_types, false, |tree, ctx, _| {
+                txn::set_acl(tree, ctx, path, entries, version)
+            })
+            .map_err(|f| store_error(f, OpKind::SetAcl, path))
+        });
+        drop(st);
+        ready(delay, result)
+    }
+
+    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
+        for (index, op) in ops.iter().enumerate() {
+            let sequential = matches!(op, Op::Create { options, .. } if options.mode.is_sequential());
+            if let Err(error) = validate(op_kind(op), op.path(), sequential) {
+                return ready(None, Err(MultiError::Op { index, error }));
+            }
+        }
+        let config = &self.inner.config;
+        let time = self.inner.now_ms();
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::Multi, "");
+        if let Err(error) = result {
+            return ready(delay, Err(MultiError::Request(error)));
+        }
+        if ops.is_empty() {
+            // Nothing to do; a real client gets an empty result without a transaction.
+            return ready(delay, Ok(Vec::new()));
+        }
+        let len = limits::multi(ops);
+        if len > config.max_request_bytes {
+            let first = ops.first().map(Op::path).unwrap_or("");
+            return ready(
+                delay,
+                Err(MultiError::Request(too_large(OpKind::Multi, first, len, config.max_request_bytes))),
+            );
+        }
+        let mut failed_at = 0;
+        let result = st.write(self.id, time, config.extended_types, true, |tree, ctx, log| {
+            let mut results = Vec::with_capacity(ops.len());
+            for (index, op) in ops.iter().enumerate() {
+                failed_at = index;
+                // Each op sees the effects of the ones before it: they are applied already,
+                // and undone together if a later one fails.
+                results.push(match op {
+                    Op::Check { path, version } => {
+                        txn::check(tree, ctx, path, *version).map(|()| OpResult::Check)?
+                    }
+                    Op::Create { path, data, options } => {
+                        OpResult::Create(txn::create(tree, ctx, path, data, options, log)?)
+                    }
+                    Op::SetData { path, data, version } => {
+                        OpResult::SetData(txn::set_data(tree, ctx, path, data, *version, log)?)
+                    }
+                    Op::Delete { path, version } => {
+                        txn::delete(tree, ctx, path, *version, log).map(|()| OpResult::Delete)?
+                    }
+                });
+            }
+            Ok(results)
+        });
+        drop(st);
+        let result = result.map_err(|fail| {
+            let op = &ops[failed_at];
+            MultiError::Op { index: failed_at, error: store_error(fail, op_kind(op), op.path()) }
+        });
+        ready(delay, result)
+    }
+
+    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
+        let id = self.id;
+        let weak = Arc::downgrade(&self.inner);
+        self.read(OpKind::Watch, path, |st| {
+            let (watch_id, rx) = st.watches.add_persistent(path, id, mode);
+            let guard = WatchGuard { inner: weak, path: path.to_string(), id: watch_id };
+            Ok(PersistentWatch::new(PersistentStream { rx, _guard: guard }))
+        })
+    }
+
+    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
+        // Every request is applied when it is made: there is nothing to catch up with.
+        self.read(OpKind::Sync, path, |_| Ok(()))
+    }
+
+    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
+        let super_digest = self.inner.config.super_digest.as_deref();
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::Auth, scheme);
+        if let Err(e) = result {
+            return ready(delay, Err(e));
+        }
+        let granted = match scheme {
+            "digest" => {
+                let id = acl::digest_id(&String::from_utf8_lossy(auth));
+                let mut ids = Vec::new();
+                if super_digest == Some(id.as_str()) {
+                    ids.push(Identity::new("super", ""));
+                }
+                ids.push(Identity::new("digest", id));
+                ids
+            }
+            // The ip provider grants the client's own address, which the session already has.
+            "ip" => Vec::new(),
+            _ => {
+                // No provider for the scheme: the server fails the auth and drops the client.
+                let expiry = st.auth_failed(self.id);
+                drop(st);
+                if let Some((epoch, timeout)) = expiry {
+                    schedule_expiry(&self.inner, self.id, epoch, timeout);
+                }
+                let error = StoreError::new(Code::AuthFailed, OpKind::Auth, scheme)
+                    .with_detail(format!("no authentication provider for scheme {scheme:?}"));
+                return ready(delay, Err(error));
+            }
+        };
+        if let Some(entry) = st.sessions.get_mut(&self.id) {
+            for identity in granted {
+                if !entry.auth.contains(&identity) {
+                    entry.auth.push(identity);
+                }
+            }
+        }
+        drop(st);
+        ready(delay, Ok(()))
+    }
+
+    fn close(&self) -> Reply<'_, ()> {
+        let mut st = self.inner.state.lock();
+        st.end_session(self.id, SessionState::Closed, Some(SessionState::Closed));
+        drop(st);
+        ready(None, Ok(()))
+    }
+
+    fn session_id(&self) -> i64 {
+        self.id
+    }
+
+    fn session_state(&self) -> watch::Receiver<SessionState> {
+        self.state_rx.clone()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let mut st = self.inner.state.lock();
+        let Some(entry) = st.sessions.get_mut(&self.id) else {
+            return;
+        };
+        entry.dropped = true;
+        match entry.status {
+            Status::Ended(_) => {
+                st.sessions.remove(&self.id);
+            }
+            Status::Connected => {
+                // The client went away without closing: the server keeps the session until
+                // its timeout passes, like a real one.
+                let expiry = st.disconnect(self.id);
+                drop(st);
+                if let Some((epoch, timeout)) = expiry {
+                    schedule_expiry(&self.inner, self.id, epoch, timeout);
+                }
+            }
+            // Their expiry timer is already running.
+            Status::Disconnected | Status::AuthFailed => {}
+        }
+    }
+}
+
+fn op_kind(op: &Op) -> OpKind {
+    match op {
+        Op::Check { .. } => OpKind::Check,
+        Op::Create { .. } => OpKind::Create,
+        Op::SetData { .. } => OpKind::SetData,
+        Op::Delete { .. } => OpKind::Delete,
+    }
+}
+
+/// Removes a persistent watch from the emulator when its receiver is dropped.
+struct WatchGuard {
+    inner: Weak<Inner>,
+    path: String,
+    id: u64,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.state.lock().watches.remove(&self.path, self.id);
+        }
+    }
+}
+
+/// The event stream behind a [`PersistentWatch`].
+struct PersistentStream {
+    rx: mpsc::UnboundedReceiver<WatchEvent>,
+    _guard: WatchGuard,
+}
+
+impl Stream for PersistentStream {
+    type Item = WatchEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}

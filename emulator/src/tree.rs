@@ -1,0 +1,359 @@
+//! The data tree: nodes by path with their data, ACL and the fields a `Stat` is made of, plus
+//! the indexes the server keeps beside it (ephemerals by session, containers, TTL nodes).
+//!
+//! This module only stores and mutates; the checks a request must pass (versions, ACLs,
+//! existence) live in [`crate::txn`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use zczk_core::store::{Acl, Perms, Stat};
+
+use crate::path;
+
+/// What kind of node this is, which decides who deletes it and what `ephemeralOwner` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    /// Lives until deleted.
+    Persistent,
+    /// Deleted when the owning session ends.
+    Ephemeral(i64),
+    /// Deleted by the container cleanup once it had children and has none left.
+    Container,
+    /// Deleted by the cleanup when it has no children and was not modified for this many ms.
+    Ttl(i64),
+}
+
+impl NodeKind {
+    /// The owner the server reports in `Stat.ephemeralOwner`: the session for ephemerals,
+    /// 0 for everything else (the server hides its container and TTL markers from clients).
+    pub fn client_owner(self) -> i64 {
+        match self {
+            NodeKind::Ephemeral(session) => session,
+            _ => 0,
+        }
+    }
+}
+
+/// One node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The data.
+    pub data: Vec<u8>,
+    /// The ACL (shared: most nodes have one of a few ACLs, as the server's ACL cache knows).
+    pub acl: Arc<Vec<Acl>>,
+    /// zxid of the creating transaction.
+    pub czxid: i64,
+    /// zxid of the last data change.
+    pub mzxid: i64,
+    /// zxid of the last child change.
+    pub pzxid: i64,
+    /// Creation time (ms).
+    pub ctime: i64,
+    /// Last data change time (ms).
+    pub mtime: i64,
+    /// Data version.
+    pub version: i32,
+    /// Number of children ever created here: the server's persisted `cversion`, which also
+    /// numbers sequential children. The reported cversion is `2 * creates - children`.
+    pub creates: i32,
+    /// ACL version.
+    pub aversion: i32,
+    /// Who deletes it.
+    pub kind: NodeKind,
+    /// Child names.
+    pub children: BTreeSet<String>,
+}
+
+impl Node {
+    /// A fresh node made by the transaction `zxid` at `time`.
+    pub fn new(data: Vec<u8>, acl: Arc<Vec<Acl>>, kind: NodeKind, zxid: i64, time: i64) -> Node {
+        Node {
+            data,
+            acl,
+            czxid: zxid,
+            mzxid: zxid,
+            pzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            creates: 0,
+            aversion: 0,
+            kind,
+            children: BTreeSet::new(),
+        }
+    }
+
+    /// The node's Stat as the server reports it.
+    pub fn stat(&self) -> Stat {
+        let num_children = self.children.len() as i32;
+        Stat {
+            czxid: self.czxid,
+            mzxid: self.mzxid,
+            ctime: self.ctime,
+            mtime: self.mtime,
+            version: self.version,
+            // Every create but the children still present was followed by a delete.
+            cversion: self.creates.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: self.aversion,
+            ephemeral_owner: self.kind.client_owner(),
+            data_length: self.data.len() as i32,
+            num_children,
+            pzxid: self.pzxid,
+        }
+    }
+
+    /// True for the nodes that cannot have children.
+    pub fn is_ephemeral(&self) -> bool {
+        matches!(self.kind, NodeKind::Ephemeral(_))
+    }
+}
+
+/// The tree and its indexes.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    nodes: HashMap<String, Node>,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+}
+
+impl Tree {
+    /// The tree of a fresh 3.8 server: `/`, `/zookeeper`, `/zookeeper/config` (world-readable
+    /// only, aversion -1) and `/zookeeper/quota`, all with zxid 0 and time 0. The server adds
+    /// the `/zookeeper` nodes without counting them as creates, so `/` reports cversion -1 and
+    /// `/zookeeper` cversion -2, as a real server does.
+    pub fn new() -> Tree {
+        let open = Arc::new(Acl::open());
+        let mut tree = Tree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+        };
+        let mut root = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
+        root.children.insert("zookeeper".to_string());
+        let mut zookeeper = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
+        zookeeper.children.insert("config".to_string());
+        zookeeper.children.insert("quota".to_string());
+        let mut config = Node::new(
+            Vec::new(),
+            Arc::new(vec![Acl::new(Perms::READ, "world", "anyone")]),
+            NodeKind::Persistent,
+            0,
+            0,
+        );
+        config.aversion = -1;
+        let quota = Node::new(Vec::new(), open, NodeKind::Persistent, 0, 0);
+        tree.nodes.insert("/".to_string(), root);
+        tree.nodes.insert("/zookeeper".to_string(), zookeeper);
+        tree.nodes.insert("/zookeeper/config".to_string(), config);
+        tree.nodes.insert("/zookeeper/quota".to_string(), quota);
+        tree
+    }
+
+    /// A tree of saved nodes (see [`crate::file`]): every node but `/` must have its parent
+    /// among them. The child lists and indexes are rebuilt from the paths; the nodes' own
+    /// child lists are ignored. Fails with the first orphan's path.
+    pub fn from_nodes(mut nodes: HashMap<String, Node>) -> Result<Tree, String> {
+        if !nodes.contains_key("/") {
+            return Err("/".to_string());
+        }
+        for node in nodes.values_mut() {
+            node.children.clear();
+        }
+        let paths: Vec<String> = nodes.keys().filter(|p| p.as_str() != "/").cloned().collect();
+        let mut tree = Tree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+        };
+        for path in &paths {
+            match nodes.get_mut(path::parent(path)) {
+                Some(parent) => {
+                    parent.children.insert(path::name(path).to_string());
+                }
+                None => return Err(path.clone()),
+            }
+        }
+        for (path, node) in nodes {
+            tree.index(&path, node.kind);
+            tree.nodes.insert(path, node);
+        }
+        Ok(tree)
+    }
+
+    /// The node at `path`.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The node at `path`, to change it.
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+        self.nodes.get_mut(path)
+    }
+
+    /// True when a node exists at `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.nodes.contains_key(path)
+    }
+
+    /// Number of nodes, the four built-in ones included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every node, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Node)> {
+        self.nodes.iter()
+    }
+
+    /// Adds `node` at `path` under its existing parent (the caller checked everything),
+    /// counting the create in the parent's cversion and pzxid.
+    pub fn insert(&mut self, path: String, node: Node, zxid: i64) {
+        let name = path::name(&path).to_string();
+        if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
+            parent.children.insert(name);
+            parent.creates = parent.creates.wrapping_add(1);
+            parent.pzxid = zxid;
+        }
+        self.index(&path, node.kind);
+        self.nodes.insert(path, node);
+    }
+
+    /// Removes the node at `path` (the caller checked it has no children) and returns it.
+    /// The parent's pzxid moves to `zxid` if that is later.
+    pub fn remove(&mut self, path: &str, zxid: i64) -> Option<Node> {
+        let node = self.nodes.remove(path)?;
+        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
+            parent.children.remove(path::name(path));
+            if zxid > parent.pzxid {
+                parent.pzxid = zxid;
+            }
+        }
+        self.unindex(path, node.kind);
+        Some(node)
+    }
+
+    /// Puts back a node removed by [`Tree::remove`] (to roll back a failed multi).
+    pub fn restore_removed(&mut self, path: String, node: Node, parent_pzxid: i64) {
+        if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
+            parent.children.insert(path::name(&path).to_string());
+            parent.pzxid = parent_pzxid;
+        }
+        self.index(&path, node.kind);
+        self.nodes.insert(path, node);
+    }
+
+    /// Takes back a node added by [`Tree::insert`] (to roll back a failed multi).
+    pub fn unwind_insert(&mut self, path: &str, parent_pzxid: i64) {
+        if let Some(node) = self.nodes.remove(path) {
+            self.unindex(path, node.kind);
+        }
+        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
+            parent.children.remove(path::name(path));
+            parent.creates = parent.creates.wrapping_sub(1);
+            parent.pzxid = parent_pzxid;
+        }
+    }
+
+    fn index(&mut self, path: &str, kind: NodeKind) {
+        match kind {
+            NodeKind::Persistent => {}
+            NodeKind::Ephemeral(session) => {
+                self.ephemerals.entry(session).or_default().insert(path.to_string());
+            }
+            NodeKind::Container => {
+                self.containers.insert(path.to_string());
+            }
+            NodeKind::Ttl(_) => {
+                self.ttls.insert(path.to_string());
+            }
+        }
+    }
+
+    fn unindex(&mut self, path: &str, kind: NodeKind) {
+        match kind {
+            NodeKind::Persistent => {}
+            NodeKind::Ephemeral(session) => {
+                if let Some(set) = self.ephemerals.get_mut(&session) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&session);
+                    }
+                }
+            }
+            NodeKind::Container => {
+                self.containers.remove(path);
+            }
+            NodeKind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+        }
+    }
+
+    /// The ephemerals of a session, in path order.
+    pub fn ephemerals_of(&self, session: i64) -> Vec<String> {
+        self.ephemerals.get(&session).map(|set| set.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Container and TTL nodes the server's cleanup would delete now, in path order: empty
+    /// containers that have had a child, and childless TTL nodes unmodified for longer than
+    /// their TTL.
+    pub fn cleanup_candidates(&self, now: i64) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|p| self.nodes.get(*p).is_some_and(|n| n.children.is_empty() && n.creates > 0))
+            .cloned()
+            .collect();
+        out.extend(
+            self.ttls
+                .iter()
+                .filter(|p| {
+                    self.nodes.get(*p).is_some_and(|n| match n.kind {
+                        NodeKind::Ttl(ttl) => n.children.is_empty() && now.saturating_sub(n.mtime) > ttl,
+                        _ => false,
+                    })
+                })
+                .cloned(),
+        );
+        out.sort();
+        out
+    }
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_tree_reports_what_a_fresh_server_reports() {
+        let tree = Tree::new();
+        let root = tree.get("/").map(Node::stat);
+        assert_eq!(root.map(|s| (s.cversion, s.num_children)), Some((-1, 1)));
+        let zk = tree.get("/zookeeper").map(Node::stat);
+        assert_eq!(zk.map(|s| (s.cversion, s.num_children)), Some((-2, 2)));
+        let config = tree.get("/zookeeper/config").map(Node::stat);
+        assert_eq!(config.map(|s| s.aversion), Some(-1));
+    }
+
+    #[test]
+    fn cversion_counts_creates_and_deletes() {
+        let mut tree = Tree::new();
+        let acl = Arc::new(Acl::open());
+        tree.insert("/a".into(), Node::new(vec![], acl.clone(), NodeKind::Persistent, 1, 0), 1);
+        tree.insert("/a/b".into(), Node::new(vec![], acl.clone(), NodeKind::Persistent, 2, 0), 2);
+        tree.insert("/a/c".into(), Node::new(vec![], acl, NodeKind::Persistent, 3, 0), 3);
+        tree.remove("/a/b", 4);
+        let stat = tree.get("/a").map(Node::stat).unwrap_or_default();
+        assert_eq!((stat.cversion, stat.num_children, stat.pzxid), (3, 1, 4));
+    }
+}
