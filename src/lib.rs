@@ -7,5 +7,8 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod connect;
+
+pub use connect::{connect, Client, ConnectError, DynStore, Session};
 
 pub use zczk_core::*;

@@ -13,15 +13,38 @@ pub enum CliError {
         /// The cause.
         source: std::io::Error,
     },
-    /// Tree text did not parse.
-    #[error("{file}:{error}")]
+    /// Tree text did not parse: `FILE:LINE:COLUMN: message`.
+    #[error("{file}:{}:{}: {}", error.line, error.column, error.kind)]
     Parse {
         /// The file name as given (`-` for stdin).
         file: String,
         /// The first error.
         error: zczk_core::tree::ParseError,
     },
+    /// An argument is malformed in a way clap cannot see.
+    #[error("{0}")]
+    Usage(String),
+    /// No session could be opened.
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
     /// A ZooKeeper operation failed.
     #[error(transparent)]
     Client(#[from] zczk_core::client::ClientError),
+    /// An import failed.
+    #[error(transparent)]
+    Import(#[from] zczk_core::import::ImportError),
+    /// An export failed.
+    #[error(transparent)]
+    Export(#[from] zczk_core::export::ExportError),
+    /// A recursive delete failed.
+    #[error(transparent)]
+    Delete(#[from] zczk_core::delete::DeleteError),
+}
+
+impl CliError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
+        let path = path.into();
+        move |source| CliError::Io { path, source }
+    }
 }

@@ -1,0 +1,7 @@
+//! `zookeeper_set_property`: the zc.zk script of that name, with its argument shape.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    zczk::cli::upstream::SetProperty::parse().run()
+}

@@ -1,0 +1,7 @@
+//! `zookeeper_validate`: the zc.zk script of that name, with its argument shape.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    zczk::cli::upstream::Validate::parse().run()
+}

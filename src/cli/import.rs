@@ -1,0 +1,89 @@
+//! `zczk import`: tree text into ZooKeeper.
+
+use std::process::ExitCode;
+
+use zczk_core::import::{self, ImportOptions};
+use zczk_core::store::{Acl, Perms};
+
+use super::progress::Bar;
+use super::text_io::{read_text, write_lines};
+use super::zk::{with_client, ZkArgs};
+use super::CliError;
+
+/// Create and update the nodes of a tree file under PATH. Only what differs is written.
+///
+/// Nodes in ZooKeeper below a node of the file but missing from it are reported as
+/// `extra path not trimmed: /a/b` (unless -q), or deleted with --trim (ephemeral nodes are
+/// kept). The file is checked completely before anything is written.
+///
+/// Example: `zczk import --zk 127.0.0.1:2181 --dry-run services.zk /`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Change nothing: print what would change.
+    #[arg(short, long)]
+    pub dry_run: bool,
+    /// Delete the nodes that are not in the file (keeping ephemeral ones).
+    #[arg(short, long)]
+    pub trim: bool,
+    /// Do not report the extra nodes.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Permissions of the world ACL given to new nodes: letters of `rwcda` or an integer
+    /// (31 = all). Default: all.
+    #[arg(short, long, value_name = "PERM", value_parser = perms)]
+    pub permission: Option<Perms>,
+    /// Write everything in one transaction (all or nothing); refused when too large.
+    #[arg(long)]
+    pub atomic: bool,
+    /// The tree file, or `-` for stdin.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// Where to import the top-level nodes of the file.
+    #[arg(default_value = "/")]
+    pub path: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub zk: ZkArgs,
+}
+
+/// Parses `rwcda` letters or a permission integer (upstream's `-p` takes an integer).
+pub fn perms(text: &str) -> Result<Perms, String> {
+    let bad = || format!("{text:?} is not a permission: use letters of rwcda or an integer from 0 to 31");
+    match text.parse::<u32>() {
+        Ok(bits) if bits <= Perms::ALL.0 as u32 => Ok(Perms(bits as i32)),
+        Ok(_) => Err(bad()),
+        Err(_) => Perms::parse(text).ok_or_else(bad),
+    }
+}
+
+/// Runs `zczk import`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let text = read_text(&args.file)?;
+    // Parse before connecting: a bad file never costs a session.
+    let tree = zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: args.file.clone(), error })?;
+    let mut options = ImportOptions {
+        trim: match (args.trim, args.quiet) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        },
+        dry_run: args.dry_run,
+        ..ImportOptions::default()
+    };
+    if let Some(perms) = args.permission {
+        options.acl = vec![Acl::new(perms, "world", "anyone")];
+    }
+    options.apply.atomic = args.atomic;
+    let imported = with_client(&args.zk, |client| async move {
+        let bar = Bar::new();
+        let mut show = |p| bar.import(p);
+        let result = import::import_parsed(&*client.store(), &tree, &args.path, &options, Some(&mut show)).await;
+        bar.finish();
+        Ok(result?)
+    })?;
+    write_lines(&imported.lines)?;
+    if let Some(applied) = &imported.applied {
+        tracing::info!(read = imported.nodes_read, ?applied, "imported");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,61 @@
+//! `zczk register PATH ADDR [NAME=VALUE...]`.
+
+use std::process::ExitCode;
+
+use serde_json::{Map, Value};
+
+use super::set_property::assignment;
+use super::text_io::write_lines;
+use super::zk::{with_client, ZkArgs};
+use super::CliError;
+
+/// Register a server: create the ephemeral node PATH/HOST:PORT, keep the session until
+/// SIGINT or SIGTERM, then close it so the node vanishes at once.
+///
+/// A blank host (`:8080`) registers every non-loopback IPv4 address of this machine. The
+/// node's properties are the given ones plus `pid`. The created paths are printed.
+///
+/// Example: `zczk register /services/db 10.0.0.7:5432 weight=2`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The service node (resolved through links).
+    pub path: String,
+    /// `host:port`, `[ipv6]:port`, or `:port` for every address of this machine.
+    pub addr: String,
+    /// Properties of the registration, values in the tree value grammar.
+    #[arg(value_name = "NAME=VALUE", value_parser = assignment)]
+    pub properties: Vec<(String, Value)>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub zk: ZkArgs,
+}
+
+/// Runs `zczk register`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let properties: Map<String, Value> = args.properties.into_iter().collect();
+    with_client(&args.zk, |client| async move {
+        let created = client.register(&args.path, &args.addr, properties).await?;
+        write_lines(&created)?;
+        shutdown_signal().await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() -> Result<(), CliError> {
+    let signal_error = CliError::io("signal handler");
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(signal_error)
+    }
+}

@@ -1,0 +1,36 @@
+//! Reading input files (`-` meaning stdin) and writing to stdout.
+
+use std::io::Read;
+
+use super::CliError;
+
+/// The text of `file`, or of stdin when `file` is `-`.
+pub fn read_text(file: &str) -> Result<String, CliError> {
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(CliError::io("<stdin>"))?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file).map_err(CliError::io(file))
+    }
+}
+
+/// Writes `text` to stdout. A closed pipe (`zczk export | head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::io("<stdout>")(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes each line to stdout.
+pub fn write_lines(lines: &[String]) -> Result<(), CliError> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    write_stdout(&text)
+}

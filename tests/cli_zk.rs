@@ -1,0 +1,228 @@
+//! End-to-end tests of the `zczk` commands that talk to ZooKeeper: each runs the built binary
+//! against `file:` storage (always) and against the real server in `ZCZK_TEST_ZOOKEEPER`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+const TREE: &str = "\
+/app : service
+  threads = 4
+  color = 'red'
+  db -> /db
+  /providers
+/db
+  host = 'db.example'
+  /providers
+";
+
+/// Where a test's commands connect: a `file:` emulator in a temporary directory, or a fresh
+/// chroot on the real server.
+struct Target {
+    zk: String,
+    _dir: Option<TempDir>,
+}
+
+fn file_target() -> Target {
+    let dir = TempDir::new().unwrap();
+    let zk = format!("file:{}", dir.path().join("zk.json").display());
+    Target { zk, _dir: Some(dir) }
+}
+
+/// A chroot of its own on the real server, or `None` (after saying so) when there is none.
+fn real_target(test: &str) -> Option<Target> {
+    let server = zczk_conformance::real_server_address(test)?;
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let chroot = format!("/zczk-cli-{test}-{}-{nanos}", std::process::id());
+    // Create the chroot with the tool itself.
+    zczk(&server).args(["import", "-", "/"]).write_stdin(format!("{chroot}\n")).assert().success();
+    Some(Target { zk: format!("{server}{chroot}"), _dir: None })
+}
+
+fn targets(test: &str) -> Vec<Target> {
+    let mut all = vec![file_target()];
+    all.extend(real_target(test));
+    all
+}
+
+fn zczk(zk: &str) -> Command {
+    let mut command = Command::cargo_bin("zczk").unwrap();
+    command.env_remove("ZC_ZK_CONNECTION_STRING").env("ZC_ZK_CONNECTION_STRING", zk).timeout(Duration::from_secs(60));
+    command
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.assert().success().get_output().stdout.clone();
+    String::from_utf8(output).unwrap()
+}
+
+#[test]
+fn import_then_export_round_trips() {
+    for t in targets("import_then_export_round_trips") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success().stdout("");
+        let exported = stdout_of(zczk(&t.zk).args(["export", "/"]));
+        let expected = "\
+/app : service
+  color = 'red'
+  threads = 4
+  db -> /db
+  /providers
+/db
+  host = 'db.example'
+  /providers
+";
+        assert_eq!(exported, expected, "on {}", t.zk);
+        // Importing the export again changes nothing and says nothing.
+        zczk(&t.zk).args(["import", "-", "/"]).write_stdin(exported.clone()).assert().success().stdout("");
+        assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), exported);
+        // JSON form.
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["export", "--format", "json", "/db"]))).unwrap();
+        assert_eq!(json["properties"]["host"], "db.example");
+    }
+}
+
+#[test]
+fn dry_run_reports_and_changes_nothing_and_trim_deletes_extras() {
+    for t in targets("dry_run_and_trim") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+        let changed = TREE.replace("threads = 4", "threads = 8").replace("  /providers\n/db", "/db");
+        zczk(&t.zk)
+            .args(["import", "--dry-run", "-"])
+            .write_stdin(changed.clone())
+            .assert()
+            .success()
+            .stdout("/app threads change from 4 to 8\nextra path not trimmed: /app/providers\n");
+        assert!(stdout_of(zczk(&t.zk).args(["export"])).contains("threads = 4"));
+        zczk(&t.zk).args(["import", "-q", "-"]).write_stdin(changed.clone()).assert().success().stdout("");
+        zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+        zczk(&t.zk).args(["import", "--trim", "-"]).write_stdin(changed).assert().success().stdout("");
+        zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n");
+    }
+}
+
+#[test]
+fn set_property_then_get_resolve_and_ln() {
+    for t in targets("set_property_then_get") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+        zczk(&t.zk).args(["set-property", "/app/db", "port=5432", "tags=['a', 'b']"]).assert().success();
+        // Written to the resolved node, /db.
+        let got: serde_json::Value = serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/db"]))).unwrap();
+        assert_eq!(got, serde_json::json!({"host": "db.example", "port": 5432, "tags": ["a", "b"]}));
+        zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
+        zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
+        zczk(&t.zk).args(["resolve", "/app/store"]).assert().success().stdout("/db\n");
+        zczk(&t.zk)
+            .args(["resolve", "/app/nowhere"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("/app/nowhere").and(predicate::str::contains("no such node")));
+    }
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_changes_nothing() {
+    for t in targets("bad_input") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+        let before = stdout_of(zczk(&t.zk).args(["export"]));
+        // A bad tree: nothing is written.
+        zczk(&t.zk)
+            .args(["import", "-"])
+            .write_stdin("/new\n  x = 1+2\n")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("-:2:").and(predicate::str::contains("panicked").not()));
+        // A bad value for set-property: a usage error.
+        zczk(&t.zk).args(["set-property", "/db", "x=range(3)"]).assert().code(2);
+        // A missing file.
+        zczk(&t.zk)
+            .args(["import", "/no/such/file.zk"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("/no/such/file.zk"));
+        assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), before);
+    }
+}
+
+#[test]
+fn bad_connection_strings_and_unreachable_servers_are_clear_errors() {
+    zczk("127.0.0.1:")
+        .args(["export"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad connection string").and(predicate::str::contains("panicked").not()));
+    zczk("file:").args(["export"]).assert().code(1).stderr(predicate::str::contains("file:"));
+    // Nothing listens on port 1: the error names the address, well within the timeout.
+    zczk("127.0.0.1:1")
+        .args(["export", "--timeout", "3"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("127.0.0.1:1"));
+    // A corrupt file is an error, and is left as it is.
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("zk.json");
+    std::fs::write(&file, "not json").unwrap();
+    zczk(&format!("file:{}", file.display())).args(["export"]).assert().code(1).stderr(predicate::str::contains("zk.json"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not json");
+}
+
+#[test]
+fn usage_errors_exit_2_and_every_command_has_help() {
+    Command::cargo_bin("zczk").unwrap().args(["export", "--no-such-flag"]).assert().code(2);
+    Command::cargo_bin("zczk").unwrap().args(["delete", "/x"]).assert().code(2);
+    for command in [
+        "export", "import", "set-property", "get", "validate", "fmt", "resolve", "ln", "walk", "delete", "graph",
+        "register", "watch", "completions",
+    ] {
+        Command::cargo_bin("zczk")
+            .unwrap()
+            .args([command, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: zczk"));
+    }
+    Command::cargo_bin("zczk").unwrap().args(["completions", "bash"]).assert().success();
+}
+
+#[test]
+fn upstream_script_names_take_upstream_arguments() {
+    let t = file_target();
+    Command::cargo_bin("zookeeper_import").unwrap().args([&t.zk, "-"]).write_stdin(TREE).assert().success();
+    Command::cargo_bin("zookeeper_set_property").unwrap().args([&t.zk, "/db", "port=1"]).assert().success();
+    let exported = Command::cargo_bin("zookeeper_export").unwrap().args([&t.zk, "/db"]).assert().success();
+    let text = String::from_utf8(exported.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("port = 1"), "{text}");
+    Command::cargo_bin("zookeeper_validate").unwrap().arg("-").write_stdin(TREE).assert().success();
+}
+
+/// A registration lives while `zczk register` runs; delete keeps it; SIGTERM removes it.
+#[test]
+fn register_until_terminated_and_delete_keeps_ephemerals() {
+    let Some(t) = real_target("register_until_terminated") else { return };
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["register", "--zk", &t.zk, "/app/providers", "10.0.0.1:80", "weight=2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "/app/providers/10.0.0.1:80\n");
+    let got: serde_json::Value =
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/app/providers/10.0.0.1:80"]))).unwrap();
+    assert_eq!(got["weight"], 2);
+    zczk(&t.zk).args(["delete", "-r", "/app"]).assert().success().stdout(
+        "Not deleting /app/providers/10.0.0.1:80 because it's ephemeral.\n\
+         /app/providers not deleted due to ephemeral descendent.\n\
+         /app not deleted due to ephemeral descendent.\n",
+    );
+    // SIGTERM: the session is closed, so the node is gone at once.
+    StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
+    assert!(register.wait().unwrap().success());
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+}
