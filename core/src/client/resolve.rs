@@ -1,6 +1,6 @@
 //! Virtual paths: `resolve` follows `name ->` node links; `ln` makes them.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{ClientError, Result, ZooKeeper};
 use crate::path;
@@ -19,35 +19,25 @@ impl<S: Store + 'static> ZooKeeper<S> {
     pub async fn resolve(&self, path: &str) -> Result<String> {
         let normalized = path::normalize(path)?;
         let store = self.store();
-        let mut seen = Vec::new();
-        match resolve_in(&*store, normalized, &mut seen).await {
+        match resolve_in(&*store, normalized, &mut Vec::new()).await {
             Err(ClientError::NoNode { .. }) => Err(ClientError::NoNode { path: path.to_string() }),
+            Err(ClientError::Store(e)) if e.is(Code::NoNode) => {
+                Err(ClientError::NoNode { path: path.to_string() })
+            }
             other => other,
         }
     }
 
     /// Makes `source` a link to `target`: sets the property `name -> target` on the parent of
-    /// `source`, where `name` is the last segment of `source`; when `source` ends with `/`, it
-    /// names the parent and the link takes the last segment of `target` as its name.
+    /// `source` (resolved through links), where `name` is the last segment of `source`; when
+    /// `source` ends with `/`, it names the parent itself and the link takes the last segment
+    /// of `target` as its name.
     ///
-    /// The parent's properties are updated with a versioned write, retried on conflict.
+    /// The target is not checked (a link may be made before its target exists). The parent's
+    /// properties are updated with a versioned write, retried on conflict.
     pub async fn ln(&self, target: &str, source: &str) -> Result<()> {
-        let (parent, name) = if let Some(dir) = source.strip_suffix('/') {
-            let name = target.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-            (if dir.is_empty() { "/".to_string() } else { path::normalize(dir)? }, name.to_string())
-        } else {
-            let normalized = path::normalize(source)?;
-            let (parent, name) = path::split(&normalized).ok_or_else(|| path::PathError {
-                path: source.to_string(),
-                reason: "cannot link the root",
-            })?;
-            (parent.to_string(), name.to_string())
-        };
-        if name.is_empty() {
-            return Err(
-                path::PathError { path: target.to_string(), reason: "the link would have no name" }.into()
-            );
-        }
+        let (parent, name) = link_place(target, source)?;
+        let parent = self.resolve(&parent).await?;
         let key = format!("{name}{LINK_SUFFIX}");
         self.update_properties(&parent, |props| {
             props.insert(key.clone(), Value::String(target.to_string()));
@@ -60,7 +50,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     pub(crate) async fn update_properties(
         &self,
         path: &str,
-        mut change: impl FnMut(&mut serde_json::Map<String, Value>),
+        mut change: impl FnMut(&mut Map<String, Value>),
     ) -> Result<()> {
         loop {
             let (data, stat) = self.store().get_data(path).await?;
@@ -76,41 +66,113 @@ impl<S: Store + 'static> ZooKeeper<S> {
     }
 }
 
-/// Resolves a normalized path; `seen` is the chain of link sources followed so far.
-async fn resolve_in<S: Store + ?Sized>(store: &S, path: String, seen: &mut Vec<String>) -> Result<String> {
-    // Iterative over links, recursive over parents: the parent of a link target may itself
-    // need links.
-    let mut path = path;
+/// The node that gets the link (a virtual path) and the link's name, for `ln(target, source)`.
+fn link_place(target: &str, source: &str) -> Result<(String, String)> {
+    let (parent, name) = match source.strip_suffix('/') {
+        // `ln /a/b /c/` links `/c/b -> /a/b`: the name comes from the target.
+        Some(dir) => {
+            let name = target.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+            (if dir.is_empty() { "/".to_string() } else { path::normalize(dir)? }, name.to_string())
+        }
+        None => {
+            let normalized = path::normalize(source)?;
+            let (parent, name) = path::split(&normalized).ok_or_else(|| path::PathError {
+                path: source.to_string(),
+                reason: "cannot link the root",
+            })?;
+            (parent.to_string(), name.to_string())
+        }
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        let reason = "the link would have no name";
+        return Err(path::PathError { path: format!("{target} {source}"), reason }.into());
+    }
+    path::validate_name(&name)?;
+    Ok((parent, name))
+}
+
+/// Resolves a normalized path.
+///
+/// `active` holds the links being followed by the resolutions still in progress: this one and
+/// the ones waiting for it (resolving a path needs its parent resolved first, which may follow
+/// links of its own). Meeting one of them again means the resolution depends on itself: a loop.
+/// A link followed by a resolution that has finished may be followed again (two parts of one
+/// path may go through the same link), so a finished resolution takes its links off `active`.
+async fn resolve_in<S: Store + ?Sized>(store: &S, path: String, active: &mut Vec<String>) -> Result<String> {
+    let mark = active.len();
+    let resolved = follow_links(store, path, active).await?;
+    active.truncate(mark);
+    Ok(resolved)
+}
+
+/// Follows node links from `path` until a node that exists.
+async fn follow_links<S: Store + ?Sized>(
+    store: &S,
+    mut path: String,
+    active: &mut Vec<String>,
+) -> Result<String> {
     loop {
         if store.exists(&path).await?.is_some() {
             return Ok(path);
         }
-        if seen.contains(&path) {
-            seen.push(path);
-            return Err(ClientError::LinkLoop { chain: std::mem::take(seen) });
-        }
         let Some((parent, name)) = path::split(&path) else {
             return Err(ClientError::NoNode { path });
         };
-        let (parent, name) = (parent.to_string(), name.to_string());
-        let base = Box::pin(resolve_in(store, parent, seen)).await?;
-        let candidate = path::child(&base, &name);
-        if candidate != path && store.exists(&candidate).await?.is_some() {
-            return Ok(candidate);
+        let name = name.to_string();
+        let holder = Box::pin(resolve_in(store, parent.to_string(), active)).await?;
+        // The link's identity: the real node holding it, and its name.
+        let link = path::child(&holder, &name);
+        if link != path && store.exists(&link).await?.is_some() {
+            return Ok(link);
         }
-        let data = match store.get_data(&base).await {
-            Ok((data, _)) => data,
-            Err(e) if e.is(Code::NoNode) => return Err(ClientError::NoNode { path }),
-            Err(e) => return Err(e.into()),
-        };
-        let properties = props::decode(&data).properties;
-        let Some(Value::String(target)) = properties.get(&format!("{name}{LINK_SUFFIX}")) else {
+        let Some(target) = link_target(store, &holder, &name).await? else {
             return Err(ClientError::NoNode { path });
         };
-        if target.is_empty() {
-            return Err(ClientError::NoNode { path });
+        if let Some(first) = active.iter().position(|l| *l == link) {
+            let mut chain = active.split_off(first);
+            chain.push(link);
+            return Err(ClientError::LinkLoop { chain });
         }
-        seen.push(path);
-        path = path::join(&base, target)?;
+        active.push(link);
+        path = path::join(&holder, &target)?;
+    }
+}
+
+/// The target of the link `name ->` held by the node `holder`, if it has one.
+async fn link_target<S: Store + ?Sized>(store: &S, holder: &str, name: &str) -> Result<Option<String>> {
+    let data = match store.get_data(holder).await {
+        Ok((data, _)) => data,
+        Err(e) if e.is(Code::NoNode) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut properties = props::decode(&data).properties;
+    match properties.remove(&format!("{name}{LINK_SUFFIX}")) {
+        Some(Value::String(target)) if !target.trim().is_empty() => Ok(Some(target.trim().to_string())),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_names_the_link_after_the_source() {
+        assert_eq!(link_place("/a/b", "/c/d").unwrap(), ("/c".to_string(), "d".to_string()));
+        assert_eq!(link_place("/a/b", "/d").unwrap(), ("/".to_string(), "d".to_string()));
+    }
+
+    #[test]
+    fn ln_with_a_trailing_slash_names_the_link_after_the_target() {
+        assert_eq!(link_place("/a/b", "/c/").unwrap(), ("/c".to_string(), "b".to_string()));
+        assert_eq!(link_place("/a/b/", "/").unwrap(), ("/".to_string(), "b".to_string()));
+        assert_eq!(link_place("../x", "/c/./").unwrap(), ("/c".to_string(), "x".to_string()));
+    }
+
+    #[test]
+    fn ln_refuses_links_without_a_name_and_takes_root_dirs() {
+        assert!(link_place("/", "/c/").is_err());
+        assert_eq!(link_place("/a", "/").unwrap(), ("/".to_string(), "a".to_string()));
+        assert!(link_place("..", "/c/").is_err());
     }
 }
