@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use futures::Stream;
 use tokio::sync::{oneshot, watch, Notify};
 
-use super::callbacks::{Callback, CallbackError, Callbacks, Flow, ViewEvent};
+use super::callbacks::{Callback, CallbackError, Flow, ViewChannel, ViewEvent, ViewState};
 use super::node_watch::{NodeWatch, Watched};
+use super::resolve::Relocation;
 use super::{Result, ZooKeeper};
 use crate::store::Store;
 
@@ -20,10 +22,15 @@ pub struct ChildrenSnapshot {
     pub deleted: bool,
 }
 
+impl ViewState for ChildrenSnapshot {
+    fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
 struct Inner {
-    virtual_path: String,
-    snapshot: watch::Sender<Arc<ChildrenSnapshot>>,
-    callbacks: Callbacks<ChildrenSnapshot>,
+    channel: Arc<ViewChannel<ChildrenSnapshot>>,
+    /// Dropped with the last handle: stops the view's task and so its watch.
     _stop: oneshot::Sender<()>,
 }
 
@@ -40,29 +47,29 @@ impl<S: Store + 'static> ZooKeeper<S> {
     pub async fn children(&self, path: &str) -> Result<Children> {
         let resolved = self.resolve(path).await?;
         let (children, _) = self.store().get_children(&resolved).await?;
-        let (snapshot, _) =
-            watch::channel(Arc::new(ChildrenSnapshot { path: resolved.clone(), children, deleted: false }));
+        let first = ChildrenSnapshot { path: resolved.clone(), children, deleted: false };
+        let channel = ViewChannel::new(path.to_string(), first);
         let (stop, stopped) = oneshot::channel();
-        let inner = Arc::new(Inner {
-            virtual_path: path.to_string(),
-            snapshot,
-            callbacks: Callbacks::default(),
-            _stop: stop,
-        });
-        tokio::spawn(run(Arc::downgrade(&inner), self.clone(), resolved, stopped));
-        Ok(Children { inner })
+        let task = ViewTask { zk: self.clone(), virtual_path: path.to_string(), channel: channel.clone() };
+        tokio::spawn(task.run(resolved, stopped));
+        Ok(Children { inner: Arc::new(Inner { channel, _stop: stop }) })
     }
 }
 
 impl Children {
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<ChildrenSnapshot> {
-        self.inner.snapshot.borrow().clone()
+        self.inner.channel.current()
     }
 
     /// The current children's names.
     pub fn names(&self) -> Vec<String> {
         self.snapshot().children.clone()
+    }
+
+    /// The real path of the node (it changes if a link now leads elsewhere).
+    pub fn path(&self) -> String {
+        self.snapshot().path.clone()
     }
 
     /// True when the node is gone for good.
@@ -72,12 +79,18 @@ impl Children {
 
     /// Every snapshot, now and as it changes.
     pub fn subscribe(&self) -> watch::Receiver<Arc<ChildrenSnapshot>> {
-        self.inner.snapshot.subscribe()
+        self.inner.channel.subscribe()
+    }
+
+    /// The snapshots as an async stream: the current one at once, then each change; it ends
+    /// after the deleted snapshot.
+    pub fn stream(&self) -> impl Stream<Item = Arc<ChildrenSnapshot>> + Send + 'static {
+        self.inner.channel.stream()
     }
 
     /// The number of callbacks registered.
     pub fn callback_count(&self) -> usize {
-        self.inner.callbacks.len()
+        self.inner.channel.len()
     }
 
     /// Registers a callback, as [`super::Properties::on_change`].
@@ -85,53 +98,53 @@ impl Children {
         &self,
         callback: impl FnMut(&ViewEvent<ChildrenSnapshot>) -> Result<Flow, CallbackError> + Send + 'static,
     ) -> Result<(), CallbackError> {
-        let snapshot = self.snapshot();
-        let first = if snapshot.deleted { ViewEvent::Deleted } else { ViewEvent::Changed(snapshot) };
-        self.inner.callbacks.register(Box::new(callback) as Callback<_>, &first)
+        self.inner.channel.register(Box::new(callback) as Callback<_>)
     }
 }
 
-async fn run<S: Store + 'static>(
-    inner: std::sync::Weak<Inner>,
+/// The task of a children view.
+struct ViewTask<S: Store + 'static> {
     zk: ZooKeeper<S>,
-    resolved: String,
-    mut stopped: oneshot::Receiver<()>,
-) {
-    let notify = Arc::new(Notify::new());
-    let mut watch = NodeWatch::start(&zk, resolved, Watched::Children, notify.clone());
-    loop {
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = notify.notified() => {}
-        }
-        let state = watch.state.lock().clone();
-        if !state.loaded {
-            continue;
-        }
-        let Some(inner) = inner.upgrade() else { return };
-        if !state.exists {
-            match zk.resolve(&inner.virtual_path).await {
-                Ok(path) if path != watch.path => {
-                    watch = NodeWatch::start(&zk, path, Watched::Children, notify.clone());
-                    continue;
-                }
-                Ok(_) => continue,
-                Err(_) => {
-                    let gone =
-                        ChildrenSnapshot { path: watch.path.clone(), children: Vec::new(), deleted: true };
-                    inner.snapshot.send_replace(Arc::new(gone));
-                    inner.callbacks.dispatch(&inner.virtual_path, &ViewEvent::Deleted);
-                    return;
-                }
+    virtual_path: String,
+    channel: Arc<ViewChannel<ChildrenSnapshot>>,
+}
+
+impl<S: Store + 'static> ViewTask<S> {
+    /// Publishes each new list of children until the view is dropped or its node is gone for
+    /// good.
+    async fn run(self, resolved: String, mut stopped: oneshot::Receiver<()>) {
+        let notify = Arc::new(Notify::new());
+        let mut watch = NodeWatch::start(&self.zk, resolved, Watched::Children, notify.clone());
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = notify.notified() => {}
             }
+            let state = watch.state.lock().clone();
+            if !state.loaded {
+                continue;
+            }
+            if !state.exists {
+                match self.zk.relocate(&self.virtual_path, &watch.path, &notify).await {
+                    Relocation::Moved(path) => {
+                        watch = NodeWatch::start(&self.zk, path, Watched::Children, notify.clone())
+                    }
+                    Relocation::Same | Relocation::Unknown => {}
+                    Relocation::Gone => {
+                        let gone = ChildrenSnapshot {
+                            path: watch.path.clone(),
+                            children: Vec::new(),
+                            deleted: true,
+                        };
+                        self.channel.publish(gone).await;
+                        return;
+                    }
+                }
+                continue;
+            }
+            let snapshot =
+                ChildrenSnapshot { path: watch.path.clone(), children: state.children, deleted: false };
+            self.channel.publish(snapshot).await;
         }
-        let snapshot =
-            ChildrenSnapshot { path: watch.path.clone(), children: state.children, deleted: false };
-        if **inner.snapshot.borrow() == snapshot {
-            continue;
-        }
-        let snapshot = Arc::new(snapshot);
-        inner.snapshot.send_replace(snapshot.clone());
-        inner.callbacks.dispatch(&inner.virtual_path, &ViewEvent::Changed(snapshot));
     }
 }

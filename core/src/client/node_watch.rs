@@ -1,10 +1,11 @@
 //! A task that keeps one node's data (or children) current with a persistent watch, across
-//! session expiry, and pokes a `Notify` whenever what it holds changes.
+//! reconnection and session expiry, and pokes a `Notify` whenever what it holds changes.
 //!
 //! Live views are built from these: a properties view has one for its node and one for each
 //! node its property links lead to.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use parking_lot::Mutex;
@@ -13,7 +14,11 @@ use tokio::sync::{oneshot, Notify};
 
 use super::ZooKeeper;
 use crate::props;
-use crate::store::{Code, EventKind, Store, StoreError, WatchMode};
+use crate::store::{Code, EventKind, SessionState, Store, StoreError, WatchMode};
+
+/// How long to wait before trying again to watch a node when the session is still alive but
+/// the watch could not be set (the connection is down, the server refused).
+const RETRY: Duration = Duration::from_millis(500);
 
 /// What to keep current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +46,7 @@ pub(crate) struct NodeState {
     pub error: Option<StoreError>,
 }
 
-/// A handle to the watching task; dropping it stops the task and removes its watch.
+/// A handle to the watching task; dropping it stops the task, which drops the store's watch.
 pub(crate) struct NodeWatch {
     pub path: String,
     pub state: Arc<Mutex<NodeState>>,
@@ -58,55 +63,118 @@ impl NodeWatch {
     ) -> Self {
         let state = Arc::new(Mutex::new(NodeState::default()));
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(run(zk.clone(), path.clone(), what, state.clone(), notify, stopped));
+        let task = Task { zk: zk.clone(), path: path.clone(), what, state: state.clone(), notify };
+        tokio::spawn(task.run(stopped));
         NodeWatch { path, state, _stop: stop }
     }
 }
 
-async fn run<S: Store + 'static>(
+/// Why watching on one session stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The handle was dropped.
+    Stopped,
+    /// The session is over: wait for the client's next one.
+    Session,
+    /// The watch could not be set on a live session: try again shortly.
+    Failed,
+}
+
+struct Task<S: Store + 'static> {
     zk: ZooKeeper<S>,
     path: String,
     what: Watched,
     state: Arc<Mutex<NodeState>>,
     notify: Arc<Notify>,
-    mut stopped: oneshot::Receiver<()>,
-) {
-    let mut generation = zk.generation();
-    loop {
-        generation.borrow_and_update();
-        let store = zk.store();
-        // Watch first, then read: no change can fall between the read and the watch.
-        match store.add_watch(&path, WatchMode::Persistent).await {
-            Ok(mut watch) => {
-                publish(&state, &notify, read(&*store, &path, what).await);
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => return,
-                        event = watch.next() => match event.map(|e| e.kind) {
-                            Some(EventKind::NodeChildrenChanged) if what == Watched::Data => {}
-                            Some(EventKind::NodeDataChanged) if what == Watched::Children => {}
-                            Some(EventKind::SessionEnded(_)) | None => break,
-                            Some(_) => publish(&state, &notify, read(&*store, &path, what).await),
-                        }
+}
+
+impl<S: Store + 'static> Task<S> {
+    /// Watches on each session of the client in turn, until stopped or the client is closed.
+    async fn run(self, mut stopped: oneshot::Receiver<()>) {
+        let mut generation = self.zk.generation();
+        loop {
+            // Mark the generation seen *before* taking the session: a session installed after
+            // this point bumps it, so the wait below cannot miss it.
+            generation.borrow_and_update();
+            let store = self.zk.store();
+            let ended = self.watch_session(&*store, &mut stopped).await;
+            if ended == Ended::Stopped || self.zk.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = &mut stopped => return,
+                changed = generation.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(RETRY), if ended == Ended::Failed => {}
+            }
+        }
+    }
+
+    /// Watches on one session: sets the watch, then reads (so no change falls between the read
+    /// and the watch), then re-reads on each event and after each reconnection (a persistent
+    /// watch is not told what changed while the connection was down).
+    async fn watch_session(&self, store: &S, stopped: &mut oneshot::Receiver<()>) -> Ended {
+        let mut watch = match store.add_watch(&self.path, WatchMode::Persistent).await {
+            Ok(watch) => watch,
+            Err(e) => {
+                let session_lost = e.code.is_session_lost();
+                self.publish(Err(e));
+                return if session_lost { Ended::Session } else { Ended::Failed };
+            }
+        };
+        let mut session = store.session_state();
+        session.borrow_and_update();
+        self.refresh(store).await;
+        loop {
+            tokio::select! {
+                _ = &mut *stopped => return Ended::Stopped,
+                event = watch.next() => match event.map(|e| e.kind) {
+                    Some(EventKind::SessionEnded(_)) | None => return Ended::Session,
+                    Some(kind) if self.cares_about(kind) => self.refresh(store).await,
+                    Some(_) => {}
+                },
+                changed = session.changed() => {
+                    let now = *session.borrow_and_update();
+                    if changed.is_err() || now.is_terminal() {
+                        return Ended::Session;
+                    }
+                    if now == SessionState::Connected {
+                        self.refresh(store).await;
                     }
                 }
             }
+        }
+    }
+
+    /// True for the events that can change what this task holds.
+    fn cares_about(&self, kind: EventKind) -> bool {
+        match kind {
+            EventKind::NodeChildrenChanged => self.what == Watched::Children,
+            EventKind::NodeDataChanged => self.what == Watched::Data,
+            _ => true,
+        }
+    }
+
+    async fn refresh(&self, store: &S) {
+        self.publish(read(store, &self.path, self.what).await);
+    }
+
+    /// Stores a new state and pokes the view, unless nothing changed.
+    fn publish(&self, new: Result<NodeState, StoreError>) {
+        let mut current = self.state.lock();
+        match new {
+            Ok(new) if *current == new => return,
+            Ok(new) => *current = new,
             Err(e) => {
-                tracing::warn!(path, error = %e, "can't watch node");
-                publish_error(&state, &notify, e);
+                tracing::warn!(path = %self.path, error = %e, "can't read watched node");
+                current.error = Some(e);
             }
         }
-        if zk.is_closed() {
-            return;
-        }
-        // The session ended (or the watch could not be set): wait for the next session.
-        tokio::select! {
-            _ = &mut stopped => return,
-            changed = generation.changed() => if changed.is_err() { return },
-        }
+        drop(current);
+        self.notify.notify_one();
     }
 }
 
+/// Reads the node: its properties or its children. A missing node is a state, not an error.
 async fn read<S: Store + ?Sized>(store: &S, path: &str, what: Watched) -> Result<NodeState, StoreError> {
     let mut state = NodeState { loaded: true, exists: true, ..Default::default() };
     let result = match what {
@@ -121,24 +189,4 @@ async fn read<S: Store + ?Sized>(store: &S, path: &str, what: Watched) -> Result
         Err(e) if e.is(Code::NoNode) => Ok(NodeState { loaded: true, ..Default::default() }),
         Err(e) => Err(e),
     }
-}
-
-fn publish(state: &Mutex<NodeState>, notify: &Notify, new: Result<NodeState, StoreError>) {
-    match new {
-        Ok(new) => {
-            let mut current = state.lock();
-            if *current != new {
-                *current = new;
-                drop(current);
-                notify.notify_one();
-            }
-        }
-        Err(e) => publish_error(state, notify, e),
-    }
-}
-
-fn publish_error(state: &Mutex<NodeState>, notify: &Notify, error: StoreError) {
-    tracing::warn!(path = %error.path, error = %error, "can't read watched node");
-    state.lock().error = Some(error);
-    notify.notify_one();
 }

@@ -1,14 +1,16 @@
 //! Live properties views: a node's properties as a map, with property links followed, kept
 //! current by a watch, with callbacks and compare-and-set updates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use futures::Stream;
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch, Notify};
 
-use super::callbacks::{Callback, CallbackError, Callbacks, Flow, ViewEvent};
+use super::callbacks::{Callback, CallbackError, Flow, ViewChannel, ViewEvent, ViewState};
 use super::node_watch::{NodeWatch, Watched};
+use super::resolve::Relocation;
 use super::{ClientError, Result, ZooKeeper};
 use crate::path;
 use crate::props;
@@ -27,13 +29,20 @@ pub struct PropertiesSnapshot {
     /// True when the node is gone (the view is then empty).
     pub deleted: bool,
     /// The value each property link (by name, without ` =>`) leads to, or why it can't be
-    /// followed.
+    /// followed. Links whose name is also a stored property are not followed.
     pub linked: BTreeMap<String, Result<Value, ClientError>>,
 }
 
+impl ViewState for PropertiesSnapshot {
+    fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
 impl PropertiesSnapshot {
-    /// The value of `key`: a stored property, or else the value its property link `key =>`
-    /// leads to (an error if that link is bad). `Ok(None)` when neither exists.
+    /// The value of `key`: a stored property (raw keys such as `x ->` included), or else the
+    /// value its property link `key =>` leads to (an error if that link is bad). `Ok(None)`
+    /// when neither exists.
     pub fn get(&self, key: &str) -> Result<Option<Value>> {
         if let Some(v) = self.properties.get(key) {
             return Ok(Some(v.clone()));
@@ -45,14 +54,39 @@ impl PropertiesSnapshot {
         }
     }
 
-    /// The property names with ` =>` stripped, each once, in stored order.
+    /// True when [`PropertiesSnapshot::get`] finds `key` (a bad link counts: it is there).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.properties.contains_key(key) || self.linked.contains_key(key)
+    }
+
+    /// The property names with ` =>` stripped, each once (a name present both as `x` and as
+    /// `x =>` is one key), in stored order.
     pub fn keys(&self) -> Vec<String> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         self.properties
             .keys()
             .map(|k| k.strip_suffix(PROPERTY_LINK_SUFFIX).unwrap_or(k).to_string())
             .filter(|k| seen.insert(k.clone()))
             .collect()
+    }
+
+    /// The number of keys, as [`PropertiesSnapshot::keys`] counts them.
+    pub fn len(&self) -> usize {
+        self.keys().len()
+    }
+
+    /// True when there are no properties.
+    pub fn is_empty(&self) -> bool {
+        self.properties.is_empty()
+    }
+
+    /// Each key (as [`PropertiesSnapshot::keys`]) with its value (as
+    /// [`PropertiesSnapshot::get`]).
+    pub fn iter(&self) -> impl Iterator<Item = (String, Result<Value>)> + '_ {
+        self.keys().into_iter().map(|k| {
+            let value = self.get(&k).and_then(|v| v.ok_or_else(|| ClientError::NoNode { path: k.clone() }));
+            (k, value)
+        })
     }
 
     /// The properties with each property link `k =>` replaced by `k` and the value it leads
@@ -81,8 +115,7 @@ struct Inner<S: Store + 'static> {
     /// The path as the user gave it (it may go through links).
     virtual_path: String,
     watching: bool,
-    snapshot: watch::Sender<Arc<PropertiesSnapshot>>,
-    callbacks: Callbacks<PropertiesSnapshot>,
+    channel: Arc<ViewChannel<PropertiesSnapshot>>,
     /// Dropped with the last handle: stops the view's task and so its watches.
     _stop: Option<oneshot::Sender<()>>,
 }
@@ -103,48 +136,35 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// The properties of the node at `path` (resolved through links).
     ///
     /// With `watch`, the view stays current: callbacks ([`Properties::on_change`]) are called
-    /// on every change of the node or of a node its property links lead to, and when the node
-    /// is deleted the view follows a link that now leads elsewhere, or becomes deleted.
-    /// Without `watch`, it is a snapshot that can still be updated but takes no callbacks.
+    /// when the node changes (each new version) or the value a property link leads to changes;
+    /// when the node is deleted the view follows a link that now leads elsewhere, or becomes
+    /// deleted. Without `watch`, it is a snapshot that can still be updated but takes no
+    /// callbacks.
     pub async fn properties(&self, path: &str, watch: bool) -> Result<Properties<S>> {
         let resolved = self.resolve(path).await?;
         let (data, stat) = self.store().get_data(&resolved).await?;
         let properties = props::decode(&data).properties;
-        let mut links = LinkCache::default();
-        let linked = follow_all(self, &resolved, &properties, &mut links, None).await;
-        let first = PropertiesSnapshot {
-            path: resolved.clone(),
-            properties,
-            version: stat.version,
-            deleted: false,
-            linked,
-        };
-        let (snapshot, _) = watch::channel(Arc::new(first));
-        let (stop, stopped) = if watch {
-            let (tx, rx) = oneshot::channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        let inner = Arc::new(Inner {
-            zk: self.clone(),
-            virtual_path: path.to_string(),
-            watching: watch,
-            snapshot,
-            callbacks: Callbacks::default(),
-            _stop: stop,
+        let first =
+            snapshot_of(self, resolved.clone(), properties, stat.version, &mut LinkCache::default(), None)
+                .await;
+        let channel = ViewChannel::new(path.to_string(), first);
+        let stop = watch.then(|| {
+            let (stop, stopped) = oneshot::channel();
+            let task =
+                ViewTask { zk: self.clone(), virtual_path: path.to_string(), channel: channel.clone() };
+            tokio::spawn(task.run(resolved, stopped));
+            stop
         });
-        if let Some(stopped) = stopped {
-            tokio::spawn(run(Arc::downgrade(&inner), self.clone(), path.to_string(), resolved, stopped));
-        }
-        Ok(Properties { inner })
+        let inner =
+            Inner { zk: self.clone(), virtual_path: path.to_string(), watching: watch, channel, _stop: stop };
+        Ok(Properties { inner: Arc::new(inner) })
     }
 }
 
 impl<S: Store + 'static> Properties<S> {
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<PropertiesSnapshot> {
-        self.inner.snapshot.borrow().clone()
+        self.inner.channel.current()
     }
 
     /// The real path of the node (it changes if a link now leads elsewhere).
@@ -167,31 +187,37 @@ impl<S: Store + 'static> Properties<S> {
         self.snapshot().deleted
     }
 
-    /// Every snapshot, now and as it changes: a stream for async code.
+    /// Every snapshot, now and as it changes.
     pub fn subscribe(&self) -> watch::Receiver<Arc<PropertiesSnapshot>> {
-        self.inner.snapshot.subscribe()
+        self.inner.channel.subscribe()
+    }
+
+    /// The snapshots as an async stream: the current one at once, then each change; it ends
+    /// after the deleted snapshot.
+    pub fn stream(&self) -> impl Stream<Item = Arc<PropertiesSnapshot>> + Send + 'static {
+        self.inner.channel.stream()
     }
 
     /// Registers a callback: it is called at once with the current state (if that fails, it
     /// is not registered and the error is returned), then on every change. It is removed when
-    /// it returns [`Flow::Cancel`] or an error (which is logged).
+    /// it returns [`Flow::Cancel`] or an error (which is logged). Callbacks run on a blocking
+    /// thread, one at a time per view.
+    ///
+    /// A view made without `watch` refuses callbacks: it would never call them.
     pub fn on_change(
         &self,
         callback: impl FnMut(&ViewEvent<PropertiesSnapshot>) -> Result<Flow, CallbackError> + Send + 'static,
     ) -> Result<(), CallbackError> {
         if !self.inner.watching {
-            return Err(
-                format!("{}: a view made without watch takes no callbacks", self.inner.virtual_path).into()
-            );
+            let path = &self.inner.virtual_path;
+            return Err(format!("{path}: a properties view made without watch takes no callbacks").into());
         }
-        let snapshot = self.snapshot();
-        let first = if snapshot.deleted { ViewEvent::Deleted } else { ViewEvent::Changed(snapshot) };
-        self.inner.callbacks.register(Box::new(callback) as Callback<_>, &first)
+        self.inner.channel.register(Box::new(callback) as Callback<_>)
     }
 
     /// The number of callbacks registered (cancelled and failed ones are removed).
     pub fn callback_count(&self) -> usize {
-        self.inner.callbacks.len()
+        self.inner.channel.len()
     }
 
     /// Replaces all the properties.
@@ -204,7 +230,14 @@ impl<S: Store + 'static> Properties<S> {
         self.write(move |p| p.extend(properties.clone())).await
     }
 
-    /// Removes the named properties.
+    /// Changes the properties with `change`, which gets the node's current properties and
+    /// may be called again (on fresh ones) when another writer got in first: a read-modify-write
+    /// that loses no concurrent update, such as incrementing a counter.
+    pub async fn update_with(&self, change: impl FnMut(&mut Map<String, Value>)) -> Result<()> {
+        self.write(change).await
+    }
+
+    /// Removes the named properties (raw names: `x =>` for a property link).
     pub async fn remove(&self, keys: &[&str]) -> Result<()> {
         self.write(|p| {
             for k in keys {
@@ -215,8 +248,12 @@ impl<S: Store + 'static> Properties<S> {
     }
 
     /// Read-modify-write on the resolved path, compare-and-set on the version read, retried on
-    /// conflict. Property links in the new data are checked first: one that does not lead to
-    /// a value refuses the write.
+    /// conflict (re-reading and re-applying `change`), so concurrent writers lose nothing.
+    ///
+    /// The property links that the change adds or alters are followed first, against the
+    /// node's new properties: one that does not lead to a value refuses the write and nothing
+    /// changes. Links already stored are not checked again, so that a link broken by someone
+    /// else does not block every later update.
     async fn write(&self, mut change: impl FnMut(&mut Map<String, Value>)) -> Result<()> {
         let zk = &self.inner.zk;
         let path = self.path();
@@ -225,25 +262,77 @@ impl<S: Store + 'static> Properties<S> {
             let decoded = props::decode(&data);
             let mut properties = decoded.properties.clone();
             change(&mut properties);
-            let linked = follow_all(zk, &path, &properties, &mut LinkCache::default(), None).await;
-            if let Some(Err(e)) = linked.into_values().find(Result::is_err) {
-                return Err(e);
-            }
+            check_new_links(zk, &path, &decoded.properties, &properties).await?;
             match zk.set_data(&path, &decoded.encode_updated(&properties), Some(stat.version)).await {
                 Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
-                other => return other.map(|_| ()),
+                Err(e) => return Err(e),
+                Ok(stat) => {
+                    if !self.inner.watching {
+                        // No watch will bring the new state: this view is its only source.
+                        let snapshot =
+                            snapshot_of(zk, path, properties, stat.version, &mut LinkCache::default(), None)
+                                .await;
+                        self.inner.channel.publish(snapshot).await;
+                    }
+                    return Ok(());
+                }
             }
         }
     }
 }
 
-/// The watched nodes that property links lead to, by resolved path. Without a `Notify` (no
-/// watch), nodes are read once and cached for one computation.
+/// Refuses `new` properties of the node at `path` when a property link that differs from
+/// `old` does not lead to a value.
+async fn check_new_links<S: Store + 'static>(
+    zk: &ZooKeeper<S>,
+    path: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Result<()> {
+    let mut cache = LinkCache::default();
+    // Links between properties of this node must see what is about to be written.
+    cache.known.insert(path.to_string(), Some(new.clone()));
+    for (key, target) in new {
+        let Some(name) = key.strip_suffix(PROPERTY_LINK_SUFFIX) else { continue };
+        if old.get(key) == Some(target) {
+            continue;
+        }
+        follow_link(zk, path, name, target, &mut cache, None).await?;
+    }
+    Ok(())
+}
+
+/// A snapshot of the node at `path` holding `properties`, with its property links followed.
+async fn snapshot_of<S: Store + 'static>(
+    zk: &ZooKeeper<S>,
+    path: String,
+    properties: Map<String, Value>,
+    version: i32,
+    cache: &mut LinkCache,
+    notify: Option<&Arc<Notify>>,
+) -> PropertiesSnapshot {
+    cache.known.clear();
+    cache.used.clear();
+    cache.known.insert(path.clone(), Some(properties.clone()));
+    let linked = follow_all(zk, &path, &properties, cache, notify).await;
+    PropertiesSnapshot { path, properties, version, deleted: false, linked }
+}
+
+/// The nodes that property links lead to, by resolved path: their properties as known for the
+/// computation under way and, when the view watches, a watch on each that pokes the view.
 #[derive(Default)]
 struct LinkCache {
     watches: HashMap<String, NodeWatch>,
-    read: HashMap<String, Option<Map<String, Value>>>,
-    used: std::collections::HashSet<String>,
+    known: HashMap<String, Option<Map<String, Value>>>,
+    used: HashSet<String>,
+}
+
+impl LinkCache {
+    /// Stops watching the nodes the last computation did not use.
+    fn drop_unused(&mut self) {
+        let used = std::mem::take(&mut self.used);
+        self.watches.retain(|p, _| used.contains(p));
+    }
 }
 
 /// Follows every property link of a node whose name is not also a stored property.
@@ -255,20 +344,32 @@ async fn follow_all<S: Store + 'static>(
     notify: Option<&Arc<Notify>>,
 ) -> BTreeMap<String, Result<Value, ClientError>> {
     let mut linked = BTreeMap::new();
-    for (key, value) in properties {
+    for (key, target) in properties {
         let Some(name) = key.strip_suffix(PROPERTY_LINK_SUFFIX) else { continue };
-        if properties.contains_key(name) {
-            continue;
+        if !properties.contains_key(name) {
+            let result = follow_link(zk, node_path, name, target, cache, notify).await;
+            linked.insert(name.to_string(), result);
         }
-        let target = value.as_str().unwrap_or_default().to_string();
-        let mut seen = vec![format!("{node_path} {name}")];
-        let result = Box::pin(follow(zk, node_path, name, &target, cache, notify, &mut seen)).await;
-        linked.insert(name.to_string(), result);
     }
     linked
 }
 
-/// Follows the property link `key => target` held by the node at `holder`.
+/// Follows the property link `name => target` of the node at `holder`, through chains.
+async fn follow_link<S: Store + 'static>(
+    zk: &ZooKeeper<S>,
+    holder: &str,
+    name: &str,
+    target: &Value,
+    cache: &mut LinkCache,
+    notify: Option<&Arc<Notify>>,
+) -> Result<Value> {
+    let mut chain = vec![format!("{holder} {name}")];
+    let target = target.as_str().unwrap_or_default();
+    Box::pin(follow(zk, holder, name, target, cache, notify, &mut chain)).await
+}
+
+/// Follows one step of a property link: `key => target` held by the node at `holder`;
+/// `chain` holds the `path name` pairs asked for so far, to tell a loop.
 async fn follow<S: Store + 'static>(
     zk: &ZooKeeper<S>,
     holder: &str,
@@ -276,7 +377,7 @@ async fn follow<S: Store + 'static>(
     target: &str,
     cache: &mut LinkCache,
     notify: Option<&Arc<Notify>>,
-    seen: &mut Vec<String>,
+    chain: &mut Vec<String>,
 ) -> Result<Value> {
     let bad = |reason: String| ClientError::BadPropertyLink {
         path: holder.to_string(),
@@ -297,11 +398,11 @@ async fn follow<S: Store + 'static>(
     // A loop is coming back to a property already asked for, not merely to a node: links
     // between properties of one node are fine.
     let step = format!("{resolved} {name}");
-    if seen.contains(&step) {
-        seen.push(step);
-        return Err(ClientError::LinkLoop { chain: std::mem::take(seen) });
+    let looped = chain.contains(&step);
+    chain.push(step);
+    if looped {
+        return Err(ClientError::LinkLoop { chain: std::mem::take(chain) });
     }
-    seen.push(step);
     let properties = linked_properties(zk, &resolved, cache, notify).await.map_err(|e| bad(e.to_string()))?;
     let Some(properties) = properties else {
         return Err(bad(format!("{resolved}: no such node")));
@@ -310,15 +411,15 @@ async fn follow<S: Store + 'static>(
         return Ok(v.clone());
     }
     // A chain: the target holds a property link of that name itself.
-    let next_key = format!("{name}{PROPERTY_LINK_SUFFIX}");
-    if let Some(next) = properties.get(&next_key).and_then(Value::as_str) {
-        return Box::pin(follow(zk, &resolved, name, next, cache, notify, seen)).await;
+    if let Some(next) = properties.get(&format!("{name}{PROPERTY_LINK_SUFFIX}")) {
+        let next = next.as_str().unwrap_or_default();
+        return Box::pin(follow(zk, &resolved, name, next, cache, notify, chain)).await;
     }
     Err(bad(format!("{resolved} has no property {name:?}")))
 }
 
-/// The properties of a node a link leads to: from its watch when watching (starting one if
-/// needed), else read once.
+/// The properties of a node a link leads to (`None` when it does not exist): as already known
+/// in this computation, else from its watch when watching (starting one if needed), else read.
 async fn linked_properties<S: Store + 'static>(
     zk: &ZooKeeper<S>,
     path: &str,
@@ -326,85 +427,96 @@ async fn linked_properties<S: Store + 'static>(
     notify: Option<&Arc<Notify>>,
 ) -> Result<Option<Map<String, Value>>> {
     cache.used.insert(path.to_string());
-    if let Some(watch) = cache.watches.get(path) {
-        let state = watch.state.lock().clone();
-        if state.loaded {
-            return Ok(state.exists.then_some(state.properties));
-        }
+    if let Some(known) = cache.known.get(path) {
+        return Ok(known.clone());
     }
     if let Some(notify) = notify {
-        cache
+        let watch = cache
             .watches
             .entry(path.to_string())
             .or_insert_with(|| NodeWatch::start(zk, path.to_string(), Watched::Data, notify.clone()));
-    }
-    if let Some(read) = cache.read.get(path) {
-        return Ok(read.clone());
+        let state = watch.state.lock().clone();
+        if state.loaded && state.error.is_none() {
+            let properties = state.exists.then_some(state.properties);
+            cache.known.insert(path.to_string(), properties.clone());
+            return Ok(properties);
+        }
     }
     let read = match zk.store().get_data(path).await {
         Ok((data, _)) => Some(props::decode(&data).properties),
         Err(e) if e.is(Code::NoNode) => None,
         Err(e) => return Err(e.into()),
     };
-    cache.read.insert(path.to_string(), read.clone());
+    cache.known.insert(path.to_string(), read.clone());
     Ok(read)
 }
 
-/// The view's task: recomputes the snapshot whenever a watched node changes.
-async fn run<S: Store + 'static>(
-    inner: std::sync::Weak<Inner<S>>,
+/// The task of a watching view.
+struct ViewTask<S: Store + 'static> {
     zk: ZooKeeper<S>,
     virtual_path: String,
-    resolved: String,
-    mut stopped: oneshot::Receiver<()>,
-) {
-    let notify = Arc::new(Notify::new());
-    let mut main = NodeWatch::start(&zk, resolved, Watched::Data, notify.clone());
-    let mut cache = LinkCache::default();
-    loop {
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = notify.notified() => {}
-        }
-        let state = main.state.lock().clone();
-        if !state.loaded {
-            continue;
-        }
-        let Some(inner) = inner.upgrade() else { return };
-        if !state.exists {
-            // The node is gone: a link may now lead elsewhere.
-            match zk.resolve(&virtual_path).await {
-                Ok(path) if path != main.path => {
-                    main = NodeWatch::start(&zk, path, Watched::Data, notify.clone());
-                    continue;
+    channel: Arc<ViewChannel<PropertiesSnapshot>>,
+}
+
+impl<S: Store + 'static> ViewTask<S> {
+    /// Recomputes the snapshot whenever the node or a node its links lead to changes, until
+    /// the view is dropped or its node is gone for good.
+    async fn run(self, resolved: String, mut stopped: oneshot::Receiver<()>) {
+        let notify = Arc::new(Notify::new());
+        let mut main = NodeWatch::start(&self.zk, resolved, Watched::Data, notify.clone());
+        let mut links = LinkCache::default();
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = notify.notified() => {}
+            }
+            let state = main.state.lock().clone();
+            if !state.loaded {
+                continue;
+            }
+            if !state.exists {
+                match self.zk.relocate(&self.virtual_path, &main.path, &notify).await {
+                    Relocation::Moved(path) => {
+                        main = NodeWatch::start(&self.zk, path, Watched::Data, notify.clone())
+                    }
+                    Relocation::Same | Relocation::Unknown => {}
+                    Relocation::Gone => {
+                        let gone = PropertiesSnapshot {
+                            path: main.path.clone(),
+                            deleted: true,
+                            ..Default::default()
+                        };
+                        self.channel.publish(gone).await;
+                        return;
+                    }
                 }
-                Ok(_) => continue, // re-created meanwhile: its watch will report it
-                Err(_) => {
-                    let gone =
-                        PropertiesSnapshot { path: main.path.clone(), deleted: true, ..Default::default() };
-                    inner.snapshot.send_replace(Arc::new(gone));
-                    inner.callbacks.dispatch(&virtual_path, &ViewEvent::Deleted);
-                    return;
+                continue;
+            }
+            let snapshot = snapshot_of(
+                &self.zk,
+                main.path.clone(),
+                state.properties,
+                state.version,
+                &mut links,
+                Some(&notify),
+            )
+            .await;
+            links.drop_unused();
+            self.log_new_bad_links(&snapshot);
+            self.channel.publish(snapshot).await;
+        }
+    }
+
+    /// Data with a bad property link is accepted from the server (someone else wrote it); say
+    /// so once per link and cause.
+    fn log_new_bad_links(&self, snapshot: &PropertiesSnapshot) {
+        let before = self.channel.current();
+        for (name, result) in &snapshot.linked {
+            if let Err(e) = result {
+                if before.linked.get(name) != Some(result) {
+                    tracing::warn!(view = %self.virtual_path, property = %name, error = %e, "bad property link");
                 }
             }
         }
-        cache.used.clear();
-        cache.read.clear();
-        let linked = follow_all(&zk, &main.path, &state.properties, &mut cache, Some(&notify)).await;
-        let used = std::mem::take(&mut cache.used);
-        cache.watches.retain(|p, _| used.contains(p));
-        let snapshot = PropertiesSnapshot {
-            path: main.path.clone(),
-            properties: state.properties,
-            version: state.version,
-            deleted: false,
-            linked,
-        };
-        if **inner.snapshot.borrow() == snapshot {
-            continue;
-        }
-        let snapshot = Arc::new(snapshot);
-        inner.snapshot.send_replace(snapshot.clone());
-        inner.callbacks.dispatch(&virtual_path, &ViewEvent::Changed(snapshot));
     }
 }

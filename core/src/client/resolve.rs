@@ -1,12 +1,33 @@
 //! Virtual paths: `resolve` follows `name ->` node links; `ln` makes them.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde_json::{Map, Value};
+use tokio::sync::Notify;
 
 use super::{ClientError, Result, ZooKeeper};
 use crate::path;
 use crate::props;
 use crate::store::{Code, Store};
 use crate::tree::LINK_SUFFIX;
+
+/// How long a view whose node is gone waits before asking again where its path leads, when
+/// the first answer failed.
+const RELOCATE_RETRY: Duration = Duration::from_millis(500);
+
+/// Where a live view's path leads after its node was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Relocation {
+    /// To another node (a link now leads there): follow it.
+    Moved(String),
+    /// To the same node, created again meanwhile: its watch will report it.
+    Same,
+    /// Nowhere: the view is deleted.
+    Gone,
+    /// Unknown for now; the view is poked again later.
+    Unknown,
+}
 
 impl<S: Store + 'static> ZooKeeper<S> {
     /// The real path that the virtual `path` stands for.
@@ -43,6 +64,33 @@ impl<S: Store + 'static> ZooKeeper<S> {
             props.insert(key.clone(), Value::String(target.to_string()));
         })
         .await
+    }
+
+    /// Where a live view goes when its node at `current` is gone: `virtual_path` is resolved
+    /// again, as a link may now lead to another node. When that cannot be known now (the
+    /// connection is down), `retry` is poked a little later so that the view asks again.
+    pub(crate) async fn relocate(
+        &self,
+        virtual_path: &str,
+        current: &str,
+        retry: &Arc<Notify>,
+    ) -> Relocation {
+        match self.resolve(virtual_path).await {
+            Ok(path) if path != current => Relocation::Moved(path),
+            Ok(_) => Relocation::Same,
+            Err(ClientError::NoNode { .. } | ClientError::LinkLoop { .. } | ClientError::Path(_)) => {
+                Relocation::Gone
+            }
+            Err(e) => {
+                tracing::warn!(path = virtual_path, error = %e, "can't tell where a deleted node's view leads now");
+                let retry = retry.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(RELOCATE_RETRY).await;
+                    retry.notify_one();
+                });
+                Relocation::Unknown
+            }
+        }
     }
 
     /// Read-modify-write of a node's properties with compare-and-set on the version read,
