@@ -10,12 +10,14 @@
 //! each other's nodes and can run in parallel on one server.
 #![warn(missing_docs)]
 
+mod emulator;
 mod zookeeper;
 
 use std::time::Duration;
 
 use zczk_core::store::{Connector, Store};
 
+pub use emulator::EmulatorBackend;
 pub use zookeeper::RealZooKeeper;
 
 /// The session timeout tests ask for. The test server (tickTime 200) grants it.
@@ -62,11 +64,17 @@ pub async fn close<S: Store>(store: S) {
 }
 
 /// Runs `async fn $case<B: Backend>(backend: B)` once per backend, as tests named
-/// `$case::zookeeper` (and `$case::emulator`).
+/// `$case::emulator` (a fresh [`EmulatorBackend`]) and `$case::zookeeper` (a private chroot
+/// on the real server, see [`real_server_address`]).
 #[macro_export]
 macro_rules! both {
     ($($case:ident),+ $(,)?) => {$(
         mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn emulator() {
+                super::$case($crate::EmulatorBackend::new()).await;
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn zookeeper() {
                 let test = concat!(module_path!(), "::", stringify!($case));

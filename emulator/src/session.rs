@@ -86,8 +86,21 @@ fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
     }
 }
 
-/// Client-side path validation: a bad path never reaches the server.
+/// Path validation. The client refuses malformed paths before they reach the server, but
+/// the client library (`zookeeper-client` 0.11) lets a last segment `.` or `..` through, and
+/// the server validates only the paths of creates, after finding the parent: so a create
+/// there fails with `NoNode` (no parent) or `BadArguments` (see `txn::create`), and any other
+/// request finds no node. The emulator answers the same.
 fn validate(op: OpKind, path: &str, sequential: bool) -> Result<(), StoreError> {
+    if let Some(prefix) = path.strip_suffix("/.").or_else(|| path.strip_suffix("/..")) {
+        let prefix = if prefix.is_empty() { "/" } else { prefix };
+        if path::invalid_reason(prefix).is_none() {
+            return match op {
+                OpKind::Create => Ok(()),
+                _ => Err(StoreError::new(Code::NoNode, op, path)),
+            };
+        }
+    }
     let reason = if sequential {
         // The server checks a sequential path with a digit appended, so `/a/` is fine.
         path::invalid_reason(&format!("{path}1"))

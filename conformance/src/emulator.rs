@@ -1,0 +1,62 @@
+//! The emulator backend: a fresh in-memory server per test.
+
+use zczk_core::store::{Connector, SessionState, Store, StoreError};
+use zczk_emulator::{Emulator, EmulatorConnector, Session};
+
+use crate::{Backend, SESSION_TIMEOUT};
+
+/// Sessions on a fresh [`Emulator`] of the test's own, asking for [`SESSION_TIMEOUT`] as the
+/// real-server backend does.
+#[derive(Debug, Clone)]
+pub struct EmulatorBackend {
+    connector: EmulatorConnector,
+}
+
+impl EmulatorBackend {
+    /// A backend on a fresh emulator.
+    pub fn new() -> EmulatorBackend {
+        EmulatorBackend::on(Emulator::new())
+    }
+
+    /// A backend on `emulator` (for example one pre-loaded with a tree).
+    pub fn on(emulator: Emulator) -> EmulatorBackend {
+        EmulatorBackend { connector: emulator.connector().with_session_timeout(SESSION_TIMEOUT) }
+    }
+
+    /// The emulator, for fault injection and inspection.
+    pub fn emulator(&self) -> &Emulator {
+        self.connector.emulator()
+    }
+}
+
+impl Default for EmulatorBackend {
+    fn default() -> Self {
+        EmulatorBackend::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for EmulatorBackend {
+    type Store = Session;
+
+    async fn connect(&self) -> Result<Session, StoreError> {
+        self.connector.connect().await
+    }
+
+    fn address(&self) -> String {
+        self.connector.address()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for EmulatorBackend {
+    const NAME: &'static str = "emulator";
+
+    async fn expire(&self, store: &Session) {
+        store.faults().expire();
+        let mut state = store.session_state();
+        // The emulator ends the session at once; this only confirms it.
+        let seen = state.wait_for(|s| *s == SessionState::Expired).await;
+        assert!(seen.is_ok(), "the emulator session did not report Expired");
+    }
+}

@@ -1,0 +1,216 @@
+//! Watches: one-shot data/exists/child watches, their ordering guarantee, and persistent and
+//! persistent-recursive watches, on both backends.
+
+use std::time::Duration;
+
+use futures::{FutureExt as _, StreamExt as _};
+use zczk_conformance::{both, close, Backend};
+use zczk_core::store::{
+    CreateOptions, EventKind, OneshotWatch, PersistentWatch, Store, WatchEvent, WatchMode,
+};
+
+/// How long a test waits for an event that must come (generous: it only matters on failure).
+const MUST: Duration = Duration::from_secs(5);
+/// How long a test waits to be confident an event does not come.
+const QUIET: Duration = Duration::from_millis(300);
+
+fn event(kind: EventKind, path: &str) -> WatchEvent {
+    WatchEvent { kind, path: path.to_string() }
+}
+
+async fn fired(watch: OneshotWatch) -> WatchEvent {
+    tokio::time::timeout(MUST, watch).await.expect("the watch did not fire")
+}
+
+async fn next(stream: &mut PersistentWatch) -> WatchEvent {
+    tokio::time::timeout(MUST, stream.next()).await.expect("no event came").expect("the watch ended")
+}
+
+async fn quiet(stream: &mut PersistentWatch) {
+    if let Ok(extra) = tokio::time::timeout(QUIET, stream.next()).await {
+        panic!("unexpected event {extra:?}");
+    }
+}
+
+both!(
+    data_watch_fires_once_on_change,
+    data_watch_fires_on_delete,
+    exists_watch_on_a_missing_node_fires_on_create,
+    exists_watch_on_a_node_fires_on_data_change_and_delete,
+    child_watch_fires_on_child_create_and_delete_only,
+    watch_event_comes_before_the_read_that_sees_the_change,
+    watches_of_one_session_fire_in_change_order,
+    persistent_watch_sees_its_node_and_its_children_list,
+    persistent_recursive_watch_sees_the_whole_subtree,
+);
+
+async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/d", b"0", &CreateOptions::default()).await.unwrap();
+    let (data, _, watch) = s.get_data_watch("/d").await.unwrap();
+    assert_eq!(data, b"0");
+    let mut watch = watch.boxed();
+    assert!((&mut watch).now_or_never().is_none(), "fired before any change");
+    s.set_data("/d", b"1", None).await.unwrap();
+    assert_eq!(fired(OneshotWatch::new(watch)).await, event(EventKind::NodeDataChanged, "/d"));
+    // One-shot: a new watch is needed for the next change, and a child does not fire it.
+    let (_, _, again) = s.get_data_watch("/d").await.unwrap();
+    s.create("/d/kid", b"", &CreateOptions::default()).await.unwrap();
+    s.set_data("/d", b"2", None).await.unwrap();
+    assert_eq!(fired(again).await, event(EventKind::NodeDataChanged, "/d"));
+    close(s).await;
+}
+
+async fn data_watch_fires_on_delete<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    s.create("/gone", b"", &CreateOptions::default()).await.unwrap();
+    let (_, _, watch) = s.get_data_watch("/gone").await.unwrap();
+    other.delete("/gone", None).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeDeleted, "/gone"));
+    close(s).await;
+    close(other).await;
+}
+
+async fn exists_watch_on_a_missing_node_fires_on_create<B: Backend>(b: B) {
+    let s = b.session().await;
+    let (stat, watch) = s.exists_watch("/later").await.unwrap();
+    assert_eq!(stat, None);
+    let other = b.session().await;
+    other.create("/later", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeCreated, "/later"));
+    close(s).await;
+    close(other).await;
+}
+
+async fn exists_watch_on_a_node_fires_on_data_change_and_delete<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/x", b"", &CreateOptions::default()).await.unwrap();
+    let (stat, watch) = s.exists_watch("/x").await.unwrap();
+    assert!(stat.is_some());
+    s.set_data("/x", b"1", None).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeDataChanged, "/x"));
+    let (_, watch) = s.exists_watch("/x").await.unwrap();
+    s.delete("/x", None).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeDeleted, "/x"));
+    close(s).await;
+}
+
+async fn child_watch_fires_on_child_create_and_delete_only<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/c", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/c/a", b"", &CreateOptions::default()).await.unwrap();
+    let (children, _, watch) = s.get_children_watch("/c").await.unwrap();
+    assert_eq!(children, vec!["a".to_string()]);
+    let mut watch = watch.boxed();
+    // Data changes of the node or of a child are not child changes.
+    s.set_data("/c", b"1", None).await.unwrap();
+    s.set_data("/c/a", b"1", None).await.unwrap();
+    s.sync("/c").await.unwrap();
+    assert!((&mut watch).now_or_never().is_none(), "fired on a data change");
+    s.create("/c/b", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(fired(OneshotWatch::new(watch)).await, event(EventKind::NodeChildrenChanged, "/c"));
+    let (_, _, watch) = s.get_children_watch("/c").await.unwrap();
+    s.delete("/c/a", None).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeChildrenChanged, "/c"));
+    // The watched node's own deletion fires a child watch with NodeDeleted.
+    s.delete("/c/b", None).await.unwrap();
+    let (_, _, watch) = s.get_children_watch("/c").await.unwrap();
+    s.delete("/c", None).await.unwrap();
+    assert_eq!(fired(watch).await, event(EventKind::NodeDeleted, "/c"));
+    close(s).await;
+}
+
+async fn watch_event_comes_before_the_read_that_sees_the_change<B: Backend>(b: B) {
+    let reader = b.session().await;
+    let writer = b.session().await;
+    reader.create("/o", b"old", &CreateOptions::default()).await.unwrap();
+    for round in 0..20 {
+        let (_, _, watch) = reader.get_data_watch("/o").await.unwrap();
+        let new = format!("new{round}");
+        writer.set_data("/o", new.as_bytes(), None).await.unwrap();
+        // Once this session reads the new data, the event is already here.
+        loop {
+            let (data, _) = reader.get_data("/o").await.unwrap();
+            if data == new.as_bytes() {
+                break;
+            }
+        }
+        let seen = watch.now_or_never();
+        assert_eq!(seen, Some(event(EventKind::NodeDataChanged, "/o")), "round {round}");
+    }
+    close(reader).await;
+    close(writer).await;
+}
+
+async fn watches_of_one_session_fire_in_change_order<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    s.create("/r", b"", &CreateOptions::default()).await.unwrap();
+    let mut stream = s.add_watch("/r", WatchMode::PersistentRecursive).await.unwrap();
+    let writes: Vec<_> = (0..10).map(|i| format!("/r/n{i}")).collect();
+    let open = CreateOptions::default();
+    let replies: Vec<_> = writes.iter().map(|p| other.create(p, b"", &open)).collect();
+    for reply in futures::future::join_all(replies).await {
+        reply.unwrap();
+    }
+    for path in &writes {
+        assert_eq!(next(&mut stream).await, event(EventKind::NodeCreated, path));
+    }
+    close(s).await;
+    close(other).await;
+}
+
+async fn persistent_watch_sees_its_node_and_its_children_list<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    let mut stream = s.add_watch("/p", WatchMode::Persistent).await.unwrap();
+    other.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeCreated, "/p"));
+    other.set_data("/p", b"1", None).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeDataChanged, "/p"));
+    other.create("/p/kid", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeChildrenChanged, "/p"));
+    // Not recursive: a child's data is not watched.
+    other.set_data("/p/kid", b"1", None).await.unwrap();
+    other.delete("/p/kid", None).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeChildrenChanged, "/p"));
+    other.delete("/p", None).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeDeleted, "/p"));
+    // Still armed after the node is gone.
+    other.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(next(&mut stream).await, event(EventKind::NodeCreated, "/p"));
+    quiet(&mut stream).await;
+    close(s).await;
+    close(other).await;
+}
+
+async fn persistent_recursive_watch_sees_the_whole_subtree<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    let mut stream = s.add_watch("/t", WatchMode::PersistentRecursive).await.unwrap();
+    let open = CreateOptions::default();
+    other.create("/t", b"", &open).await.unwrap();
+    other.create("/t/a", b"", &open).await.unwrap();
+    other.create("/t/a/b", b"", &open).await.unwrap();
+    other.set_data("/t/a/b", b"1", None).await.unwrap();
+    other.delete("/t/a/b", None).await.unwrap();
+    // A sibling of the watched node is outside.
+    other.create("/t2", b"", &open).await.unwrap();
+    other.set_data("/t", b"1", None).await.unwrap();
+    let expected = [
+        event(EventKind::NodeCreated, "/t"),
+        event(EventKind::NodeCreated, "/t/a"),
+        event(EventKind::NodeCreated, "/t/a/b"),
+        event(EventKind::NodeDataChanged, "/t/a/b"),
+        event(EventKind::NodeDeleted, "/t/a/b"),
+        event(EventKind::NodeDataChanged, "/t"),
+    ];
+    for want in expected {
+        assert_eq!(next(&mut stream).await, want);
+    }
+    // No NodeChildrenChanged events on a recursive watch.
+    quiet(&mut stream).await;
+    close(s).await;
+    close(other).await;
+}
