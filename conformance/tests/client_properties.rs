@@ -444,3 +444,46 @@ async fn dropping_the_last_handle_stops_the_view<B: Backend>(backend: B) {
     assert_eq!(values(&seen, "v").last(), Some(&json!(1)), "no call after the last handle is gone");
     assert!(Arc::strong_count(&seen) == 1, "the callbacks were dropped with the view");
 }
+
+/// On the real server: a view's watches (its node's and its linked nodes') are on the server
+/// while it lives and gone once its last handle is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_handle_leaves_no_watch_on_the_server() {
+    let test = "client_properties::dropping_the_last_handle_leaves_no_watch_on_the_server";
+    let Some(backend) = zczk_conformance::RealZooKeeper::for_test(test).await else { return };
+    let server = zczk_conformance::real_server_address(test).expect("the address");
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/src", json!({"l": 1})).await;
+    put(&*store, "/n", json!({"l =>": "/src"})).await;
+    let session = store.session_id();
+    let watched = || async {
+        let all = zczk_zookeeper::testing::server_watches(&server).await.expect("the server's watches");
+        let mut mine: Vec<String> =
+            all.into_iter().filter(|w| w.session_id == session).map(|w| w.path).collect();
+        mine.sort();
+        mine
+    };
+    let view = zk.properties("/n", true).await.unwrap();
+    let children = zk.children("/n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + client_support::PATIENCE;
+    loop {
+        let now = watched().await;
+        if now.len() == 2 && now[0].ends_with("/n") && now[1].ends_with("/src") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the view's watches never showed: {now:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(view);
+    drop(children);
+    let deadline = tokio::time::Instant::now() + client_support::PATIENCE;
+    loop {
+        let now = watched().await;
+        if now.is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "watches left after the views were dropped: {now:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
