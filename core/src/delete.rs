@@ -9,12 +9,10 @@
 //!
 //! **Requests.** Reading costs what [`snapshot::read`] costs (one `get_data` per node plus one
 //! `get_children` per node with children). Then one `delete` per node, each conditional on the
-//! version read, all sent children-first in one pipelined stream (see [`pipeline`]: the server
-//! applies a session's requests in order, so each level is gone before its parent's delete
-//! arrives). A node already gone when its delete arrives is not an error; a node changed or given
-//! a new child meanwhile stops the delete with an error naming it.
-//!
-//! [`pipeline`]: crate::import
+//! version read, level by level from the deepest: all deletes of a level are in flight together
+//! (up to the window), and a level starts once the one below it is answered. A node already
+//! gone when its delete arrives is not an error; a node changed or given a new child meanwhile
+//! stops the delete with an error naming it, and no level above it is sent.
 
 use std::fmt;
 
@@ -235,17 +233,18 @@ pub async fn delete_recursive<S: Store + ?Sized>(
     path: &str,
     options: &DeleteOptions,
 ) -> Result<DeleteReport, DeleteError> {
-    path::validate(path)?;
+    let path = path::normalize(path)?;
+    path::validate(&path)?;
     let read_options = SnapshotOptions { window: options.window, skip_zookeeper: true, ..Default::default() };
-    let snapshot = snapshot::read(store, path, &read_options, None).await.map_err(DeleteError::Read)?;
-    let plan = plan_delete(&snapshot, path, DeleteRules { force: options.force, quiet_if_ephemeral: false });
+    let snapshot = snapshot::read(store, &path, &read_options, None).await.map_err(DeleteError::Read)?;
+    let plan = plan_delete(&snapshot, &path, DeleteRules { force: options.force, quiet_if_ephemeral: false });
     let lines = plan.messages(options.dry_run);
     if options.dry_run {
         return Ok(DeleteReport { lines, deleted: 0, vanished: 0 });
     }
-    let writes: Vec<Write<'_>> =
-        plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version }).collect();
-    let sent = pipeline::send(store, &writes, options.window, None).await;
+    let deletes = plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version });
+    let levels = pipeline::by_level(deletes, true);
+    let sent = pipeline::send_phases(store, &levels, options.window, None).await;
     if !sent.failures.is_empty() {
         return Err(DeleteError::Stopped {
             failures: sent.failures,

@@ -6,7 +6,7 @@
 //!
 //! **Requests.** Per node one `get_data` (data and Stat), then one `get_children` only when the
 //! Stat says the node has children (a leaf costs one request), and one `get_acl` when the ACL is
-//! wanted (sent together with `get_data`). Up to [`SnapshotOptions::window`] requests are in
+//! wanted (sent together with `get_data`, not after its reply). Up to [`SnapshotOptions::window`] requests are in
 //! flight at once, so a subtree of `n` nodes costs about `depth` round trips, not `n`.
 //!
 //! A snapshot is not atomic: ZooKeeper has no multi-node read. Each node's data and Stat come
@@ -22,7 +22,7 @@ use crate::path;
 use crate::store::{Acl, Code, Stat, Store, StoreError};
 
 /// How many requests [`read`] keeps in flight by default.
-pub const DEFAULT_WINDOW: usize = 256;
+pub const DEFAULT_WINDOW: usize = 1024;
 
 /// One node as read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,7 +213,7 @@ pub async fn read<S: Store + ?Sized>(
     let mut queue: VecDeque<Request> = VecDeque::new();
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Reply>> = FuturesUnordered::new();
     if let Some(visit) = visit_of(root) {
-        queue.push_back(Request::Data(root.to_string(), visit));
+        push_read(&mut queue, root.to_string(), visit);
     }
 
     loop {
@@ -251,9 +251,6 @@ pub async fn read<S: Store + ?Sized>(
                 } else {
                     Some(Vec::new())
                 };
-                if visit.acl {
-                    queue.push_back(Request::Acl(path.clone()));
-                }
                 snapshot.nodes.insert(path, NodeState { data, stat, children, acl: None });
                 if let Some(progress) = progress.as_mut() {
                     progress(snapshot.nodes.len());
@@ -268,7 +265,7 @@ pub async fn read<S: Store + ?Sized>(
                 for name in names {
                     let child = path::child(&path, &name);
                     if let Some(visit) = visit_of(&child) {
-                        queue.push_back(Request::Data(child, visit));
+                        push_read(&mut queue, child, visit);
                         kept.push(name);
                     }
                 }
@@ -295,6 +292,15 @@ pub async fn read<S: Store + ?Sized>(
     }
     prune(&mut snapshot);
     Ok(snapshot)
+}
+
+/// Queues the first requests for a node: its data, and its ACL together with it when wanted
+/// (both are known to be needed before any reply; its children wait for the Stat).
+fn push_read(queue: &mut VecDeque<Request>, path: String, visit: Visit) {
+    if visit.acl {
+        queue.push_back(Request::Acl(path.clone()));
+    }
+    queue.push_back(Request::Data(path, visit));
 }
 
 /// Makes the snapshot consistent: children lists name only nodes that were read, and nodes

@@ -41,13 +41,15 @@ pub struct Applied {
 
 /// Writes a plan.
 ///
-/// **Pipelined** (the default): creates (parent first), then updates, ACL changes and deletes
-/// (children first) are sent in that order with up to `window` in flight. Updates, ACL changes
-/// and deletes are conditional on the versions the plan read, so a node changed by another
-/// client in between is never overwritten: its write fails. At the first failure seen nothing
-/// more is sent, the writes already in flight are awaited (some may have been applied: they
-/// were sent before the failure was known), and the error names every failed node. A trimmed
-/// node already gone is not a failure.
+/// **Pipelined** (the default): in phases, each with up to `window` writes in flight: the
+/// creates level by level (parents first), then the updates, then the deletes level by level
+/// (children first), then the ACL changes (last, so a stricter ACL cannot refuse this import's
+/// own writes). A phase starts once the one before it is answered. Updates, ACL changes and
+/// deletes are conditional on the versions the plan read, so a node changed by another client
+/// in between is never overwritten: its write fails. At the first failure seen nothing more is
+/// sent, the writes already in flight are awaited (some may have been applied: they were sent
+/// before the failure was known), and the error names every failed node. A trimmed node
+/// already gone is not a failure.
 ///
 /// **Atomic**: creates, updates and deletes go in one `multi`, so they all apply or none does;
 /// the plan must fit ZooKeeper's request limit ([`MULTI_LIMIT`], checked before anything is
@@ -97,20 +99,21 @@ pub async fn apply<S: Store + ?Sized>(
         return Ok(applied);
     }
 
-    let mut writes: Vec<Write<'_>> = Vec::with_capacity(plan.writes());
-    writes.extend(plan.creates.iter().map(|c| Write::Create {
-        path: &c.path,
-        data: &c.data,
-        options: &create_options,
-    }));
-    writes.extend(plan.updates.iter().map(|u| Write::SetData {
-        path: &u.path,
-        data: &u.data,
-        version: u.version,
-    }));
-    writes.extend(acl_changes);
-    writes.extend(plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version }));
-    let sent = pipeline::send(store, &writes, options.window, progress).await;
+    let creates =
+        plan.creates.iter().map(|c| Write::Create { path: &c.path, data: &c.data, options: &create_options });
+    let mut phases = pipeline::by_level(creates, false);
+    let updates: Vec<Write<'_>> = plan
+        .updates
+        .iter()
+        .map(|u| Write::SetData { path: &u.path, data: &u.data, version: u.version })
+        .collect();
+    phases.push(updates);
+    let deletes = plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version });
+    phases.extend(pipeline::by_level(deletes, true));
+    // Last, so that a stricter ACL cannot refuse this import's own writes below the node.
+    phases.push(acl_changes);
+    phases.retain(|phase| !phase.is_empty());
+    let sent = pipeline::send_phases(store, &phases, options.window, progress).await;
     stopped(sent.failures, sent.applied, sent.not_sent)?;
     Ok(Applied {
         creates: plan.creates.len(),

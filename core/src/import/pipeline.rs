@@ -1,14 +1,20 @@
-//! Sending a list of writes in order, many in flight, stopping at the first failure seen.
+//! Sending writes in phases, many in flight within a phase, stopping at the first failure seen.
 //!
 //! Shared by import's apply and by recursive delete. Each write is sent by calling its `Store`
 //! method, which sends the request at once, so requests leave in list order, and the server
-//! applies one session's requests in the order they arrive: a create listed after its parent's
-//! create, or a delete listed after its children's deletes, is safe without waiting.
+//! applies one session's requests in the order they arrive.
+//!
+//! **Phases.** Writes that depend on each other go in different phases ([`by_level`]: the
+//! creates of one tree level, parents before children; the deletes of one level, children
+//! before parents). A phase is sent only once every write of the phase before it has been
+//! answered without failure, so a child is never created under a parent whose create failed,
+//! and a parent is never deleted while a child's delete is in doubt.
 //!
 //! **What stops when.** At most `window` writes are in flight. When a reply reports a failure,
 //! no further write is *sent*; the writes already in flight are still awaited (the server may
 //! apply them, and each outcome is recorded), so after a failure up to `window - 1` later
-//! writes may have landed. Nothing is rolled back: that is what the atomic mode is for.
+//! writes of the same phase may have landed. Nothing is rolled back: that is what the atomic
+//! mode is for.
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -42,6 +48,71 @@ pub(crate) struct Sent {
     pub not_sent: usize,
     /// Requests sent.
     pub requests: usize,
+}
+
+impl Write<'_> {
+    /// The node the write is about.
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            Write::Create { path, .. }
+            | Write::SetData { path, .. }
+            | Write::SetAcl { path, .. }
+            | Write::Delete { path, .. } => path,
+        }
+    }
+}
+
+/// Splits `writes` into one phase per tree level (depth of the path), shallowest first, or
+/// deepest first with `deepest_first`; the order within a level is kept. Empty levels are left
+/// out.
+pub(crate) fn by_level<'p>(
+    writes: impl IntoIterator<Item = Write<'p>>,
+    deepest_first: bool,
+) -> Vec<Vec<Write<'p>>> {
+    let mut levels: Vec<Vec<Write<'p>>> = Vec::new();
+    for write in writes {
+        let depth = write.path().bytes().filter(|&b| b == b'/').count();
+        if levels.len() <= depth {
+            levels.resize_with(depth + 1, Vec::new);
+        }
+        levels[depth].push(write);
+    }
+    levels.retain(|level| !level.is_empty());
+    if deepest_first {
+        levels.reverse();
+    }
+    levels
+}
+
+/// Sends `phases` one after another (see the module docs): a phase starts only when the one
+/// before it had no failure. `progress` is called with the number of writes answered so far,
+/// counted over all phases.
+pub(crate) async fn send_phases<'a, S: Store + ?Sized>(
+    store: &'a S,
+    phases: &'a [Vec<Write<'a>>],
+    window: usize,
+    mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
+) -> Sent {
+    let mut total = Sent::default();
+    for (i, phase) in phases.iter().enumerate() {
+        let base = total.applied + total.vanished;
+        let mut offset = |answered: usize| {
+            if let Some(progress) = progress.as_mut() {
+                progress(base + answered);
+            }
+        };
+        let sent = send(store, phase, window, Some(&mut offset)).await;
+        total.applied += sent.applied;
+        total.vanished += sent.vanished;
+        total.requests += sent.requests;
+        total.not_sent += sent.not_sent;
+        if !sent.failures.is_empty() {
+            total.failures = sent.failures;
+            total.not_sent += phases[i + 1..].iter().map(Vec::len).sum::<usize>();
+            break;
+        }
+    }
+    total
 }
 
 /// Sends `writes` in order with at most `window` in flight (see the module docs).
