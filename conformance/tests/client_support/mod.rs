@@ -79,3 +79,74 @@ pub async fn new_session<S: Store + 'static>(zk: &ZooKeeper<S>, generations: u64
     let waited = tokio::time::timeout(PATIENCE, generation.wait_for(|g| *g >= generations)).await;
     assert!(matches!(waited, Ok(Ok(_))), "the client made no new session");
 }
+
+/// A connector over a backend that a test can hold shut (new sessions wait until it is
+/// opened) or make fail, to act between a session's expiry and its replacement.
+#[derive(Clone)]
+pub struct Gated<B: Backend> {
+    /// The backend the sessions come from.
+    pub backend: B,
+    open: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    failures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// How many sessions were asked for.
+    pub attempts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<B: Backend> Gated<B> {
+    /// An open gate.
+    pub fn new(backend: B) -> Self {
+        Gated {
+            backend,
+            open: std::sync::Arc::new(tokio::sync::watch::Sender::new(true)),
+            failures: Default::default(),
+            attempts: Default::default(),
+        }
+    }
+
+    /// New sessions wait from now on.
+    pub fn shut(&self) {
+        self.open.send_replace(false);
+    }
+
+    /// New sessions are made again (waiting ones too).
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// The next `n` connections fail with `ConnectionLoss`.
+    pub fn fail_next(&self, n: usize) {
+        self.failures.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many sessions were asked for so far.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> zczk_core::store::Connector for Gated<B> {
+    type Store = B::Store;
+
+    async fn connect(&self) -> Result<B::Store, zczk_core::store::StoreError> {
+        use std::sync::atomic::Ordering;
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+        let fail =
+            self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if fail {
+            let error = zczk_core::store::StoreError::new(
+                zczk_core::store::Code::ConnectionLoss,
+                zczk_core::store::OpKind::Connect,
+                self.address(),
+            );
+            return Err(error.with_detail("refused by the test"));
+        }
+        self.backend.connect().await
+    }
+
+    fn address(&self) -> String {
+        self.backend.address()
+    }
+}

@@ -48,7 +48,8 @@ pub enum ClientEvent {
         /// Its path.
         path: String,
     },
-    /// A registered ephemeral node could not be re-created (for example its parent is gone).
+    /// A registered ephemeral node could not be re-created (for example its parent is gone);
+    /// the client forgets it.
     RestoreFailed {
         /// Its path.
         path: String,
@@ -157,16 +158,23 @@ impl<S: Store + 'static> ZooKeeper<S> {
         self.shared.generation.subscribe()
     }
 
-    /// Closes the session (its ephemerals vanish at once). Idempotent; later calls that need
-    /// the server fail.
+    /// Closes the session (its ephemerals vanish at once) and stops replacing it. Idempotent;
+    /// later calls that need the server fail.
     pub async fn close(&self) -> Result<()> {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         self.shared.registrations.lock().clear();
-        let store = self.store();
-        store.close().await?;
-        Ok(())
+        match self.store().close().await {
+            // An expired session has nothing left to close.
+            Err(e) if e.code.is_session_lost() => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// The state of the current session.
+    pub fn state(&self) -> SessionState {
+        *self.store().session_state().borrow()
     }
 
     /// True once [`ZooKeeper::close`] was called.
@@ -250,6 +258,17 @@ impl<S: Store + 'static> ZooKeeper<S> {
         Ok(stat)
     }
 
+    /// Sets the ACL of the node at `path` (versioned on the ACL version when `version` is
+    /// given) and remembers it for a registered ephemeral at that path, so that a restored
+    /// registration gets it.
+    pub async fn set_acl(&self, path: &str, acl: &[Acl], version: Option<i32>) -> Result<crate::store::Stat> {
+        let stat = self.store().set_acl(path, acl, version).await?;
+        if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
+            reg.acl = acl.to_vec();
+        }
+        Ok(stat)
+    }
+
     /// Deletes the node at `path` (versioned when `version` is given). A registration at that
     /// path is forgotten, so it is not restored after a session expiry.
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
@@ -281,7 +300,8 @@ async fn supervise<S: Store + 'static>(shared: Weak<Shared<S>>, mut state: watch
     }
 }
 
-/// Opens a new session (retrying with back-off), installs it, and re-creates registrations.
+/// Opens a new session (retrying with back-off), installs it, re-creates registrations, and
+/// then tells the live views (through the generation) to re-arm on it.
 async fn renew<S: Store + 'static>(shared: &Shared<S>) -> Option<watch::Receiver<SessionState>> {
     let mut delay = Duration::from_millis(50);
     let store = loop {
@@ -297,6 +317,11 @@ async fn renew<S: Store + 'static>(shared: &Shared<S>) -> Option<watch::Receiver
             }
         }
     };
+    if shared.closed.load(Ordering::SeqCst) {
+        // Closed while connecting: this session must not outlive the client.
+        let _ = store.close().await;
+        return None;
+    }
     let state = store.session_state();
     let session_id = store.session_id();
     *shared.session.write() = store.clone();
@@ -307,6 +332,9 @@ async fn renew<S: Store + 'static>(shared: &Shared<S>) -> Option<watch::Receiver
     Some(state)
 }
 
+/// Re-creates, pipelined, the registered ephemerals still wanted. One that cannot be made (its
+/// parent is gone, someone else holds its name) is reported and forgotten; the rest are
+/// still restored.
 async fn restore_registrations<S: Store + 'static>(shared: &Shared<S>, store: &S) {
     let wanted: Vec<(String, Registration)> =
         shared.registrations.lock().iter().map(|(p, r)| (p.clone(), r.clone())).collect();
@@ -317,18 +345,32 @@ async fn restore_registrations<S: Store + 'static>(shared: &Shared<S>, store: &S
     let creates: Vec<_> =
         wanted.iter().zip(&options).map(|((path, r), o)| store.create(path, &r.data, o)).collect();
     for ((path, _), result) in wanted.iter().zip(futures::future::join_all(creates).await) {
-        let event = match result {
-            // Still there: the old session's node had not been removed yet, or someone made it.
-            Ok(_) => ClientEvent::Restored { path: path.clone() },
-            Err(e) if e.is(Code::NodeExists) => ClientEvent::Restored { path: path.clone() },
-            Err(e) => {
-                tracing::warn!(path, error = %e, "can't restore registered ephemeral node");
-                ClientEvent::RestoreFailed { path: path.clone(), reason: e.to_string() }
+        let failure = match result {
+            Ok(_) => None,
+            Err(e) if e.is(Code::NodeExists) => held_by_other(store, path).await,
+            Err(e) => Some(e.to_string()),
+        };
+        let event = match failure {
+            None => {
+                tracing::info!(path, "restored registered ephemeral node");
+                ClientEvent::Restored { path: path.clone() }
+            }
+            Some(reason) => {
+                tracing::warn!(path, reason, "can't restore registered ephemeral node");
+                shared.registrations.lock().remove(path);
+                ClientEvent::RestoreFailed { path: path.clone(), reason }
             }
         };
-        if let ClientEvent::Restored { path } = &event {
-            tracing::info!(path, "restored registered ephemeral node");
-        }
         let _ = shared.events.send(event);
+    }
+}
+
+/// Why the existing node at `path` is not this session's registration, if it is not.
+async fn held_by_other<S: Store + 'static>(store: &S, path: &str) -> Option<String> {
+    match store.exists(path).await {
+        Ok(Some(stat)) if stat.ephemeral_owner == store.session_id() => None,
+        Ok(Some(stat)) => Some(format!("{path} exists, held by session {:#x}", stat.ephemeral_owner)),
+        Ok(None) => Some(format!("{path} existed, then vanished")),
+        Err(e) => Some(e.to_string()),
     }
 }

@@ -1,0 +1,206 @@
+//! Sessions (spec section 9): expiry, restore of registrations, re-armed views, close, failed
+//! connections; through the high-level client, on every backend.
+
+mod client_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use client_support::{eventually, json, map, new_session, put, set, Gated, PATIENCE};
+use parking_lot::Mutex;
+use serde_json::json;
+use tokio::sync::broadcast;
+use zczk_conformance::{both, Backend};
+use zczk_core::client::{
+    ClientError, ClientEvent, ConnectOptions, Flow, RegisterOptions, ViewEvent, ZooKeeper,
+};
+use zczk_core::store::{Acl, Perms, SessionState, Store};
+
+both!(
+    expiry_brings_a_new_session_that_restores_registrations,
+    unregistered_and_deleted_registrations_stay_gone,
+    a_registration_whose_parent_vanished_is_reported_and_the_rest_restored,
+    views_are_rearmed_and_get_the_changes_made_meanwhile,
+    close_is_idempotent_and_ephemerals_vanish,
+    failed_connect_names_the_address,
+    the_wait_option_retries_until_a_session_is_made,
+);
+
+/// Waits for the first event matching `want`, failing after [`PATIENCE`].
+async fn event(
+    events: &mut broadcast::Receiver<ClientEvent>,
+    what: &str,
+    want: impl Fn(&ClientEvent) -> bool,
+) {
+    let found = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if want(&e) => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("no more events, and no {what}"),
+            }
+        }
+    });
+    assert!(found.await.is_ok(), "no {what} event");
+}
+
+async fn expiry_brings_a_new_session_that_restores_registrations<B: Backend>(backend: B) {
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    assert_eq!(zk.state(), SessionState::Connected);
+    let writable = vec![Acl::new(Perms::READ | Perms::WRITE | Perms::ADMIN, "world", "anyone")];
+    let options = RegisterOptions { acl: writable, properties: map(json!({"a": 1})) };
+    zk.register_with("/svc", ("h", 1), options).await.unwrap();
+    // The latest data and ACL, written through the client, are what comes back.
+    zk.properties("/svc/h:1", false).await.unwrap().update(map(json!({"a": 2}))).await.unwrap();
+    zk.set_acl("/svc/h:1", &Acl::read_only(), None).await.unwrap();
+    let old_session = zk.store().session_id();
+
+    backend.expire(&*zk.store()).await;
+    event(&mut events, "expired state", |e| *e == ClientEvent::State(SessionState::Expired)).await;
+    event(&mut events, "new session", |e| matches!(e, ClientEvent::NewSession { .. })).await;
+    event(&mut events, "restored", |e| *e == ClientEvent::Restored { path: "/svc/h:1".into() }).await;
+    new_session(&zk, 1).await;
+
+    let store = zk.store();
+    assert_ne!(store.session_id(), old_session);
+    assert_eq!(zk.state(), SessionState::Connected);
+    let stat = other.exists("/svc/h:1").await.unwrap().expect("the restored node");
+    assert_eq!(stat.ephemeral_owner, store.session_id());
+    assert_eq!(json(&other, "/svc/h:1").await, json!({"a": 2, "pid": std::process::id()}));
+    assert_eq!(other.get_acl("/svc/h:1").await.unwrap().0, Acl::read_only());
+    // The new session works for everything else too.
+    assert_eq!(zk.resolve("/svc/h:1").await.unwrap(), "/svc/h:1");
+    zk.close().await.unwrap();
+}
+
+async fn unregistered_and_deleted_registrations_stay_gone<B: Backend>(backend: B) {
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    for addr in ["h:1", "h:2", "h:3"] {
+        zk.register("/svc", addr, Default::default()).await.unwrap();
+    }
+    zk.unregister("/svc", "h:2").await.unwrap();
+    zk.delete("/svc/h:3", None).await.unwrap();
+    backend.expire(&*zk.store()).await;
+    new_session(&zk, 1).await;
+    assert_eq!(other.get_children("/svc").await.unwrap().0, ["h:1"]);
+    assert_eq!(zk.registrations(), ["/svc/h:1"]);
+}
+
+async fn a_registration_whose_parent_vanished_is_reported_and_the_rest_restored<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    let zk = ZooKeeper::new(gate.clone()).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/a", json!({})).await;
+    put(&other, "/b", json!({})).await;
+    zk.register("/a", "h:1", Default::default()).await.unwrap();
+    zk.register("/b", "h:2", Default::default()).await.unwrap();
+    // Hold the new session back while /a goes away.
+    gate.shut();
+    backend.expire(&*zk.store()).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while other.exists("/a/h:1").await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "the expired session's ephemeral stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    other.delete("/a", None).await.unwrap();
+    gate.open();
+    event(
+        &mut events,
+        "restore failure",
+        |e| matches!(e, ClientEvent::RestoreFailed { path, .. } if path == "/a/h:1"),
+    )
+    .await;
+    new_session(&zk, 1).await;
+    assert!(other.exists("/b/h:2").await.unwrap().is_some(), "the other registration is restored");
+    assert_eq!(zk.registrations(), ["/b/h:2"]);
+}
+
+async fn views_are_rearmed_and_get_the_changes_made_meanwhile<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    let zk = ZooKeeper::new(gate.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/n", json!({"v": 0})).await;
+    put(&other, "/p", json!({})).await;
+    let view = zk.properties("/n", true).await.unwrap();
+    let children = zk.children("/p").await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    view.on_change(move |e| {
+        if let ViewEvent::Changed(s) = e {
+            record.lock().push(s.get("v").unwrap().unwrap_or_default());
+        }
+        Ok(Flow::Continue)
+    })
+    .unwrap();
+    gate.shut();
+    backend.expire(&*zk.store()).await;
+    set(&other, "/n", json!({"v": 1})).await;
+    put(&other, "/p/c", json!({})).await;
+    gate.open();
+    new_session(&zk, 1).await;
+    eventually("the change made meanwhile", || seen.lock().last() == Some(&json!(1))).await;
+    eventually("the child made meanwhile", || children.names() == ["c"]).await;
+    // Re-armed: later changes come too.
+    set(&other, "/n", json!({"v": 2})).await;
+    eventually("a change after the new session", || seen.lock().last() == Some(&json!(2))).await;
+    put(&other, "/p/d", json!({})).await;
+    eventually("a child after the new session", || children.names().len() == 2).await;
+}
+
+async fn close_is_idempotent_and_ephemerals_vanish<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    let zk = ZooKeeper::new(gate.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    zk.register("/svc", "h:1", Default::default()).await.unwrap();
+    let mut events = zk.events();
+    zk.close().await.unwrap();
+    assert!(zk.is_closed());
+    assert!(other.exists("/svc/h:1").await.unwrap().is_none(), "the ephemeral is gone at once");
+    zk.close().await.unwrap();
+    event(&mut events, "closed state", |e| *e == ClientEvent::State(SessionState::Closed)).await;
+    assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Store(_))));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(gate.attempts(), 1, "no new session after close");
+}
+
+async fn failed_connect_names_the_address<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    gate.fail_next(1);
+    match ZooKeeper::new(gate).await {
+        Err(ClientError::FailedConnect { address, reason }) => {
+            assert_eq!(address, backend.address());
+            assert!(reason.contains("refused by the test"), "{reason}");
+        }
+        Err(e) => panic!("expected FailedConnect, got {e}"),
+        Ok(_) => panic!("expected FailedConnect, got a client"),
+    }
+}
+
+async fn the_wait_option_retries_until_a_session_is_made<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    gate.fail_next(2);
+    let zk = ZooKeeper::with_options(gate.clone(), ConnectOptions { wait: true }).await.unwrap();
+    assert_eq!(gate.attempts(), 3);
+    assert_eq!(zk.resolve("/").await.unwrap(), "/");
+}
+
+/// On the real server: no server at the address is a `FailedConnect` naming it.
+#[tokio::test]
+async fn no_server_is_a_failed_connect_naming_the_address() {
+    let connector =
+        zczk_zookeeper::ZkConnector::new("127.0.0.1:1/app").with_connect_timeout(Duration::from_secs(3));
+    match ZooKeeper::new(connector).await {
+        Err(e @ ClientError::FailedConnect { .. }) => {
+            assert!(e.to_string().contains("127.0.0.1:1/app"), "{e}");
+        }
+        Err(e) => panic!("expected FailedConnect, got {e}"),
+        Ok(_) => panic!("a session on a port where no server listens"),
+    }
+}
