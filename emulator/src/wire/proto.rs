@@ -399,7 +399,9 @@ pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError
     let request = match kind {
         op::PING => Request::Ping,
         op::CLOSE_SESSION => Request::CloseSession,
-        op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => Request::Create(create_body(kind, r)?),
+        op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => {
+            Request::Create(create_body(kind, r)?)
+        }
         op::DELETE => Request::Delete { path: r.string("path")?.into(), version: r.i32("version")? },
         op::EXISTS => Request::Exists { path: r.string("path")?.into(), watch: r.bool("watch")? },
         op::GET_DATA => Request::GetData { path: r.string("path")?.into(), watch: r.bool("watch")? },

@@ -1,0 +1,22 @@
+//! `zczk serve`: the emulator over ZooKeeper's TCP client protocol (the jute encoding of
+//! ZooKeeper 3.5+), so any ZooKeeper client (Java, kazoo, zkCli, zookeeper-client, ...) can use it.
+//!
+//! Each connection holds one emulator [`crate::Session`]; its requests run through the
+//! session's `Store` methods in arrival order. A client that loses its connection keeps its
+//! session for the session timeout and resumes it by reconnecting with its id and password
+//! (its watches come back through `setWatches`); after that it is told the session expired.
+//! A client that sends nothing (not even a ping) for the whole timeout has its session expired.
+//! Faults are injected through the emulator: `emulator.faults(id).disconnect()` drops the
+//! session's connection, `.expire()` ends the session.
+//!
+//! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
+//! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
+//! codes close that one connection with a log line; the server goes on.
+
+mod conn;
+pub mod jute;
+mod ops;
+pub mod proto;
+mod server;
+
+pub use server::{serve, Server, ServerHandle};

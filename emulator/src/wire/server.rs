@@ -1,0 +1,290 @@
+//! The listening server: accepts connections and keeps the sessions its clients hold, so a
+//! client that reconnects (to this same server) with its session id and password resumes it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use zczk_core::store::{SessionState, Store};
+
+use super::conn;
+use super::proto::{ConnectRequest, PASSWORD_LEN};
+use crate::emulator::Emulator;
+use crate::session::{Session, SessionOptions};
+
+/// Room for the request header and record framing above `jute.maxbuffer`, as the server's
+/// `zookeeper.jute.maxbuffer.extrasize`.
+const FRAME_SLACK: usize = 1024;
+
+/// A session some client holds over the wire.
+pub(crate) struct Slot {
+    pub session: Arc<Session>,
+    /// The connection it is attached to (0: none).
+    conn: u64,
+    /// Tells that connection to go when another takes the session over.
+    kick: Option<oneshot::Sender<()>>,
+}
+
+/// What the listener and its connections share.
+pub(crate) struct Shared {
+    pub emulator: Emulator,
+    pub sessions: Mutex<HashMap<i64, Slot>>,
+    /// Keys the session passwords (a keyed hash of the id), random per server.
+    password_key: RandomState,
+    /// The largest frame a client may send.
+    pub max_frame: usize,
+    pub shutdown: watch::Receiver<bool>,
+    next_conn: AtomicU64,
+}
+
+/// A connection's claim on its session.
+pub(crate) struct Attached {
+    pub session: Arc<Session>,
+    pub conn: u64,
+    pub kicked: oneshot::Receiver<()>,
+    pub password: [u8; PASSWORD_LEN],
+}
+
+/// The answer to a connect request.
+pub(crate) enum Attach {
+    /// The session is this connection's.
+    Session(Attached),
+    /// The session is gone (expired, closed, unknown, or the password is wrong).
+    Expired,
+    /// The server takes no connections now.
+    Refused(&'static str),
+}
+
+impl Shared {
+    fn password(&self, session: i64) -> [u8; PASSWORD_LEN] {
+        let mut out = [0; PASSWORD_LEN];
+        out[..8].copy_from_slice(&self.password_key.hash_one((session, 0u8)).to_be_bytes());
+        out[8..].copy_from_slice(&self.password_key.hash_one((session, 1u8)).to_be_bytes());
+        out
+    }
+
+    /// Opens or resumes the session a connect request asks for.
+    pub fn attach(self: &Arc<Self>, request: &ConnectRequest, peer: SocketAddr) -> Attach {
+        if self.emulator.refuses_connections() {
+            return Attach::Refused("the emulator refuses connections");
+        }
+        if request.last_zxid_seen > self.emulator.last_zxid() {
+            // A client that saw a later zxid talked to another server; this one is behind.
+            return Attach::Refused("the client has seen a zxid this server has not reached");
+        }
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (kick, kicked) = oneshot::channel();
+        if request.session_id == 0 {
+            let options = SessionOptions {
+                timeout: Duration::from_millis(request.timeout_ms.max(0) as u64),
+                client_address: peer.ip().to_string(),
+            };
+            let session = Arc::new(self.emulator.session_with(&options));
+            let id = session.id();
+            self.sessions.lock().insert(id, Slot { session: session.clone(), conn, kick: Some(kick) });
+            self.reap_when_ended(&session);
+            return Attach::Session(Attached { session, conn, kicked, password: self.password(id) });
+        }
+        let password = self.password(request.session_id);
+        if request.password != password {
+            tracing::info!(session = format_args!("{:#x}", request.session_id), "wrong session password");
+            return Attach::Expired;
+        }
+        let mut sessions = self.sessions.lock();
+        let Some(slot) = sessions.get_mut(&request.session_id) else {
+            return Attach::Expired;
+        };
+        let state = *slot.session.session_state().borrow();
+        match state {
+            SessionState::Connected => {
+                // The session moves to the new connection; the old one is closed.
+                if let Some(old) = slot.kick.take() {
+                    let _ = old.send(());
+                }
+            }
+            SessionState::Disconnected => slot.session.faults().reconnect(),
+            SessionState::Expired | SessionState::Closed | SessionState::AuthFailed => {
+                return Attach::Expired
+            }
+        }
+        if *slot.session.session_state().borrow() != SessionState::Connected {
+            return Attach::Expired;
+        }
+        slot.conn = conn;
+        slot.kick = Some(kick);
+        Attach::Session(Attached { session: slot.session.clone(), conn, kicked, password })
+    }
+
+    /// The connection `conn` is gone. If it still held its session, the session is
+    /// disconnected (it expires unless resumed within its timeout), or expired at once when
+    /// the client fell silent for the whole timeout.
+    pub fn detach(&self, session: i64, conn: u64, expire: bool) {
+        let mut sessions = self.sessions.lock();
+        let Some(slot) = sessions.get_mut(&session) else {
+            return;
+        };
+        if slot.conn != conn {
+            return;
+        }
+        slot.conn = 0;
+        slot.kick = None;
+        let faults = slot.session.faults();
+        drop(sessions);
+        if expire {
+            faults.expire();
+        } else {
+            faults.disconnect();
+        }
+    }
+
+    /// Forgets a session once it has ended, so its id can no longer be resumed.
+    fn reap_when_ended(self: &Arc<Self>, session: &Session) {
+        let id = session.id();
+        let mut state = session.session_state();
+        let shared: Weak<Shared> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let _ = state.wait_for(|s| matches!(s, SessionState::Expired | SessionState::Closed)).await;
+            if let Some(shared) = shared.upgrade() {
+                shared.sessions.lock().remove(&id);
+            }
+        });
+    }
+}
+
+/// A ZooKeeper wire-protocol server over an [`Emulator`], bound but not yet serving.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let server = zczk_emulator::wire::Server::bind("127.0.0.1:0", zczk_emulator::Emulator::new()).await?;
+/// println!("{}", server.local_addr());
+/// let handle = server.spawn();
+/// // ... point any ZooKeeper client at handle.local_addr() ...
+/// handle.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("local_addr", &self.listener.local_addr().ok()).finish()
+    }
+}
+
+impl Server {
+    /// Listens on `addr` (port 0 picks a free port) for clients of `emulator`.
+    pub async fn bind(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let max_frame = emulator.config().max_request_bytes + FRAME_SLACK;
+        let shared = Arc::new(Shared {
+            emulator,
+            sessions: Mutex::new(HashMap::new()),
+            password_key: RandomState::new(),
+            max_frame,
+            shutdown: shutdown_rx,
+            next_conn: AtomicU64::new(1),
+        });
+        Ok(Server { listener, shared, shutdown })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The emulator the server serves.
+    pub fn emulator(&self) -> &Emulator {
+        &self.shared.emulator
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting and closes every connection
+    /// (their sessions are disconnected, as when a real server stops).
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        tokio::spawn(conn::serve(self.shared.clone(), stream, peer));
+                    }
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Serves in a background task until [`ServerHandle::shutdown`] (or the handle is dropped).
+    pub fn spawn(self) -> ServerHandle {
+        let local_addr = self.local_addr();
+        let emulator = self.shared.emulator.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(self.run_until(async move {
+            let _ = stopped.await;
+        }));
+        ServerHandle { local_addr, emulator, stop: Some(stop), task: Some(task) }
+    }
+}
+
+/// A server running in the background; dropping it stops the server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    emulator: Emulator,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The emulator the server serves: inspect it, or inject faults into the sessions of
+    /// wire clients (`emulator().faults(id)`: `disconnect` drops the client's connection,
+    /// `expire` ends its session).
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// Stops accepting, closes every connection, and waits until the listener is closed.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts a wire-protocol server for `emulator` on `addr` in the background (see [`Server`]).
+pub async fn serve(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<ServerHandle> {
+    Ok(Server::bind(addr, emulator).await?.spawn())
+}
