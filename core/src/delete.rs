@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use crate::import::pipeline::{self, Write};
+use crate::import::pipeline::{self, Limits, Write};
 use crate::path::{self, PathError};
 use crate::snapshot::{self, Snapshot, SnapshotOptions, DEFAULT_WINDOW};
 use crate::store::{Store, StoreError};
@@ -173,11 +173,14 @@ pub struct DeleteOptions {
     pub force: bool,
     /// Most requests in flight at once, reading and deleting.
     pub window: usize,
+    /// Most deletes per `multi` request (1: one request per delete). A batch that meets a node
+    /// already gone is sent again one delete at a time.
+    pub batch: usize,
 }
 
 impl Default for DeleteOptions {
     fn default() -> Self {
-        DeleteOptions { dry_run: false, force: false, window: DEFAULT_WINDOW }
+        DeleteOptions { dry_run: false, force: false, window: DEFAULT_WINDOW, batch: pipeline::DEFAULT_BATCH }
     }
 }
 
@@ -244,7 +247,8 @@ pub async fn delete_recursive<S: Store + ?Sized>(
     }
     let deletes = plan.deletes.iter().map(|d| Write::Delete { path: &d.path, version: d.version });
     let levels = pipeline::by_level(deletes, true);
-    let sent = pipeline::send_phases(store, &levels, options.window, None).await;
+    let limits = Limits { window: options.window, batch: options.batch };
+    let sent = pipeline::send_phases(store, &levels, limits, None).await;
     if !sent.failures.is_empty() {
         return Err(DeleteError::Stopped {
             failures: sent.failures,

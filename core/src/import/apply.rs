@@ -1,7 +1,7 @@
 //! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
 
 use super::multi::{self, MULTI_LIMIT};
-use super::pipeline::{self, is_conflict, Write};
+use super::pipeline::{self, is_conflict, Limits, Write};
 use super::{ImportError, Plan};
 use crate::snapshot::DEFAULT_WINDOW;
 use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
@@ -12,13 +12,17 @@ pub struct ApplyOptions {
     /// Apply the data writes as one `multi` transaction: all or nothing. A plan too large for
     /// one request is refused before anything is written.
     pub atomic: bool,
-    /// Most writes in flight at once (the non-atomic mode; also the ACL changes).
+    /// Most write requests in flight at once (the non-atomic mode; also the ACL changes).
     pub window: usize,
+    /// Most writes per `multi` request in the non-atomic mode (1: one request per write).
+    /// Batching cuts the server's per-request cost: each batch applies all or nothing, and a
+    /// failed batch stops the import like a failed write.
+    pub batch: usize,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { atomic: false, window: DEFAULT_WINDOW }
+        ApplyOptions { atomic: false, window: DEFAULT_WINDOW, batch: pipeline::DEFAULT_BATCH }
     }
 }
 
@@ -44,7 +48,10 @@ pub struct Applied {
 /// **Pipelined** (the default): in phases, each with up to `window` writes in flight: the
 /// creates level by level (parents first), then the updates, then the deletes level by level
 /// (children first), then the ACL changes (last, so a stricter ACL cannot refuse this import's
-/// own writes). A phase starts once the one before it is answered. Updates, ACL changes and
+/// own writes). Within a phase, creates, updates and deletes travel in `multi` requests of up
+/// to `batch` writes (each all or nothing; a batch whose delete finds its node already gone is
+/// re-sent one delete at a time), up to `window` requests in flight; ACL changes go one per
+/// request. A phase starts once the one before it is answered. Updates, ACL changes and
 /// deletes are conditional on the versions the plan read, so a node changed by another client
 /// in between is never overwritten: its write fails. At the first failure seen nothing more is
 /// sent, the writes already in flight are awaited (some may have been applied: they were sent
@@ -113,7 +120,8 @@ pub async fn apply<S: Store + ?Sized>(
     // Last, so that a stricter ACL cannot refuse this import's own writes below the node.
     phases.push(acl_changes);
     phases.retain(|phase| !phase.is_empty());
-    let sent = pipeline::send_phases(store, &phases, options.window, progress).await;
+    let limits = Limits { window: options.window, batch: options.batch };
+    let sent = pipeline::send_phases(store, &phases, limits, progress).await;
     stopped(sent.failures, sent.applied, sent.not_sent)?;
     Ok(Applied {
         creates: plan.creates.len(),

@@ -58,7 +58,7 @@ pub enum ImportError {
     Read(StoreError),
     /// Another client changed nodes between reading and writing; the import stopped.
     #[error(
-        "import stopped: the tree changed since it was read ({}); {written} write(s) done, {not_sent} not sent; \
+        "import stopped: the tree changed since it was read ({}); {written} write(s) done, {not_sent} not written; \
          run the import again to re-plan",
         describe(.failures)
     )]
@@ -68,17 +68,17 @@ pub enum ImportError {
         /// Writes that were applied (including writes already in flight when the first
         /// conflict was seen).
         written: usize,
-        /// Writes never sent.
+        /// Writes not applied (never sent, or in a `multi` request that failed).
         not_sent: usize,
     },
     /// A write failed for another reason (permissions, connection, ...); the import stopped.
-    #[error("import stopped: {}; {written} write(s) done, {not_sent} not sent", describe(.failures))]
+    #[error("import stopped: {}; {written} write(s) done, {not_sent} not written", describe(.failures))]
     Write {
         /// The failed writes, in plan order.
         failures: Vec<StoreError>,
         /// Writes that were applied.
         written: usize,
-        /// Writes never sent.
+        /// Writes not applied (never sent, or in a `multi` request that failed).
         not_sent: usize,
     },
     /// An atomic import does not fit in one `multi` request; nothing was written.

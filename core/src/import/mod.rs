@@ -33,6 +33,7 @@ mod report;
 pub use apply::{apply, Applied, ApplyOptions};
 pub use error::ImportError;
 pub use multi::{encoded_size, MULTI_LIMIT};
+pub use pipeline::DEFAULT_BATCH;
 pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate, MAX_DATA_LEN};
 pub use report::ReportLine;
 

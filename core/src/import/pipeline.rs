@@ -20,7 +20,25 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 
-use crate::store::{Acl, Code, CreateOptions, Store, StoreError};
+use std::ops::Range;
+
+use crate::store::{Acl, Code, CreateOptions, MultiError, Op, Store, StoreError};
+
+/// Most writes per `multi` request when batching (see [`Limits::batch`]).
+pub const DEFAULT_BATCH: usize = 100;
+/// Most bytes of paths and data per `multi` request when batching: well under ZooKeeper's
+/// 1 MB request limit, whatever the chroot adds to each path.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// How writes are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Most requests in flight at once.
+    pub window: usize,
+    /// Most writes per `multi` request; 1 sends each write as its own request. ACL changes
+    /// always go one per request (a `multi` cannot change an ACL).
+    pub batch: usize,
+}
 
 /// One write to send.
 #[derive(Debug, Clone, Copy)]
@@ -44,13 +62,37 @@ pub(crate) struct Sent {
     pub vanished: usize,
     /// The failures, in list order.
     pub failures: Vec<StoreError>,
-    /// Writes never sent because a failure was seen first.
+    /// Writes not applied other than the failures: never sent because a failure was seen
+    /// first, or part of a failed `multi` (which applies nothing).
     pub not_sent: usize,
     /// Requests sent.
     pub requests: usize,
 }
 
 impl Write<'_> {
+    /// The write as a `multi` op, or `None` for an ACL change (which a `multi` cannot hold).
+    fn to_op(self) -> Option<Op> {
+        Some(match self {
+            Write::Create { path, data, options } => {
+                Op::Create { path: path.to_string(), data: data.to_vec(), options: options.clone() }
+            }
+            Write::SetData { path, data, version } => {
+                Op::SetData { path: path.to_string(), data: data.to_vec(), version: Some(version) }
+            }
+            Write::Delete { path, version } => Op::Delete { path: path.to_string(), version: Some(version) },
+            Write::SetAcl { .. } => return None,
+        })
+    }
+
+    /// Roughly the bytes the write adds to a request.
+    fn size(&self) -> usize {
+        let data = match self {
+            Write::Create { data, .. } | Write::SetData { data, .. } => data.len(),
+            Write::SetAcl { .. } | Write::Delete { .. } => 0,
+        };
+        self.path().len() + data + 64
+    }
+
     /// The node the write is about.
     pub(crate) fn path(&self) -> &str {
         match self {
@@ -90,7 +132,7 @@ pub(crate) fn by_level<'p>(
 pub(crate) async fn send_phases<'a, S: Store + ?Sized>(
     store: &'a S,
     phases: &'a [Vec<Write<'a>>],
-    window: usize,
+    limits: Limits,
     mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
 ) -> Sent {
     let mut total = Sent::default();
@@ -101,7 +143,12 @@ pub(crate) async fn send_phases<'a, S: Store + ?Sized>(
                 progress(base + answered);
             }
         };
-        let sent = send(store, phase, window, Some(&mut offset)).await;
+        let batchable = phase.iter().all(|w| !matches!(w, Write::SetAcl { .. }));
+        let sent = if limits.batch > 1 && batchable {
+            send_batched(store, phase, limits, Some(&mut offset)).await
+        } else {
+            send(store, phase, limits.window, Some(&mut offset)).await
+        };
         total.applied += sent.applied;
         total.vanished += sent.vanished;
         total.requests += sent.requests;
@@ -152,6 +199,100 @@ pub(crate) async fn send<'a, S: Store + ?Sized>(
     outcomes.sort_by_key(|(index, _)| *index);
     sent.failures = outcomes.into_iter().map(|(_, e)| e).collect();
     sent.not_sent = writes.len() - next;
+    sent
+}
+
+/// Sends `writes` (no ACL change among them) as `multi` requests of up to `limits.batch`
+/// writes, at most `limits.window` requests in flight. A request that fails applies none of
+/// its writes; its failing write is reported and nothing more is sent. A batch that failed
+/// only because a node to delete was already gone is sent again one write at a time, where
+/// that is not a failure.
+async fn send_batched<'a, S: Store + ?Sized>(
+    store: &'a S,
+    writes: &'a [Write<'a>],
+    limits: Limits,
+    mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
+) -> Sent {
+    let window = limits.window.max(1);
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, write) in writes.iter().enumerate() {
+        let size = write.size();
+        if i > start && (i - start >= limits.batch || bytes + size > BATCH_BYTES) {
+            ranges.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < writes.len() {
+        ranges.push(start..writes.len());
+    }
+    let batches: Vec<Vec<Op>> =
+        ranges.iter().map(|r| writes[r.clone()].iter().filter_map(|w| w.to_op()).collect()).collect();
+
+    let mut sent = Sent::default();
+    let mut in_flight = FuturesUnordered::new();
+    let (mut next, mut answered) = (0, 0);
+    let mut failures: Vec<(usize, StoreError)> = Vec::new();
+    let mut again: Vec<Range<usize>> = Vec::new();
+    loop {
+        while failures.is_empty() && in_flight.len() < window && next < batches.len() {
+            let i = next;
+            in_flight.push(store.multi(&batches[i]).map(move |r| (i, r)));
+            sent.requests += 1;
+            next += 1;
+        }
+        let Some((i, result)) = in_flight.next().await else { break };
+        let range = ranges[i].clone();
+        match result {
+            Ok(_) => {
+                sent.applied += range.len();
+                answered += range.len();
+                if let Some(progress) = progress.as_mut() {
+                    progress(answered);
+                }
+            }
+            Err(MultiError::Op { index, error })
+                if error.is(Code::NoNode) && matches!(writes[range.start + index], Write::Delete { .. }) =>
+            {
+                again.push(range)
+            }
+            Err(MultiError::Op { index, error }) => {
+                sent.not_sent += range.len() - 1;
+                failures.push((range.start + index, error));
+            }
+            Err(MultiError::Request(error)) => {
+                sent.not_sent += range.len() - 1;
+                failures.push((range.start, error));
+            }
+        }
+    }
+    sent.not_sent += ranges[next..].iter().map(Range::len).sum::<usize>();
+    if !failures.is_empty() {
+        sent.not_sent += again.iter().map(Range::len).sum::<usize>();
+    } else {
+        for (k, range) in again.iter().enumerate() {
+            let base = answered;
+            let mut offset = |n: usize| {
+                if let Some(progress) = progress.as_mut() {
+                    progress(base + n);
+                }
+            };
+            let one = send(store, &writes[range.clone()], window, Some(&mut offset)).await;
+            answered += one.applied + one.vanished;
+            sent.applied += one.applied;
+            sent.vanished += one.vanished;
+            sent.requests += one.requests;
+            sent.not_sent += one.not_sent;
+            if !one.failures.is_empty() {
+                sent.failures = one.failures;
+                sent.not_sent += again[k + 1..].iter().map(Range::len).sum::<usize>();
+                return sent;
+            }
+        }
+    }
+    failures.sort_by_key(|(index, _)| *index);
+    sent.failures = failures.into_iter().map(|(_, e)| e).collect();
     sent
 }
 
