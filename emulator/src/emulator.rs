@@ -100,10 +100,7 @@ impl Emulator {
     /// As [`Emulator::open_file`] with a [`Config`]; `wait` says whether to wait for the lock.
     pub fn open_file_with(path: impl AsRef<Path>, config: Config, wait: bool) -> Result<Emulator, FileError> {
         let (storage, loaded) = Storage::open(path.as_ref(), wait)?;
-        let (tree, zxid) = match loaded {
-            Some(loaded) => loaded,
-            None => (Tree::new(), 0),
-        };
+        let (tree, zxid) = loaded.unwrap_or_default();
         Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
     }
 

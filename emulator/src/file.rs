@@ -297,7 +297,9 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
             return Err(corrupt(format!("node {} appears twice", entry.path)));
         }
     }
-    let tree = Tree::from_nodes(nodes)
-        .map_err(|orphan| corrupt(format!("node {orphan} has no parent in the file")))?;
+    let tree = Tree::from_nodes(nodes).map_err(|orphan| match orphan.as_str() {
+        "/" => corrupt("no root node \"/\"".to_string()),
+        _ => corrupt(format!("node {orphan} has no parent in the file")),
+    })?;
     Ok((tree, saved.zxid))
 }

@@ -311,7 +311,7 @@ pub fn set_acl(
 /// Deletes a node on the server's own behalf (session end, container and TTL cleanup): no
 /// ACL or version check. Returns false when the node is gone or has children.
 pub fn server_delete(tree: &mut Tree, zxid: i64, path: &str, log: &mut Log) -> bool {
-    if tree.get(path).is_none_or(|n| !n.children.is_empty()) {
+    if !tree.get(path).is_some_and(|n| n.children.is_empty()) {
         return false;
     }
     tree.remove(path, zxid);

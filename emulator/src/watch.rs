@@ -74,7 +74,7 @@ enum Sink {
 impl Sink {
     fn is_closed(&self) -> bool {
         match self {
-            Sink::Once(tx) => tx.as_ref().is_none_or(|tx| tx.is_closed()),
+            Sink::Once(tx) => !tx.as_ref().is_some_and(|tx| !tx.is_closed()),
             Sink::Stream(tx) => tx.is_closed(),
         }
     }
