@@ -253,7 +253,8 @@ impl Conn {
         };
         tracing::trace!(xid, kind, ?request, "request");
         let work = match request {
-            Request::Ping => futures::future::ready(Outcome::ping(xid)).boxed(),
+            // The server answers every ping with the ping xid, whatever xid it came with.
+            Request::Ping => futures::future::ready(Outcome::empty(proto::xid::PING)).boxed(),
             Request::RemoveWatches { path, kind, remove } => {
                 futures::future::ready(self.remove_watches(xid, &path, kind, remove)).boxed()
             }
@@ -423,7 +424,7 @@ impl Conn {
             }
         }
         if found {
-            Outcome::ping(xid)
+            Outcome::empty(xid)
         } else {
             Outcome::error(xid, Code::NoWatcher)
         }
@@ -431,8 +432,8 @@ impl Conn {
 }
 
 impl Outcome {
-    /// An empty success reply (ping and the like).
-    pub(crate) fn ping(xid: i32) -> Outcome {
+    /// An empty success reply.
+    pub(crate) fn empty(xid: i32) -> Outcome {
         Outcome {
             frame: proto::finish_reply(proto::start_reply(xid, 0)),
             events: Vec::new(),

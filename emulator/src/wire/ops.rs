@@ -120,10 +120,10 @@ fn multi_op(op: &MultiOp) -> Result<Op, Code> {
     })
 }
 
-/// The op code of a multi op's result record.
+/// The op code of a multi op's result record. Creates of every kind answer as a plain
+/// create (path, no Stat), as ZooKeeper 3.8 does.
 fn result_type(op: &MultiOp) -> i32 {
     match op {
-        MultiOp::Create(body) if create_has_stat(body.op) => op::CREATE2,
         MultiOp::Create(_) => op::CREATE,
         MultiOp::Delete { .. } => op::DELETE,
         MultiOp::SetData { .. } => op::SET_DATA,

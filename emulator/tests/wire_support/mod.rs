@@ -51,7 +51,12 @@ impl Raw {
     }
 
     /// Connects and performs the handshake; `None` when the server closed without answering.
-    pub async fn handshake(mut self, session_id: i64, password: &[u8], timeout_ms: i32) -> (Raw, Option<Connected>) {
+    pub async fn handshake(
+        mut self,
+        session_id: i64,
+        password: &[u8],
+        timeout_ms: i32,
+    ) -> (Raw, Option<Connected>) {
         let request = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: 0,
@@ -153,7 +158,7 @@ impl Raw {
 }
 
 /// `create` body: path, data, open ACL, flags.
-pub fn create_body(path: &str, data: &[u8], flags: i32) -> impl FnOnce(&mut Writer) + '_ {
+pub fn create_body<'a>(path: &'a str, data: &'a [u8], flags: i32) -> impl FnOnce(&mut Writer) + 'a {
     move |w| {
         w.string(path).buffer(data).acls(&zczk_core::store::Acl::open()).i32(flags);
     }

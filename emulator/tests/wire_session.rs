@@ -1,0 +1,400 @@
+//! The served emulator at the byte level: handshake, session resume and expiry, ping, error
+//! and multi replies, notifications and setWatches. The protocol cases also run against the
+//! real server in `ZCZK_TEST_ZOOKEEPER` (skipped when unset, failing when `CI` is set), so the
+//! encoding is checked against Apache ZooKeeper itself.
+
+mod wire_support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wire_support::{create_body, Raw, MUST};
+use zczk_emulator::wire::jute::Reader;
+use zczk_emulator::wire::proto::op;
+use zczk_emulator::wire::ServerHandle;
+use zczk_emulator::{Config, Emulator};
+
+const NO_NODE: i32 = -101;
+const BAD_VERSION: i32 = -103;
+const RUNTIME_INCONSISTENCY: i32 = -2;
+const NO_WATCHER: i32 = -121;
+
+async fn served(config: Config) -> (ServerHandle, String) {
+    let server = zczk_emulator::serve("127.0.0.1:0", Emulator::with_config(config)).await.unwrap();
+    let addr = server.local_addr().to_string();
+    (server, addr)
+}
+
+/// A config with short session timeouts, so expiry tests are quick.
+fn quick() -> Config {
+    Config {
+        min_session_timeout: Duration::from_millis(300),
+        max_session_timeout: Duration::from_millis(600),
+        ..Config::default()
+    }
+}
+
+fn real_server(test: &str) -> Option<String> {
+    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
+        Ok(address) if !address.trim().is_empty() => Some(address),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
+        }
+        _ => {
+            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set");
+            None
+        }
+    }
+}
+
+/// A fresh top-level path, so runs on a shared real server do not collide.
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("/zczk-wire-{name}-{}-{nanos}", std::process::id())
+}
+
+/// Runs a protocol case on the served emulator and, when configured, on the real server.
+macro_rules! on_both {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn served() {
+                let (_server, addr) = super::served(zczk_emulator::Config::default()).await;
+                super::$case(&addr).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn zookeeper() {
+                if let Some(addr) = super::real_server(stringify!($case)) {
+                    super::$case(&addr).await;
+                }
+            }
+        }
+    )+};
+}
+
+on_both!(
+    errors_have_no_body,
+    a_failed_multi_reports_every_op,
+    notifications_come_before_the_reply_that_sees_the_change,
+    set_watches_fires_what_changed_since_the_zxid,
+    check_and_remove_watches,
+    close_session_replies_then_closes,
+);
+
+async fn errors_have_no_body(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let missing = unique("missing");
+    let (reply, _) = c
+        .call(op::GET_DATA, |w| {
+            w.string(&missing).bool(false);
+        })
+        .await;
+    assert_eq!((reply.err, reply.body.len()), (NO_NODE, 0));
+    let (reply, _) = c
+        .call(op::EXISTS, |w| {
+            w.string(&missing).bool(false);
+        })
+        .await;
+    assert_eq!((reply.err, reply.body.len()), (NO_NODE, 0));
+    // A ping is answered with the ping xid, whatever xid it came with.
+    c.send_xid(7, op::PING, |_| {}).await;
+    let (pong, _) = c.reply_to(-2).await;
+    assert_eq!((pong.err, pong.body.len()), (0, 0));
+    assert!(pong.zxid > 0);
+}
+
+async fn a_failed_multi_reports_every_op(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let base = unique("multi");
+    let (reply, _) = c.call(op::CREATE, create_body(&base, b"", 0)).await;
+    assert_eq!(reply.err, 0);
+    let child = format!("{base}/a");
+    let (reply, _) = c
+        .call(op::MULTI, |w| {
+            w.i32(op::CREATE).bool(false).i32(-1);
+            create_body(&child, b"", 0)(w);
+            w.i32(op::CHECK).bool(false).i32(-1).string(&base).i32(5);
+            w.i32(op::DELETE).bool(false).i32(-1).string(&base).i32(-1);
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "a failed multi is reported in its body");
+    let mut r = Reader::new(&reply.body);
+    let mut results = Vec::new();
+    loop {
+        let (kind, done, err) = (r.i32("op").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap());
+        if done {
+            assert_eq!((kind, err), (-1, -1));
+            break;
+        }
+        assert_eq!(kind, op::ERROR);
+        assert_eq!(r.i32("ErrorResponse").unwrap(), err);
+        results.push(err);
+    }
+    assert_eq!(results, [0, BAD_VERSION, RUNTIME_INCONSISTENCY]);
+    assert_eq!(r.remaining(), 0);
+    let (reply, _) = c
+        .call(op::EXISTS, |w| {
+            w.string(&child).bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, NO_NODE, "nothing of the failed multi applied");
+    let (reply, _) = c
+        .call(op::MULTI, |w| {
+            w.i32(op::CREATE2).bool(false).i32(-1);
+            create_body(&child, b"xy", 0)(w);
+            w.i32(op::SET_DATA).bool(false).i32(-1).string(&child).buffer(b"z").i32(0);
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let mut r = Reader::new(&reply.body);
+    // Even a create2 answers as a plain create inside a multi: path, no Stat.
+    assert_eq!(
+        (r.i32("op").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap()),
+        (op::CREATE, false, 0)
+    );
+    assert_eq!(r.string("path").unwrap(), child);
+    assert_eq!(
+        (r.i32("op").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap()),
+        (op::SET_DATA, false, 0)
+    );
+    let czxid = r.i64("czxid").unwrap();
+    assert_eq!(r.i64("mzxid").unwrap(), czxid, "created and set in one transaction");
+}
+
+async fn notifications_come_before_the_reply_that_sees_the_change(addr: &str) {
+    let (mut watcher, _) = Raw::session(addr, 4000).await;
+    let (mut writer, _) = Raw::session(addr, 4000).await;
+    let path = unique("notify");
+    writer.call(op::CREATE, create_body(&path, b"0", 0)).await;
+    let (reply, _) = watcher
+        .call(op::GET_DATA, |w| {
+            w.string(&path).bool(true);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (reply, _) = writer
+        .call(op::SET_DATA, |w| {
+            w.string(&path).buffer(b"1").i32(0);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (reply, events) = watcher
+        .call(op::GET_DATA, |w| {
+            w.string(&path).bool(false);
+        })
+        .await;
+    assert_eq!(events.len(), 1, "one notification before the read: {events:?}");
+    assert_eq!(events[0].event(), (3, 3, path.clone()), "NodeDataChanged, SyncConnected");
+    assert_eq!((events[0].zxid, events[0].err), (-1, 0));
+    assert_eq!(Reader::new(&reply.body).buffer("data").unwrap(), b"1");
+}
+
+async fn set_watches_fires_what_changed_since_the_zxid(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let changed = unique("changed");
+    let same = unique("same");
+    let gone = unique("gone");
+    let born = unique("born");
+    c.call(op::CREATE, create_body(&changed, b"", 0)).await;
+    c.call(op::CREATE, create_body(&same, b"", 0)).await;
+    let (reply, _) = c
+        .call(op::SYNC, |w| {
+            w.string("/");
+        })
+        .await;
+    let seen = reply.zxid;
+    c.call(op::SET_DATA, |w| {
+        w.string(&changed).buffer(b"new").i32(-1);
+    })
+    .await;
+    c.call(op::CREATE, create_body(&born, b"", 0)).await;
+    let xid = -8;
+    c.send_xid(xid, op::SET_WATCHES, |w| {
+        w.i64(seen);
+        w.strings(&[&changed, &same, &gone]);
+        w.strings(&[&born]);
+        w.strings(&[&same]);
+    })
+    .await;
+    let (reply, events) = c.reply_to(xid).await;
+    assert_eq!(reply.err, 0);
+    let mut events: Vec<_> = events.iter().map(|e| e.event()).collect();
+    events.sort();
+    let mut expected = vec![(1, 3, born.clone()), (2, 3, gone.clone()), (3, 3, changed.clone())];
+    expected.sort();
+    assert_eq!(events, expected);
+    // The unchanged node's watches are armed: a change fires them (data and child).
+    let (mut other, _) = Raw::session(addr, 4000).await;
+    other.call(op::CREATE, create_body(&format!("{same}/kid"), b"", 0)).await;
+    let (_, events) = c
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    assert_eq!(events.iter().map(|e| e.event()).collect::<Vec<_>>(), [(4, 3, same.clone())]);
+}
+
+async fn check_and_remove_watches(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let path = unique("rw");
+    c.call(op::CREATE, create_body(&path, b"", 0)).await;
+    let (reply, _) = c
+        .call(op::CHECK_WATCHES, |w| {
+            w.string(&path).i32(2);
+        })
+        .await;
+    assert_eq!(reply.err, NO_WATCHER);
+    c.call(op::GET_DATA, |w| {
+        w.string(&path).bool(true);
+    })
+    .await;
+    let (reply, _) = c
+        .call(op::CHECK_WATCHES, |w| {
+            w.string(&path).i32(2);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (reply, _) = c
+        .call(op::REMOVE_WATCHES, |w| {
+            w.string(&path).i32(1);
+        })
+        .await;
+    assert_eq!(reply.err, NO_WATCHER, "no child watch to remove");
+    let (reply, _) = c
+        .call(op::REMOVE_WATCHES, |w| {
+            w.string(&path).i32(2);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    c.call(op::SET_DATA, |w| {
+        w.string(&path).buffer(b"x").i32(-1);
+    })
+    .await;
+    let (_, events) = c
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    assert!(events.is_empty(), "a removed watch fired: {events:?}");
+}
+
+async fn close_session_replies_then_closes(addr: &str) {
+    let (mut c, connected) = Raw::session(addr, 4000).await;
+    let path = unique("eph");
+    c.call(op::CREATE, create_body(&path, b"", 1)).await;
+    let (reply, _) = c.call(op::CLOSE_SESSION, |_| {}).await;
+    assert_eq!(reply.err, 0);
+    assert!(c.closed().await, "the server kept the connection after closeSession");
+    let (_, again) = Raw::tcp(addr).await.handshake(connected.session_id, &connected.password, 4000).await;
+    if let Some(again) = again {
+        assert_eq!(again.timeout_ms, 0, "a closed session cannot be resumed");
+    }
+    let (mut other, _) = Raw::session(addr, 4000).await;
+    let (reply, _) = other
+        .call(op::EXISTS, |w| {
+            w.string(&path).bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, NO_NODE, "the ephemeral went with the session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_negotiates_the_timeout() {
+    let (_server, addr) = served(Config::default()).await;
+    let (_c, low) = Raw::session(&addr, 1).await;
+    assert_eq!(low.timeout_ms, 4000);
+    let (_c, high) = Raw::session(&addr, 1_000_000).await;
+    assert_eq!(high.timeout_ms, 40_000);
+    let (_c, mid) = Raw::session(&addr, 6000).await;
+    assert_eq!((mid.timeout_ms, mid.password.len()), (6000, 16));
+    assert_ne!(low.session_id, high.session_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_needs_the_password_and_a_live_session() {
+    let (server, addr) = served(quick()).await;
+    let (mut c, first) = Raw::session(&addr, 300).await;
+    c.call(op::CREATE, create_body("/eph", b"", 1)).await;
+    drop(c);
+    let mut wrong = first.password.clone();
+    wrong[0] ^= 1;
+    let (_, refused) = Raw::tcp(&addr).await.handshake(first.session_id, &wrong, 300).await;
+    assert_eq!(refused.map(|r| r.timeout_ms), Some(0), "a wrong password is refused");
+    let (mut c, resumed) = Raw::tcp(&addr).await.handshake(first.session_id, &first.password, 300).await;
+    let resumed = resumed.unwrap();
+    assert_eq!((resumed.session_id, resumed.timeout_ms), (first.session_id, 300));
+    let (reply, _) = c
+        .call(op::EXISTS, |w| {
+            w.string("/eph").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "the ephemeral survived the reconnect");
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (_, late) = Raw::tcp(&addr).await.handshake(first.session_id, &first.password, 300).await;
+    assert_eq!(late.map(|r| r.timeout_ms), Some(0), "an expired session is not resumed");
+    assert_eq!(server.emulator().session_count(), 0);
+    let (mut other, _) = Raw::session(&addr, 300).await;
+    let (reply, _) = other
+        .call(op::EXISTS, |w| {
+            w.string("/eph").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, NO_NODE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_loses_its_session() {
+    let (server, addr) = served(quick()).await;
+    let (mut c, connected) = Raw::session(&addr, 300).await;
+    c.call(op::CREATE, create_body("/eph", b"", 1)).await;
+    // No pings: the server expires the session after its timeout and drops the connection.
+    let started = tokio::time::Instant::now();
+    assert!(c.closed().await, "the server kept a silent client");
+    assert!(started.elapsed() >= Duration::from_millis(250), "closed too early: {:?}", started.elapsed());
+    let faults = server.emulator().faults(connected.session_id);
+    assert!(!faults.is_disconnected());
+    let (mut other, _) = Raw::session(&addr, 300).await;
+    let (reply, _) = other
+        .call(op::EXISTS, |w| {
+            w.string("/eph").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, NO_NODE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_moves_to_its_newest_connection() {
+    let (_server, addr) = served(Config::default()).await;
+    let (mut old, first) = Raw::session(&addr, 4000).await;
+    let (mut new, again) = Raw::tcp(&addr).await.handshake(first.session_id, &first.password, 4000).await;
+    assert_eq!(again.unwrap().session_id, first.session_id);
+    assert!(old.closed().await, "the old connection stays open");
+    let (reply, _) = new
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unimplemented_and_unknown_ops() {
+    let (_server, addr) = served(Config::default()).await;
+    let (mut c, _) = Raw::session(&addr, 4000).await;
+    let (reply, _) = c
+        .call(op::RECONFIG, |w| {
+            w.string("").string("").string("").i64(-1);
+        })
+        .await;
+    assert_eq!(reply.err, -6, "reconfig is Unimplemented");
+    let (reply, _) = c.call(op::WHO_AM_I, |_| {}).await;
+    let mut r = Reader::new(&reply.body);
+    assert_eq!(r.i32("count").unwrap(), 1);
+    assert_eq!((r.string("scheme").unwrap(), r.string("user").unwrap()), ("ip", "127.0.0.1"));
+    c.send(999, |_| {}).await;
+    assert!(c.closed().await, "an unknown op code closes the connection");
+    let _ = MUST;
+}
