@@ -76,10 +76,13 @@ impl Node {
     }
 }
 
+mod error;
+mod line;
 mod parse;
 mod print;
 mod value;
 
-pub use parse::{parse, parse_all, ParseError, ParseErrorKind};
+pub use error::{ParseError, ParseErrorKind};
+pub use parse::{parse, parse_all, MAX_NODE_DEPTH};
 pub use print::print;
-pub use value::{format_value, parse_value, ValueError};
+pub use value::{format_value, parse_value, ValueError, MAX_DEPTH as MAX_VALUE_DEPTH};

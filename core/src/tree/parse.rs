@@ -1,34 +1,217 @@
 //! Parsing tree text into a [`Node`](super::Node).
+//!
+//! Lines are read one at a time against a stack of open levels: the root (column 0), then one
+//! level per indentation column in use, each holding the item last seen at that column. A
+//! line deeper than the top level opens a new level under it; a line at an open level's
+//! column closes everything deeper and replaces that level's item, so it belongs to the item
+//! one level down (which is why a property at the column of a sibling node belongs to the
+//! parent). A finished node is moved into its parent when its level closes, so the tree is
+//! built without an arena and without recursion.
+//!
+//! After an error the parser carries on, so that [`parse_all`] reports every error: a line
+//! that cannot be used becomes a placeholder whose indented lines are still checked but kept
+//! nowhere.
 
+use serde_json::Value;
+
+use super::error::{ParseError, ParseErrorKind};
+use super::line::{classify, Line};
+use super::value::column_of;
 use super::Node;
 
-/// What was wrong with a line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseErrorKind {
-    /// Placeholder: the parser is being written.
-    Todo,
-}
+/// The deepest nesting of nodes the parser accepts. Deeper trees would make the recursive
+/// operations on [`Node`] (drop, compare, clone) risk the stack; ZooKeeper trees are far
+/// shallower.
+pub const MAX_NODE_DEPTH: usize = 1000;
 
-/// A parse error with its position.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: {kind:?}")]
-pub struct ParseError {
-    /// 1-based line number.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// The line's text.
-    pub text: String,
-    /// What was wrong.
-    pub kind: ParseErrorKind,
-}
-
-/// Parses tree text; the first error stops it.
+/// Parses tree text; the result's children are the text's top-level nodes. On error, the
+/// first error (see [`parse_all`] for all of them).
 pub fn parse(text: &str) -> Result<Node, ParseError> {
-    parse_all(text).map_err(|mut errors| errors.remove(0))
+    parse_all(text).map_err(|mut errors| errors.swap_remove(0))
 }
 
-/// Parses tree text, reporting every error.
-pub fn parse_all(_text: &str) -> Result<Node, Vec<ParseError>> {
-    todo!("tree parser")
+/// Parses tree text, reporting every error, in line order (never an empty list).
+pub fn parse_all(text: &str) -> Result<Node, Vec<ParseError>> {
+    let mut parser = Parser {
+        levels: vec![Level { column: 0, item: Open::Node(String::new(), Node::default()) }],
+        errors: Vec::new(),
+    };
+    for (index, raw) in text.split('\n').enumerate() {
+        parser.line(index + 1, raw);
+    }
+    let root = parser.finish();
+    if parser.errors.is_empty() {
+        Ok(root)
+    } else {
+        Err(parser.errors)
+    }
 }
+
+/// What an open level holds.
+enum Open {
+    /// A node being built, with its name (the root's is empty).
+    Node(String, Node),
+    /// A property or link line: nothing may be indented under it.
+    Leaf,
+    /// A line that could not be used (or one under it): lines under it are checked, not kept.
+    Discard,
+}
+
+struct Level {
+    /// 1-based column of the level's lines; 0 for the root.
+    column: usize,
+    item: Open,
+}
+
+struct Parser {
+    /// Never empty: the root level stays at the bottom.
+    levels: Vec<Level>,
+    errors: Vec<ParseError>,
+}
+
+impl Parser {
+    fn line(&mut self, number: usize, raw: &str) {
+        let stripped = raw.trim();
+        if stripped.is_empty() || stripped.starts_with('#') {
+            return;
+        }
+        let indent = raw[..raw.len() - raw.trim_start().len()].chars().count();
+        let column = indent + 1;
+        let error = |kind: ParseErrorKind, column: usize| ParseError {
+            line: number,
+            column,
+            text: raw.trim_end().to_string(),
+            kind,
+        };
+
+        // Find the level the line goes under, closing the levels it ends.
+        let mut usable = true;
+        let mut misplaced = false;
+        if column <= self.top().column {
+            let open: Vec<usize> = self.levels[1..].iter().map(|l| l.column).collect();
+            while self.top().column > column {
+                self.close();
+            }
+            if self.top().column == column {
+                self.close();
+            } else {
+                // Carry on with the line as a placeholder under the level it fell into (a
+                // placeholder, so that the lines after it are not blamed for its column).
+                self.errors.push(error(ParseErrorKind::InvalidIndentation { expected: open }, column));
+                usable = false;
+                misplaced = true;
+            }
+        }
+        if usable && matches!(self.top().item, Open::Leaf) {
+            self.errors.push(error(ParseErrorKind::IndentUnderProperty, column));
+            usable = false;
+        }
+        let at_root = self.levels.len() == 1;
+        let depth = self.levels.len();
+        let parent = match &mut self.top_mut().item {
+            Open::Node(_, node) if usable => Some(node),
+            _ => None,
+        };
+
+        let line = match classify(stripped) {
+            Ok(line) => line,
+            Err(e) => {
+                self.errors.push(error(e.kind, indent + column_of(stripped, e.offset)));
+                let item = if e.node_like || misplaced { Open::Discard } else { Open::Leaf };
+                self.levels.push(Level { column, item });
+                return;
+            }
+        };
+
+        let (item, kind) = match line {
+            Line::Node { name, node_type } => match parent {
+                None => (Open::Discard, None),
+                Some(_) if depth > MAX_NODE_DEPTH => {
+                    (Open::Discard, Some(ParseErrorKind::TooDeep { limit: MAX_NODE_DEPTH }))
+                }
+                Some(parent) if parent.children.contains_key(name) => {
+                    (Open::Discard, Some(ParseErrorKind::DuplicateNode { name: name.to_string() }))
+                }
+                Some(_) => {
+                    let mut node = Node::default();
+                    if let Some(node_type) = node_type {
+                        node.properties.insert("type".to_string(), Value::String(node_type.to_string()));
+                    }
+                    (Open::Node(name.to_string(), node), None)
+                }
+            },
+            _ if at_root && usable => (Open::Leaf, Some(ParseErrorKind::PropertyAboveTopLevel)),
+            property => (Open::Leaf, parent.and_then(|parent| add_property(parent, property))),
+        };
+        if let Some(kind) = kind {
+            self.errors.push(error(kind, column));
+        }
+        let item = if misplaced { Open::Discard } else { item };
+        self.levels.push(Level { column, item });
+    }
+
+    fn top(&self) -> &Level {
+        &self.levels[self.levels.len() - 1]
+    }
+
+    fn top_mut(&mut self) -> &mut Level {
+        let last = self.levels.len() - 1;
+        &mut self.levels[last]
+    }
+
+    /// Closes the top level (never the root), moving a finished node into its parent.
+    fn close(&mut self) {
+        if self.levels.len() < 2 {
+            return;
+        }
+        if let Some(Level { item: Open::Node(name, node), .. }) = self.levels.pop() {
+            if let Open::Node(_, parent) = &mut self.top_mut().item {
+                parent.children.insert(name, node);
+            }
+        }
+    }
+
+    /// Closes every level and returns the root.
+    fn finish(&mut self) -> Node {
+        while self.levels.len() > 1 {
+            self.close();
+        }
+        match self.levels.pop() {
+            Some(Level { item: Open::Node(_, root), .. }) => root,
+            _ => Node::default(),
+        }
+    }
+}
+
+/// Adds a property or link line to `node`; a name already given is a duplicate.
+fn add_property(node: &mut Node, line: Line<'_>) -> Option<ParseErrorKind> {
+    use std::collections::btree_map::Entry;
+    let duplicate = |name: &str, suffix: &str| {
+        Some(ParseErrorKind::DuplicateProperty { name: format!("{name}{suffix}") })
+    };
+    match line {
+        Line::Property { name, value } => {
+            if node.properties.contains_key(name) {
+                return duplicate(name, "");
+            }
+            node.properties.insert(name.to_string(), value);
+        }
+        Line::Link { name, target } => match node.links.entry(name.to_string()) {
+            Entry::Occupied(_) => return duplicate(name, super::LINK_SUFFIX),
+            Entry::Vacant(slot) => {
+                slot.insert(target.to_string());
+            }
+        },
+        Line::PropertyLink { name, target } => match node.property_links.entry(name.to_string()) {
+            Entry::Occupied(_) => return duplicate(name, super::PROPERTY_LINK_SUFFIX),
+            Entry::Vacant(slot) => {
+                slot.insert(target.to_string());
+            }
+        },
+        Line::Node { .. } => {}
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

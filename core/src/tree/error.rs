@@ -1,0 +1,84 @@
+//! Parse errors: where (line, column, the line's text) and what was expected.
+
+/// What was wrong with a line, and what was expected instead. `Display` gives the one-line
+/// message (without the position).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The line is none of the line classes.
+    #[error(
+        "unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or \
+         `name => path [property]`"
+    )]
+    UnrecognizedLine,
+    /// The line contains `->` but is not a node link.
+    #[error("bad link format: expected `name -> path` (the path one word)")]
+    BadLinkFormat,
+    /// The line contains `=>` but is not a property link.
+    #[error("bad link format: expected `name => path [property]`")]
+    BadPropertyLinkFormat,
+    /// The text after `name =` is not a literal of the value grammar.
+    #[error("bad value: {message}")]
+    BadValue {
+        /// What was wrong with the value, and what was expected.
+        message: String,
+    },
+    /// A dedent to a column no open level has.
+    #[error("invalid indentation: expected {}", expected_columns(expected))]
+    InvalidIndentation {
+        /// The 1-based columns the line could have started at (those of the open levels).
+        expected: Vec<usize>,
+    },
+    /// A line indented under a property (only a node can hold lines).
+    #[error("indent under a property: only a node line can have lines indented under it")]
+    IndentUnderProperty,
+    /// A second node of the same name under one parent.
+    #[error("duplicate node `{name}`: a node of this name is already given above")]
+    DuplicateNode {
+        /// The node's name.
+        name: String,
+    },
+    /// A second property of the same name (including links) in one node; a `type` line
+    /// under a `/node : type` line is one.
+    #[error("duplicate property `{name}`: it is already given above for this node")]
+    DuplicateProperty {
+        /// The property's name, with ` ->` or ` =>` for links.
+        name: String,
+    },
+    /// A property (or link) outside every node.
+    #[error("property above the top-level nodes: expected a `/node` line (properties belong to a node)")]
+    PropertyAboveTopLevel,
+    /// Nodes nested deeper than [`MAX_NODE_DEPTH`](super::MAX_NODE_DEPTH) levels.
+    #[error("nodes nested deeper than {limit} levels")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// `column 1`, `column 1 or 3`, `column 1, 3 or 5`.
+fn expected_columns(columns: &[usize]) -> String {
+    match columns {
+        [] => "a deeper column".to_string(),
+        [one] => format!("column {one}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(usize::to_string).collect();
+            format!("column {} or {last}", init.join(", "))
+        }
+    }
+}
+
+/// A parse error: where it is (line, column and the line's text) and what was wrong.
+/// `Display` gives one line such as `line 3, column 5: invalid indentation: expected column 3`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {kind}")]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, in characters (a tab is one column).
+    pub column: usize,
+    /// The line's text, without its line break and trailing blanks.
+    pub text: String,
+    /// What was wrong, and what was expected.
+    pub kind: ParseErrorKind,
+}

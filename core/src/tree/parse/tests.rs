@@ -1,0 +1,291 @@
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::tree::ParseErrorKind as K;
+
+fn tree(text: &str) -> Node {
+    parse(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn errors(text: &str) -> Vec<ParseError> {
+    parse_all(text).expect_err("should not parse")
+}
+
+/// Every error as `LINE:COLUMN: message`, one per line.
+fn report(text: &str) -> String {
+    errors(text).iter().map(|e| format!("{}:{}: {}\n", e.line, e.column, e.kind)).collect()
+}
+
+fn child<'n>(node: &'n Node, path: &str) -> &'n Node {
+    path.split('/').filter(|s| !s.is_empty()).fold(node, |node, name| &node.children[name])
+}
+
+#[test]
+fn builds_nodes_properties_links_and_children() {
+    let root = tree(
+        "# a system\n\
+         /app : web\n\
+         \x20 threads = 4\n\
+         \x20 colors = ['red', u\"blue\"]\n\
+         \n\
+         \x20 db -> /databases/main\n\
+         \x20 color => /config color\n\
+         \x20 /providers\n\
+         /databases\n\
+         \x20 /main\n",
+    );
+    assert_eq!(root.children.keys().collect::<Vec<_>>(), ["app", "databases"]);
+    let app = child(&root, "app");
+    assert_eq!(app.properties.get("type"), Some(&json!("web")));
+    assert_eq!(app.properties.get("threads"), Some(&json!(4)));
+    assert_eq!(app.properties.get("colors"), Some(&json!(["red", "blue"])));
+    assert_eq!(app.links.get("db").map(String::as_str), Some("/databases/main"));
+    assert_eq!(app.property_links.get("color").map(String::as_str), Some("/config color"));
+    assert_eq!(app.children.keys().collect::<Vec<_>>(), ["providers"]);
+    assert_eq!(child(&root, "databases/main"), &Node::default());
+    assert!(root.properties.is_empty());
+}
+
+#[test]
+fn empty_and_comment_only_texts_are_empty_trees() {
+    assert_eq!(tree(""), Node::default());
+    assert_eq!(tree("\n  \n# x\n   # y\n\t\n"), Node::default());
+}
+
+#[test]
+fn indentation_width_is_free_and_relative() {
+    let two = tree("/a\n  /b\n    x = 1\n  /c\n");
+    let odd = tree("/a\n     /b\n        x = 1\n     /c\n");
+    let tabs = tree("/a\n\t/b\n\t\tx = 1\n\t/c\n");
+    assert_eq!(two, odd);
+    assert_eq!(two, tabs);
+    assert_eq!(child(&two, "a/b").properties.get("x"), Some(&json!(1)));
+}
+
+#[test]
+fn a_tab_counts_as_one_column() {
+    // The tab and the space are both one column, so `/c` is a sibling of `/b`.
+    let root = tree("/a\n\t/b\n /c\n");
+    assert_eq!(child(&root, "a").children.keys().collect::<Vec<_>>(), ["b", "c"]);
+}
+
+#[test]
+fn first_line_may_be_indented() {
+    let root = tree("   /a\n     x = 1\n   /b\n");
+    assert_eq!(root.children.keys().collect::<Vec<_>>(), ["a", "b"]);
+}
+
+#[test]
+fn property_at_column_of_a_sibling_node_belongs_to_the_parent() {
+    let root = tree("/a\n  /b\n  x = 1\n  /c\n    y = 2\n");
+    let a = child(&root, "a");
+    assert_eq!(a.properties.get("x"), Some(&json!(1)));
+    assert!(child(&root, "a/b").properties.is_empty());
+    assert_eq!(child(&root, "a/c").properties.get("y"), Some(&json!(2)));
+}
+
+#[test]
+fn greedy_node_names_and_type_spellings() {
+    let root = tree("/10.0.0.1:8080\n/lb : ipvs\n/lb2: ipvs\n/lb3 :ipvs\n");
+    assert!(child(&root, "10.0.0.1:8080").properties.is_empty());
+    for name in ["lb", "lb2", "lb3"] {
+        assert_eq!(child(&root, name).properties.get("type"), Some(&json!("ipvs")), "{name}");
+    }
+}
+
+#[test]
+fn crlf_line_ends_are_accepted() {
+    assert_eq!(tree("/a\r\n  x = 1\r\n"), tree("/a\n  x = 1\n"));
+}
+
+#[test]
+fn same_name_for_property_and_links_is_no_duplicate() {
+    let a = tree("/a\n  x = 1\n  x -> /b\n  x => /c\n");
+    let a = child(&a, "a");
+    assert_eq!((a.properties.len(), a.links.len(), a.property_links.len()), (1, 1, 1));
+}
+
+#[test]
+fn errors_carry_line_column_text_and_kind() {
+    let all = errors("/a\n  x = 1\n    y = 2\n");
+    assert_eq!(
+        all,
+        vec![ParseError { line: 3, column: 5, text: "    y = 2".into(), kind: K::IndentUnderProperty }]
+    );
+}
+
+#[test]
+fn display_is_one_line() {
+    let error = parse("/a\n    /b\n  /c\n").unwrap_err();
+    assert_eq!(error.to_string(), "line 3, column 3: invalid indentation: expected column 1 or 5");
+    assert!(!error.to_string().contains('\n'));
+}
+
+#[test]
+fn unrecognized_line() {
+    insta::assert_snapshot!(report("/a\n  hello world\n"), @"2:3: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or `name => path [property]`");
+}
+
+#[test]
+fn bad_link_format() {
+    insta::assert_snapshot!(report("/a\n  x -> /b /c\n  y => a b c\n"), @r"
+    2:3: bad link format: expected `name -> path` (the path one word)
+    3:3: bad link format: expected `name => path [property]`
+    ");
+}
+
+#[test]
+fn bad_value_points_at_the_value() {
+    insta::assert_snapshot!(report("/a\n  x = 1+2\n\ty = range(3)\n  z = nan\n"), @r"
+    2:8: bad value: unexpected `+` after a complete value; expected the end of the line or a `# comment` (values are literals, never evaluated)
+    3:2: invalid indentation: expected column 1 or 3
+    3:6: bad value: unknown name `range`: expected a value (a number, a quoted string, True, False, None, a list, a tuple or a dict) (values are literals, never evaluated)
+    4:7: bad value: `nan` is not allowed: JSON cannot hold it
+    ");
+}
+
+#[test]
+fn invalid_indentation() {
+    insta::assert_snapshot!(report("/a\n    x = 1\n  y = 2\n  /b\n /c\n"), @r"
+    3:3: invalid indentation: expected column 1 or 5
+    5:2: invalid indentation: expected column 1 or 3
+    ");
+}
+
+#[test]
+fn indent_under_a_property() {
+    insta::assert_snapshot!(report("/a\n  x = 1\n    /b\n      y = 2\n"), @"3:5: indent under a property: only a node line can have lines indented under it");
+}
+
+#[test]
+fn duplicate_node() {
+    insta::assert_snapshot!(report("/a\n  /b\n  /b\n    x = 1\n/a\n"), @r"
+    3:3: duplicate node `b`: a node of this name is already given above
+    5:1: duplicate node `a`: a node of this name is already given above
+    ");
+}
+
+#[test]
+fn duplicate_property_and_links() {
+    insta::assert_snapshot!(report("/a\n  x = 1\n  x = 2\n  l -> /b\n  l -> /c\n  p => /b\n  p => /c x\n"), @r"
+    3:3: duplicate property `x`: it is already given above for this node
+    5:3: duplicate property `l ->`: it is already given above for this node
+    7:3: duplicate property `p =>`: it is already given above for this node
+    ");
+}
+
+#[test]
+fn type_line_under_a_typed_node_is_a_duplicate() {
+    insta::assert_snapshot!(report("/a : web\n  type = 'db'\n"), @"2:3: duplicate property `type`: it is already given above for this node");
+    // Without the `: type` form, a `type` line is an ordinary property.
+    assert_eq!(child(&tree("/a\n  type = 'db'\n"), "a").properties.get("type"), Some(&json!("db")));
+}
+
+#[test]
+fn property_above_the_top_level_nodes() {
+    insta::assert_snapshot!(report("x = 1\n/a\nl -> /a\n"), @r"
+    1:1: property above the top-level nodes: expected a `/node` line (properties belong to a node)
+    3:1: property above the top-level nodes: expected a `/node` line (properties belong to a node)
+    ");
+}
+
+#[test]
+fn parse_all_reports_every_error_and_parse_the_first() {
+    let text = "/a\n  x = 1+\n  /a\n    ??\n  x = 2\n  x = 3\n";
+    let all = errors(text);
+    assert_eq!(all.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 4, 6]);
+    assert_eq!(parse(text).unwrap_err(), all[0]);
+}
+
+#[test]
+fn lines_under_a_bad_node_are_checked_but_not_kept() {
+    insta::assert_snapshot!(report("/a b\n  x = 1\n  y = oops\n"), @r"
+    1:1: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or `name => path [property]`
+    3:7: bad value: unknown name `oops`: expected a value (a number, a quoted string, True, False, None, a list, a tuple or a dict) (values are literals, never evaluated)
+    ");
+}
+
+#[test]
+fn too_deep() {
+    let mut text = String::new();
+    for depth in 0..=MAX_NODE_DEPTH {
+        text.push_str(&" ".repeat(depth));
+        text.push_str("/n\n");
+    }
+    let all = errors(&text);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].line, MAX_NODE_DEPTH + 1);
+    assert_eq!(all[0].kind, K::TooDeep { limit: MAX_NODE_DEPTH });
+    // One level less is fine.
+    let shallower: String = text.lines().take(MAX_NODE_DEPTH).map(|l| format!("{l}\n")).collect();
+    assert!(parse(&shallower).is_ok());
+}
+
+/// Lines built from the format's tokens, at random indentation.
+fn token_lines() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("/"),
+        Just("/a"),
+        Just("/b"),
+        Just("a"),
+        Just("type"),
+        Just(" "),
+        Just("\t"),
+        Just("="),
+        Just("->"),
+        Just("=>"),
+        Just(":"),
+        Just("#"),
+        Just("'"),
+        Just("\""),
+        Just("["),
+        Just("]"),
+        Just("("),
+        Just(")"),
+        Just("{"),
+        Just("}"),
+        Just(","),
+        Just("1"),
+        Just("-2.5e3"),
+        Just("True"),
+        Just("None"),
+        Just("\\"),
+        Just("u"),
+        Just("é"),
+        Just("\r"),
+        Just("x"),
+    ];
+    let line = (0usize..6, prop::collection::vec(token, 0..8))
+        .prop_map(|(indent, tokens)| format!("{}{}", " ".repeat(indent), tokens.concat()));
+    prop::collection::vec(line, 0..12).prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    // XorShift: the default ChaCha generator dominates the run time in unoptimized builds.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000),
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn never_panics_on_token_soup(text in token_lines()) {
+        match parse_all(&text) {
+            Ok(_) => {}
+            Err(errors) => {
+                prop_assert!(!errors.is_empty());
+                let line_count = text.split('\n').count();
+                for e in &errors {
+                    prop_assert!(e.line >= 1 && e.line <= line_count);
+                    prop_assert!(e.column >= 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn never_panics_on_any_text(text in any::<String>()) {
+        let _ = parse_all(&text);
+    }
+}
