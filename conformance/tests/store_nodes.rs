@@ -157,6 +157,10 @@ async fn container_and_ttl_nodes_are_created<B: Backend>(b: B) {
     let eph_ttl = mode(CreateMode::Ephemeral).with_ttl(Duration::from_secs(3600));
     assert_eq!(code(s.create("/ttl-eph", b"", &eph_ttl).await), Code::BadArguments);
     assert_eq!(s.exists("/ttl-eph").await.unwrap(), None);
+    let zero = CreateOptions::default().with_ttl(Duration::ZERO);
+    assert_eq!(code(s.create("/ttl-zero", b"", &zero).await), Code::BadArguments);
+    let container_ttl = mode(CreateMode::Container).with_ttl(Duration::from_secs(1));
+    assert_eq!(code(s.create("/ttl-box", b"", &container_ttl).await), Code::BadArguments);
     close(s).await;
 }
 

@@ -21,6 +21,8 @@ both!(
     expiry_deletes_ephemerals_and_fires_other_sessions_watches,
     expired_session_refuses_requests_and_ends_its_watches,
     close_is_idempotent_and_ends_the_session,
+    close_ends_the_sessions_watches,
+    unknown_auth_scheme_fails_the_session,
 );
 
 async fn new_sessions_are_connected_and_distinct<B: Backend>(b: B) {
@@ -94,4 +96,26 @@ async fn close_is_idempotent_and_ends_the_session<B: Backend>(b: B) {
     assert_eq!(*s.session_state().borrow(), SessionState::Closed);
     let error = s.get_data("/c").await.unwrap_err();
     assert!(error.code.is_session_lost(), "{error}");
+}
+
+async fn close_ends_the_sessions_watches<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/w", b"", &CreateOptions::default()).await.unwrap();
+    let (_, _, oneshot) = s.get_data_watch("/w").await.unwrap();
+    let mut stream = s.add_watch("/w", WatchMode::Persistent).await.unwrap();
+    s.close().await.unwrap();
+    let ended = tokio::time::timeout(MUST, oneshot).await.unwrap();
+    assert_eq!(ended.kind, EventKind::SessionEnded(SessionState::Closed));
+    let last = tokio::time::timeout(MUST, stream.next()).await.unwrap();
+    assert_eq!(last.map(|e| e.kind), Some(EventKind::SessionEnded(SessionState::Closed)));
+    assert_eq!(tokio::time::timeout(MUST, stream.next()).await.unwrap(), None);
+}
+
+async fn unknown_auth_scheme_fails_the_session<B: Backend>(b: B) {
+    let s = b.session().await;
+    let error = s.add_auth("no-such-scheme", b"x").await.unwrap_err();
+    assert_eq!(error.code, Code::AuthFailed);
+    let mut state = s.session_state();
+    tokio::time::timeout(MUST, state.wait_for(|st| *st == SessionState::AuthFailed)).await.unwrap().unwrap();
+    assert_eq!(s.get_data("/").await.unwrap_err().code, Code::AuthFailed);
 }

@@ -39,6 +39,7 @@ both!(
     exists_watch_on_a_node_fires_on_data_change_and_delete,
     child_watch_fires_on_child_create_and_delete_only,
     watch_event_comes_before_the_read_that_sees_the_change,
+    the_writers_own_watch_fires_before_its_write_returns,
     watches_of_one_session_fire_in_change_order,
     persistent_watch_sees_its_node_and_its_children_list,
     persistent_recursive_watch_sees_the_whole_subtree,
@@ -141,6 +142,24 @@ async fn watch_event_comes_before_the_read_that_sees_the_change<B: Backend>(b: B
     }
     close(reader).await;
     close(writer).await;
+}
+
+async fn the_writers_own_watch_fires_before_its_write_returns<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/own", b"", &CreateOptions::default()).await.unwrap();
+    for round in 0..20 {
+        let (_, _, data) = s.get_data_watch("/own").await.unwrap();
+        let (_, _, children) = s.get_children_watch("/own").await.unwrap();
+        s.set_data("/own", format!("{round}").as_bytes(), None).await.unwrap();
+        assert_eq!(data.now_or_never(), Some(event(EventKind::NodeDataChanged, "/own")), "round {round}");
+        s.create(&format!("/own/c{round}"), b"", &CreateOptions::default()).await.unwrap();
+        assert_eq!(
+            children.now_or_never(),
+            Some(event(EventKind::NodeChildrenChanged, "/own")),
+            "round {round}"
+        );
+    }
+    close(s).await;
 }
 
 async fn watches_of_one_session_fire_in_change_order<B: Backend>(b: B) {

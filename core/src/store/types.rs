@@ -217,7 +217,7 @@ pub struct Created {
     /// The node's actual path.
     pub path: String,
     /// The new node's Stat. Inside a `multi`, real servers return no Stat (all fields -1 in
-    /// 3.8); the emulator fills it.
+    /// 3.8); the emulator answers the same.
     pub stat: Stat,
 }
 
