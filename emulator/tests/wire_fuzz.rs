@@ -82,7 +82,11 @@ async fn attack(addr: &str, rng: &mut Rng, valid: &[Vec<u8>]) {
         }
         // Lengths no frame may have: negative, or far over jute.maxbuffer.
         1 => {
-            let len: i32 = if rng.below(2) == 0 { -(rng.below(1000) as i32) - 1 } else { i32::MAX - rng.below(1000) as i32 };
+            let len: i32 = if rng.below(2) == 0 {
+                -(rng.below(1000) as i32) - 1
+            } else {
+                i32::MAX - rng.below(1000) as i32
+            };
             let _ = raw.stream.write_all(&len.to_be_bytes()).await;
             assert!(raw.closed().await, "the server waited for a frame of length {len}");
             return;
