@@ -1,6 +1,7 @@
 //! zczk-core: the pure logic of zczk and its user API.
 //!
 //! - [`tree`]: the tree text format (parse, print) and its plain-data model.
+//! - [`graph`]: the service graph of a tree, as Graphviz DOT.
 //! - [`client`]: the high-level client `ZooKeeper<S>`.
 //! - [`connection`]: connection strings (`host:port/chroot`, `mem:`, `file:PATH`).
 //! - [`path`]: path validation and normalization.
@@ -16,6 +17,7 @@ pub mod client;
 pub mod connection;
 pub mod delete;
 pub mod export;
+pub mod graph;
 pub mod import;
 pub mod path;
 pub mod props;
