@@ -8,7 +8,8 @@
 //!    the report lines;
 //! 4. [`apply`] the plan, or show [`Plan::report`] for a dry run.
 //!
-//! [`import_tree`] does all four.
+//! [`import_tree`] does all four; [`read`] (which does step 2's reading), [`plan`] and
+//! [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`](crate::snapshot)) costs, per existing node of the
 //! text, one `get_data` and one `get_acl`, plus one `get_children` when it has children; per
@@ -119,8 +120,7 @@ pub async fn import_parsed<S: Store + ?Sized>(
 ) -> Result<Imported, ImportError> {
     let root = plan::import_point(path)?;
     check(tree, &root)?;
-    let snapshot =
-        read_for_import(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
+    let snapshot = read(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
     let plan = plan(tree, &root, &snapshot, options)?;
     if options.dry_run {
         let lines = plan.report();
@@ -135,14 +135,17 @@ pub async fn import_parsed<S: Store + ?Sized>(
     Ok(Imported { plan, lines, applied: Some(applied), nodes_read: snapshot.len() })
 }
 
-/// Reads what [`plan`] needs and no more (see the module docs).
-async fn read_for_import<S: Store + ?Sized>(
+/// Reads what [`plan`] needs to import `tree` under `root`, and no more (see the module docs
+/// for the requests). With [`plan`] and [`apply`] this is [`import_parsed`] in three steps, for
+/// callers that want to look at the plan before applying it.
+pub async fn read<S: Store + ?Sized>(
     store: &S,
     tree: &Node,
     root: &str,
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Snapshot, ImportError> {
+    let root = &plan::import_point(root)?;
     let trim = options.trim;
     let visit = move |path: &str| visit_for_import(tree, root, trim, path);
     let read_options = SnapshotOptions {
@@ -155,7 +158,7 @@ async fn read_for_import<S: Store + ?Sized>(
     snapshot::read(store, root, &read_options, on_read.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
         .await
         .map_err(|e| match e.code {
-            crate::store::Code::NoNode if e.path == root => {
+            crate::store::Code::NoNode if e.path == *root => {
                 ImportError::NoImportPoint { path: root.to_string() }
             }
             _ => ImportError::Read(e),
