@@ -204,3 +204,31 @@ async fn no_server_is_a_failed_connect_naming_the_address() {
         Ok(_) => panic!("a session on a port where no server listens"),
     }
 }
+
+/// On the emulator: a view gets the changes made while its session's connection was down (a
+/// persistent watch misses them, as on a real server), and keeps watching after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_catch_up_after_a_reconnection() {
+    let backend = zczk_conformance::EmulatorBackend::new();
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/n", json!({"v": 0})).await;
+    put(&other, "/p", json!({})).await;
+    let view = zk.properties("/n", true).await.unwrap();
+    let children = zk.children("/p").await.unwrap();
+    let mut events = zk.events();
+    let faults = zk.store().faults();
+    faults.disconnect();
+    event(&mut events, "disconnected state", |e| *e == ClientEvent::State(SessionState::Disconnected)).await;
+    set(&other, "/n", json!({"v": 1})).await;
+    put(&other, "/p/c", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(view.get("v").unwrap(), Some(json!(0)), "nothing arrives while disconnected");
+    faults.reconnect();
+    event(&mut events, "connected state", |e| *e == ClientEvent::State(SessionState::Connected)).await;
+    eventually("the change made while disconnected", || view.get("v").unwrap() == Some(json!(1))).await;
+    eventually("the child made while disconnected", || children.names() == ["c"]).await;
+    set(&other, "/n", json!({"v": 2})).await;
+    eventually("a change after reconnecting", || view.get("v").unwrap() == Some(json!(2))).await;
+    assert_eq!(zk.generation().borrow().to_owned(), 0, "the same session");
+}
