@@ -10,6 +10,7 @@ mod import;
 mod progress;
 mod register;
 mod resolve;
+mod serve;
 mod set_property;
 mod text_io;
 pub mod upstream;
@@ -65,6 +66,8 @@ pub enum Command {
     Watch(watch::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Serve the in-memory emulator over ZooKeeper's TCP protocol.
+    Serve(serve::Args),
 }
 
 /// Runs a parsed command line and turns its outcome into the exit status: errors are printed
@@ -85,6 +88,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Register(args) => register::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Serve(args) => serve::run(args),
     })
 }
 

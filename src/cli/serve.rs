@@ -1,0 +1,101 @@
+//! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH]`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use zczk_core::client::ClientError;
+use zczk_emulator::wire::Server;
+use zczk_emulator::Emulator;
+
+use super::text_io::read_text;
+use super::CliError;
+use crate::connect::ConnectError;
+
+/// Serve the in-memory emulator over ZooKeeper's TCP protocol, so any ZooKeeper client
+/// (Java, kazoo, zkCli.sh, zookeeper-client, ...) can use it: a ZooKeeper for tests and local
+/// development that starts in milliseconds and needs no JVM.
+///
+/// Prints the address it listens on (`HOST:PORT`, one line) once it accepts connections, then
+/// serves until SIGINT or SIGTERM. `--tree` pre-loads nodes from tree text; `--file` keeps the
+/// persistent nodes in a JSON file (the CLI's `file:PATH` storage), saved on exit.
+///
+/// Faults can be injected with four-letter words on the same port, as ZooKeeper's own
+/// `ruok`: `echo 'sess' | nc HOST PORT` lists the sessions, `expi 0xID` expires one, `drop
+/// 0xID` drops its connection (the client reconnects and keeps its session).
+///
+/// Example: `zczk serve --port 2181 --tree services.zk`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The TCP port; 0 picks a free one (see the printed address).
+    #[arg(long, default_value_t = 2181)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Tree text to load at start (`-` for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub tree: Option<String>,
+    /// Keep the nodes in this JSON file (created if missing, locked while serving).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// Runs `zczk serve`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let emulator = match (&args.tree, &args.file) {
+        (Some(tree), _) => load_tree(tree)?,
+        (None, Some(path)) => Emulator::try_open_file(path).map_err(ConnectError::from)?,
+        (None, None) => Emulator::new(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("tokio runtime"))?;
+    runtime.block_on(async {
+        let addr = SocketAddr::new(args.bind, args.port);
+        let server = Server::bind(addr, emulator.clone()).await.map_err(CliError::io(addr.to_string()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", server.local_addr())
+            .and_then(|()| out.flush())
+            .map_err(CliError::io("<stdout>"))?;
+        drop(out);
+        let signal = shutdown_signal()?;
+        server.run_until(signal).await;
+        Ok::<(), CliError>(())
+    })?;
+    emulator.flush().map_err(ConnectError::from)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An emulator holding the nodes of the tree text in `file`.
+fn load_tree(file: &str) -> Result<Emulator, CliError> {
+    let text = read_text(file)?;
+    let root =
+        zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: file.to_string(), error })?;
+    Emulator::from_tree(&root).map_err(|e| CliError::Client(ClientError::from(e)))
+}
+
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed now, so
+/// a signal that comes while the server starts is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, CliError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(CliError::io("signal handler"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(CliError::io("signal handler"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
