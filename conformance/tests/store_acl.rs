@@ -69,6 +69,9 @@ async fn world_read_only_refuses_writes_creates_and_deletes<B: Backend>(b: B) {
     assert_eq!(code(s.set_data("/ro", b"x", None).await), Code::NoAuth);
     assert_eq!(code(s.create("/ro/new", b"", &CreateOptions::default()).await), Code::NoAuth);
     assert_eq!(code(s.delete("/ro/kid", None).await), Code::NoAuth);
+    // The parent's ACL is checked before the node is looked for.
+    assert_eq!(code(s.delete("/ro/none", None).await), Code::NoAuth);
+    assert_eq!(code(s.create("/ro/none/x", b"", &CreateOptions::default()).await), Code::NoNode);
     assert_eq!(code(s.set_acl("/ro", &Acl::open(), None).await), Code::NoAuth);
     // The child's own ACL is open: it can still be written.
     s.set_data("/ro/kid", b"w", None).await.unwrap();

@@ -15,7 +15,7 @@
 //! once: no sleeping, no polling, many sessions from many tasks. A test breaks a session on
 //! purpose through its [`Faults`] handle: disconnect and reconnect, expire, fail or delay the
 //! next requests. [`Emulator::open_file`] keeps the persistent nodes in a JSON file between
-//! runs (the CLI's `file:PATH`; see [`file`]).
+//! runs (the CLI's `file:PATH`; see [`mod@file`]).
 //!
 //! # Testing with the emulator
 //!
