@@ -24,6 +24,7 @@ both!(
     close_is_idempotent_and_ephemerals_vanish,
     failed_connect_names_the_address,
     the_wait_option_retries_until_a_session_is_made,
+    calls_during_a_renewal_wait_for_the_new_session,
 );
 
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
@@ -165,7 +166,8 @@ async fn close_is_idempotent_and_ephemerals_vanish<B: Backend>(backend: B) {
     assert!(other.exists("/svc/h:1").await.unwrap().is_none(), "the ephemeral is gone at once");
     zk.close().await.unwrap();
     event(&mut events, "closed state", |e| *e == ClientEvent::State(SessionState::Closed)).await;
-    assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Store(_))));
+    assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Closed)));
+    assert!(matches!(zk.register("/svc", "h:2", Default::default()).await, Err(ClientError::Closed)));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(gate.attempts(), 1, "no new session after close");
 }
@@ -231,4 +233,24 @@ async fn views_catch_up_after_a_reconnection() {
     set(&other, "/n", json!({"v": 2})).await;
     eventually("a change after reconnecting", || view.get("v").unwrap() == Some(json!(2))).await;
     assert_eq!(zk.generation().borrow().to_owned(), 0, "the same session");
+}
+
+async fn calls_during_a_renewal_wait_for_the_new_session<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    let zk = ZooKeeper::new(gate.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    gate.shut();
+    backend.expire(&*zk.store()).await;
+    let waiting = {
+        let zk = zk.clone();
+        tokio::spawn(async move { zk.register("/svc", "h:1", Default::default()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the call waits for the new session");
+    gate.open();
+    let created = tokio::time::timeout(PATIENCE, waiting).await.expect("the call to end").unwrap();
+    assert_eq!(created.unwrap(), ["/svc/h:1"]);
+    let stat = other.exists("/svc/h:1").await.unwrap().expect("the node");
+    assert_eq!(stat.ephemeral_owner, zk.store().session_id());
 }

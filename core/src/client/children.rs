@@ -46,7 +46,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// node is deleted, the view follows a link that now leads elsewhere, or becomes deleted.
     pub async fn children(&self, path: &str) -> Result<Children> {
         let resolved = self.resolve(path).await?;
-        let (children, _) = self.store().get_children(&resolved).await?;
+        let (children, _) = self.session().await?.get_children(&resolved).await?;
         let first = ChildrenSnapshot { path: resolved.clone(), children, deleted: false };
         let channel = ViewChannel::new(path.to_string(), first);
         let (stop, stopped) = oneshot::channel();

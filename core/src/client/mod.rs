@@ -92,6 +92,9 @@ impl<S: Store + 'static> Clone for ZooKeeper<S> {
     }
 }
 
+/// How long a request made while an expired session is being replaced waits for the new one.
+pub const RENEW_WAIT: Duration = Duration::from_secs(30);
+
 /// How [`ZooKeeper::with_options`] connects.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConnectOptions {
@@ -143,6 +146,30 @@ impl<S: Store + 'static> ZooKeeper<S> {
         self.shared.session.read().clone()
     }
 
+    /// The session to send a request on: the current one, or, while an expired one is being
+    /// replaced, the new one once it is made (waiting at most [`RENEW_WAIT`]; after that the
+    /// request fails with the expired session's error). Fails with [`ClientError::Closed`]
+    /// after [`ZooKeeper::close`].
+    pub async fn session(&self) -> Result<Arc<S>> {
+        let mut generation = self.generation();
+        loop {
+            if self.is_closed() {
+                return Err(ClientError::Closed);
+            }
+            // Seen before looking at the session, so a replacement made meanwhile is noticed.
+            generation.borrow_and_update();
+            let store = self.store();
+            let state = *store.session_state().borrow();
+            if !matches!(state, SessionState::Expired | SessionState::AuthFailed) {
+                return Ok(store);
+            }
+            match tokio::time::timeout(RENEW_WAIT, generation.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => return Ok(store),
+            }
+        }
+    }
+
     /// Where the client connects to.
     pub fn address(&self) -> String {
         self.shared.connector.address()
@@ -185,13 +212,13 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// The decoded properties of the node at `path` as stored: no path resolution, no link
     /// following.
     pub async fn get_properties(&self, path: &str) -> Result<Map<String, Value>> {
-        let (data, _) = self.store().get_data(path).await?;
+        let (data, _) = self.session().await?.get_data(path).await?;
         Ok(props::decode(&data).properties)
     }
 
     /// True when the node at `path` is ephemeral.
     pub async fn is_ephemeral(&self, path: &str) -> Result<bool> {
-        match self.store().exists(path).await? {
+        match self.session().await?.exists(path).await? {
             Some(stat) => Ok(stat.is_ephemeral()),
             None => Err(ClientError::NoNode { path: path.to_string() }),
         }
@@ -206,7 +233,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         acl: &[Acl],
     ) -> Result<()> {
         crate::path::validate(path)?;
-        let store = self.store();
+        let store = self.session().await?;
         let options = CreateOptions::new(CreateMode::Persistent).with_acl(acl.to_vec());
         // Find the deepest existing ancestor, then create downwards.
         let mut missing = Vec::new();
@@ -251,7 +278,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         data: &[u8],
         version: Option<i32>,
     ) -> Result<crate::store::Stat> {
-        let stat = self.store().set_data(path, data, version).await?;
+        let stat = self.session().await?.set_data(path, data, version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.data = data.to_vec();
         }
@@ -262,7 +289,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// given) and remembers it for a registered ephemeral at that path, so that a restored
     /// registration gets it.
     pub async fn set_acl(&self, path: &str, acl: &[Acl], version: Option<i32>) -> Result<crate::store::Stat> {
-        let stat = self.store().set_acl(path, acl, version).await?;
+        let stat = self.session().await?.set_acl(path, acl, version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.acl = acl.to_vec();
         }
@@ -272,7 +299,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// Deletes the node at `path` (versioned when `version` is given). A registration at that
     /// path is forgotten, so it is not restored after a session expiry.
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
-        self.store().delete(path, version).await?;
+        self.session().await?.delete(path, version).await?;
         self.shared.registrations.lock().remove(path);
         Ok(())
     }

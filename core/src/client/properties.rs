@@ -142,7 +142,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// callbacks.
     pub async fn properties(&self, path: &str, watch: bool) -> Result<Properties<S>> {
         let resolved = self.resolve(path).await?;
-        let (data, stat) = self.store().get_data(&resolved).await?;
+        let (data, stat) = self.session().await?.get_data(&resolved).await?;
         let properties = props::decode(&data).properties;
         let first =
             snapshot_of(self, resolved.clone(), properties, stat.version, &mut LinkCache::default(), None)
@@ -258,7 +258,7 @@ impl<S: Store + 'static> Properties<S> {
         let zk = &self.inner.zk;
         let path = self.path();
         loop {
-            let (data, stat) = zk.store().get_data(&path).await?;
+            let (data, stat) = zk.session().await?.get_data(&path).await?;
             let decoded = props::decode(&data);
             let mut properties = decoded.properties.clone();
             change(&mut properties);
@@ -442,7 +442,7 @@ async fn linked_properties<S: Store + 'static>(
             return Ok(properties);
         }
     }
-    let read = match zk.store().get_data(path).await {
+    let read = match zk.session().await?.get_data(path).await {
         Ok((data, _)) => Some(props::decode(&data).properties),
         Err(e) if e.is(Code::NoNode) => None,
         Err(e) => return Err(e.into()),

@@ -153,7 +153,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         }
         let data = props::encode(&event.properties);
         let create = CreateOptions::new(CreateMode::Ephemeral).with_acl(options.acl.clone());
-        let store = self.store();
+        let store = self.session().await?;
         let paths: Vec<String> = names.iter().map(|n| path::child(&service, n)).collect();
         let results = futures::future::join_all(paths.iter().map(|p| store.create(p, &data, &create))).await;
         let mut created = Vec::new();
@@ -185,7 +185,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         for name in Address::parse(addr)?.expand() {
             let p = path::child(&service, &name);
             self.shared.registrations.lock().remove(&p);
-            match self.store().delete(&p, None).await {
+            match self.session().await?.delete(&p, None).await {
                 Err(e) if e.is(crate::store::Code::NoNode) => {}
                 other => other?,
             }

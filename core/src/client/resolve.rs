@@ -39,7 +39,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// [`ClientError::NoNode`] naming `path` as given.
     pub async fn resolve(&self, path: &str) -> Result<String> {
         let normalized = path::normalize(path)?;
-        let store = self.store();
+        let store = self.session().await?;
         match resolve_in(&*store, normalized, &mut Vec::new()).await {
             Err(ClientError::NoNode { .. }) => Err(ClientError::NoNode { path: path.to_string() }),
             Err(ClientError::Store(e)) if e.is(Code::NoNode) => {
@@ -101,7 +101,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         mut change: impl FnMut(&mut Map<String, Value>),
     ) -> Result<()> {
         loop {
-            let (data, stat) = self.store().get_data(path).await?;
+            let (data, stat) = self.session().await?.get_data(path).await?;
             let decoded = props::decode(&data);
             let mut properties = decoded.properties.clone();
             change(&mut properties);
