@@ -1,17 +1,63 @@
-//! `zczk fmt [--check] FILE|-`.
+//! `zczk fmt [--check] FILE|-`: tree text in canonical form.
 
 use std::process::ExitCode;
 
+use zczk_core::tree;
+
+use super::text_io::write_stdout;
+use super::validate::parse_file;
 use super::CliError;
 
-/// Print tree text in canonical form.
+/// Print tree text in canonical form: two spaces per level; each node's properties sorted,
+/// then its node links, property links and children; values as Python 3 literals. Comments
+/// and blank lines are not kept. Invalid text is reported as by `zczk validate` (exit 1).
+///
+/// Example: `zczk fmt services.zk > tidy.zk`, or in CI `zczk fmt --check services.zk`
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = r#"Canonical form: two spaces per level; each node's properties sorted, then its node links,
+property links and children; values as Python 3 literals. Comments and blank lines are not
+kept. Invalid text is reported as by `zczk validate` (exit 1).
+
+Examples:
+  zczk fmt services.zk > tidy.zk
+  zczk fmt --check services.zk   # in CI: exit 1 when not canonical"#
+)]
 pub struct Args {
+    /// Print nothing; exit 1 (with a one-line message on stderr) when the text is not in
+    /// canonical form.
+    #[arg(long)]
+    pub check: bool,
     /// The tree file, or `-` for stdin.
     pub file: String,
 }
 
 /// Runs `zczk fmt`.
-pub fn run(_args: Args) -> Result<ExitCode, CliError> {
-    todo!("fmt")
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let (root, text) = match parse_file(&args.file)? {
+        Ok(parsed) => parsed,
+        Err(code) => return Ok(code),
+    };
+    let canonical = tree::print(&root);
+    if !args.check {
+        write_stdout(&canonical)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if canonical == text {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = first_difference(&text, &canonical);
+    eprintln!("{}: not in canonical form (from line {line}; `zczk fmt` prints it)", args.file);
+    Ok(ExitCode::from(1))
+}
+
+/// The 1-based number of the first line where `a` and `b` differ.
+fn first_difference(a: &str, b: &str) -> usize {
+    let mut a_lines = a.split('\n');
+    let mut b_lines = b.split('\n');
+    let mut number = 1;
+    while a_lines.next() == b_lines.next() {
+        number += 1;
+    }
+    number
 }

@@ -6,6 +6,7 @@ mod error;
 mod export;
 mod fmt;
 mod get;
+mod graph;
 mod import;
 mod progress;
 mod register;
@@ -66,6 +67,8 @@ pub enum Command {
     Watch(watch::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Print the service graph of tree text as Graphviz DOT.
+    Graph(graph::Args),
     /// Serve the in-memory emulator over ZooKeeper's TCP protocol.
     Serve(serve::Args),
 }
@@ -88,6 +91,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Register(args) => register::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Serve(args) => serve::run(args),
     })
 }
