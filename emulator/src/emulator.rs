@@ -118,6 +118,20 @@ impl Emulator {
         }
     }
 
+    /// Shuts the server down for its users: ends every session as closed (their ephemerals
+    /// are deleted, their watches end with `SessionEnded(Closed)`), then [`Emulator::flush`]es
+    /// the file. The file lock is released when the last handle on the server is dropped.
+    pub fn close(&self) -> Result<(), FileError> {
+        {
+            let mut st = self.inner.state.lock();
+            let ids: Vec<i64> = st.sessions.keys().copied().collect();
+            for id in ids {
+                st.end_session(id, SessionState::Closed, Some(SessionState::Closed));
+            }
+        }
+        self.flush()
+    }
+
     /// The file this emulator is kept in, if any.
     pub fn file_path(&self) -> Option<&Path> {
         self.inner.storage.as_ref().map(Storage::path)

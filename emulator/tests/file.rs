@@ -168,3 +168,17 @@ async fn a_memory_emulator_has_no_file() {
     emulator.flush().unwrap();
     assert_eq!(Code::NoNode, emulator.session().get_data("/x").await.unwrap_err().code);
 }
+
+#[tokio::test]
+async fn close_ends_every_session_and_saves_without_their_ephemerals() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("closed.json");
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    s.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/p/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    emulator.close().unwrap();
+    assert_eq!(*s.session_state().borrow(), zczk_core::store::SessionState::Closed);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"/p\"") && !text.contains("\"/p/e\""), "{text}");
+}
