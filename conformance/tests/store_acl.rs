@@ -23,6 +23,7 @@ both!(
     invalid_acls_are_refused,
     set_acl_checks_and_bumps_aversion,
     get_acl_hides_digests_from_sessions_without_admin,
+    get_acl_needs_read_or_admin,
 );
 
 async fn default_acl_is_open_and_get_acl_reports_it<B: Backend>(b: B) {
@@ -146,5 +147,20 @@ async fn get_acl_hides_digests_from_sessions_without_admin<B: Backend>(b: B) {
     assert_eq!(seen, vec![Acl::new(Perms::ALL, "digest", "u:x"), Acl::new(Perms::READ, "world", "anyone")]);
     s.add_auth("digest", b"u:p").await.unwrap();
     assert_eq!(s.get_acl("/h").await.unwrap().0, acl);
+    close(s).await;
+}
+
+async fn get_acl_needs_read_or_admin<B: Backend>(b: B) {
+    let s = b.session().await;
+    let write_only = vec![Acl::new(Perms::WRITE, "world", "anyone")];
+    s.create("/wo", b"", &with_acl(write_only)).await.unwrap();
+    assert_eq!(code(s.get_acl("/wo").await), Code::NoAuth);
+    // exists still works, and the write is allowed.
+    assert!(s.exists("/wo").await.unwrap().is_some());
+    s.set_data("/wo", b"w", None).await.unwrap();
+    let admin_only = vec![Acl::new(Perms::ADMIN, "world", "anyone"), digest_acl(Perms::READ, "u", "p")];
+    s.create("/ao", b"", &with_acl(admin_only.clone())).await.unwrap();
+    // ADMIN sees the ACL whole, hashes included.
+    assert_eq!(s.get_acl("/ao").await.unwrap().0, admin_only);
     close(s).await;
 }

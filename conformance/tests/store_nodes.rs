@@ -38,6 +38,7 @@ both!(
     invalid_paths_are_refused,
     data_over_the_request_limit_is_refused,
     get_children_lists_every_child,
+    sync_answers_for_any_valid_path,
 );
 
 async fn create_returns_the_stat_of_a_fresh_node<B: Backend>(b: B) {
@@ -260,5 +261,15 @@ async fn get_children_lists_every_child<B: Backend>(b: B) {
     let expected: Vec<String> = (0..50).map(|i| format!("n{i}")).collect();
     assert_eq!(children, expected);
     assert_eq!((stat.num_children, stat.cversion), (50, 50));
+    close(s).await;
+}
+
+async fn sync_answers_for_any_valid_path<B: Backend>(b: B) {
+    let s = b.session().await;
+    s.create("/synced", b"", &CreateOptions::default()).await.unwrap();
+    s.sync("/synced").await.unwrap();
+    // sync does not look at the node.
+    s.sync("/not-there").await.unwrap();
+    assert_eq!(code(s.sync("bad").await), Code::BadArguments);
     close(s).await;
 }

@@ -41,6 +41,8 @@ both!(
     watch_event_comes_before_the_read_that_sees_the_change,
     the_writers_own_watch_fires_before_its_write_returns,
     watches_of_one_session_fire_in_change_order,
+    every_kind_of_watch_on_a_deleted_node_fires_once,
+    events_of_one_multi_arrive_in_op_order,
     persistent_watch_sees_its_node_and_its_children_list,
     persistent_recursive_watch_sees_the_whole_subtree,
 );
@@ -178,6 +180,48 @@ async fn watches_of_one_session_fire_in_change_order<B: Backend>(b: B) {
     }
     close(s).await;
     close(other).await;
+}
+
+async fn every_kind_of_watch_on_a_deleted_node_fires_once<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    s.create("/all", b"", &CreateOptions::default()).await.unwrap();
+    let (_, _, data) = s.get_data_watch("/all").await.unwrap();
+    let (_, exists) = s.exists_watch("/all").await.unwrap();
+    let (_, _, children) = s.get_children_watch("/all").await.unwrap();
+    let (_, _, other_data) = other.get_data_watch("/all").await.unwrap();
+    other.delete("/all", None).await.unwrap();
+    for watch in [data, exists, children, other_data] {
+        assert_eq!(fired(watch).await, event(EventKind::NodeDeleted, "/all"));
+    }
+    close(s).await;
+    close(other).await;
+}
+
+async fn events_of_one_multi_arrive_in_op_order<B: Backend>(b: B) {
+    use zczk_core::store::Op;
+    let s = b.session().await;
+    s.create("/mt", b"", &CreateOptions::default()).await.unwrap();
+    let mut stream = s.add_watch("/mt", WatchMode::PersistentRecursive).await.unwrap();
+    let create =
+        |path: &str| Op::Create { path: path.into(), data: vec![], options: CreateOptions::default() };
+    let ops = vec![
+        create("/mt/a"),
+        create("/mt/b"),
+        Op::SetData { path: "/mt/a".into(), data: b"1".to_vec(), version: None },
+        Op::Delete { path: "/mt/b".into(), version: None },
+    ];
+    s.multi(&ops).await.unwrap();
+    for want in [
+        event(EventKind::NodeCreated, "/mt/a"),
+        event(EventKind::NodeCreated, "/mt/b"),
+        event(EventKind::NodeDataChanged, "/mt/a"),
+        event(EventKind::NodeDeleted, "/mt/b"),
+    ] {
+        assert_eq!(next(&mut stream).await, want);
+    }
+    quiet(&mut stream).await;
+    close(s).await;
 }
 
 async fn persistent_watch_sees_its_node_and_its_children_list<B: Backend>(b: B) {
