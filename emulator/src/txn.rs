@@ -196,6 +196,10 @@ pub fn create(
     options: &CreateOptions,
     log: &mut Log,
 ) -> Result<Created, Fail> {
+    if path == "/" && !options.mode.is_sequential() {
+        // The root has no parent to create it in.
+        return Err(fail(Code::BadArguments, "the root cannot be created"));
+    }
     let kind = node_kind(ctx, options)?;
     let acl = fixed_acl(&options.acl, ctx.auth)?;
     let parent_path = path::parent(path);
