@@ -1,10 +1,13 @@
 //! Walking a subtree in pre-order, with pruning by the caller.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use tokio::task::JoinHandle;
 
 use super::{ClientError, Result, ZooKeeper};
 use crate::path;
-use crate::store::{Code, Store};
+use crate::store::{Code, OpKind, Stat, Store, StoreError};
 
 /// Options of [`ZooKeeper::walk`].
 #[derive(Debug, Clone, Copy)]
@@ -28,15 +31,22 @@ pub struct WalkItem {
     pub children: Vec<String>,
 }
 
+/// A reply asked for ahead of its turn.
+type Pending = JoinHandle<Result<(Vec<String>, Stat), StoreError>>;
+
 /// A pre-order walk of a subtree, children in name order (see [`ZooKeeper::walk`]).
 ///
 /// Nodes deleted while walking are skipped. Each node costs one request (`get_children`, whose
-/// Stat also tells whether the node is ephemeral).
+/// Stat also tells whether the node is ephemeral); when a node has been yielded (and the
+/// caller has pruned what it wanted), the requests for all its remaining children are sent at
+/// once, so a walk waits about one round trip per node with children, not per node.
 pub struct Walk<S: Store + 'static> {
     store: Arc<S>,
     options: WalkOptions,
     /// Paths still to visit, the next on top.
     stack: Vec<String>,
+    /// The requests already sent, by path.
+    pending: HashMap<String, Pending>,
     /// The last item yielded, whose children are pushed when the walk goes on.
     last: Option<WalkItem>,
 }
@@ -45,10 +55,10 @@ impl<S: Store + 'static> Walk<S> {
     /// The next node, or `None` when the walk is done.
     pub async fn next(&mut self) -> Option<Result<WalkItem>> {
         if let Some(last) = self.last.take() {
-            self.stack.extend(last.children.iter().rev().map(|name| path::child(&last.path, name)));
+            self.visit_children_of(&last);
         }
         while let Some(path) = self.stack.pop() {
-            match self.store.get_children(&path).await {
+            match self.children_of(&path).await {
                 Ok((mut children, stat)) => {
                     if !self.options.ephemeral && stat.is_ephemeral() {
                         continue;
@@ -63,6 +73,28 @@ impl<S: Store + 'static> Walk<S> {
             }
         }
         None
+    }
+
+    /// Puts the children of `item` on the stack (first name on top) and asks for theirs.
+    fn visit_children_of(&mut self, item: &WalkItem) {
+        for name in item.children.iter().rev() {
+            let path = path::child(&item.path, name);
+            let store = self.store.clone();
+            let asked = path.clone();
+            self.pending.insert(path.clone(), tokio::spawn(async move { store.get_children(&asked).await }));
+            self.stack.push(path);
+        }
+    }
+
+    /// The children and Stat of `path`: the reply already asked for, or a new request.
+    async fn children_of(&mut self, path: &str) -> Result<(Vec<String>, Stat), StoreError> {
+        match self.pending.remove(path) {
+            Some(pending) => pending.await.unwrap_or_else(|e| {
+                Err(StoreError::new(Code::ConnectionLoss, OpKind::GetChildren, path)
+                    .with_detail(e.to_string()))
+            }),
+            None => self.store.get_children(path).await,
+        }
     }
 
     /// Skips the subtree of the child `name` of the node last returned.
@@ -82,12 +114,22 @@ impl<S: Store + 'static> Walk<S> {
     }
 }
 
+impl<S: Store + 'static> Drop for Walk<S> {
+    fn drop(&mut self) {
+        // A walk given up early does not leave its requests' tasks behind.
+        for pending in self.pending.values() {
+            pending.abort();
+        }
+    }
+}
+
 impl<S: Store + 'static> ZooKeeper<S> {
     /// Walks the subtree at `path` in pre-order, children sorted, `/zookeeper` included.
     /// `options.ephemeral == false` skips ephemeral nodes and their subtrees, throughout the
     /// walk. A `path` that does not exist gives an empty walk.
     pub fn walk(&self, path: &str, options: WalkOptions) -> Result<Walk<S>> {
         path::validate(path).map_err(ClientError::from)?;
-        Ok(Walk { store: self.store(), options, stack: vec![path.to_string()], last: None })
+        let stack = vec![path.to_string()];
+        Ok(Walk { store: self.store(), options, stack, pending: HashMap::new(), last: None })
     }
 }
