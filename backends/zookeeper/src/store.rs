@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, EventKind, MultiError, OneshotWatch, Op, OpKind, OpResult,
-    PersistentWatch, Reply, SessionState, Stat, Store, StoreError, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchMode,
 };
 use zookeeper_client as zk;
 
@@ -311,6 +311,47 @@ impl Store for ZkStore {
                 .right_future()
         });
         Box::pin(reply.map(|result| result.map_err(MultiError::Request).and_then(|outcome| outcome)))
+    }
+
+    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
+        // Errors of the request as a whole name the first op's path: there is no better one.
+        let first_path = ops.first().map(ReadOp::path).unwrap_or("");
+        self.send(OpKind::Multi, first_path, |client| {
+            let mut reader = client.new_multi_reader();
+            // A path the client refuses is left out of the request and answered with its error.
+            let refused: Vec<Option<zk::Error>> = ops
+                .iter()
+                .map(|op| match op {
+                    ReadOp::GetData(path) => reader.add_get_data(path),
+                    ReadOp::GetChildren(path) => reader.add_get_children(path),
+                })
+                .map(Result::err)
+                .collect();
+            reader.commit().map(move |result| {
+                let mut answers = result?.into_iter();
+                let results = ops.iter().zip(refused).map(|(op, refused)| {
+                    let kind = match op {
+                        ReadOp::GetData(_) => OpKind::GetData,
+                        ReadOp::GetChildren(_) => OpKind::GetChildren,
+                    };
+                    if let Some(e) = refused {
+                        return Err(convert::error(e, kind, op.path()));
+                    }
+                    match answers.next() {
+                        Some(zk::MultiReadResult::Data { data, stat }) => {
+                            Ok(ReadResult::Data(data, convert::stat(&stat)))
+                        }
+                        Some(zk::MultiReadResult::Children { children }) => {
+                            Ok(ReadResult::Children(children))
+                        }
+                        Some(zk::MultiReadResult::Error { err }) => Err(convert::error(err, kind, op.path())),
+                        _ => Err(StoreError::new(Code::MarshallingError, kind, op.path())
+                            .with_detail("the multi-read reply has no answer for this op")),
+                    }
+                });
+                Ok(results.collect())
+            })
+        })
     }
 
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {

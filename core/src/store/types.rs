@@ -270,6 +270,33 @@ impl Op {
     }
 }
 
+/// One read of a [`Store::multi_read`](super::Store::multi_read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOp {
+    /// The node's data and Stat.
+    GetData(String),
+    /// The names of the node's children.
+    GetChildren(String),
+}
+
+impl ReadOp {
+    /// The path the read is about.
+    pub fn path(&self) -> &str {
+        match self {
+            ReadOp::GetData(path) | ReadOp::GetChildren(path) => path,
+        }
+    }
+}
+
+/// The result of one successful read of a [`Store::multi_read`](super::Store::multi_read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadResult {
+    /// For [`ReadOp::GetData`]: the data and Stat.
+    Data(Vec<u8>, Stat),
+    /// For [`ReadOp::GetChildren`]: the children's names, in no particular order.
+    Children(Vec<String>),
+}
+
 /// The result of one op of a successful `multi`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpResult {
