@@ -271,20 +271,11 @@ async fn second_identical_import_writes_nothing<B: Backend>(b: B) {
     let s = b.session().await;
     import(&s, SYSTEM, "/", &ImportOptions::default()).await;
     let before = stats(&s, "/").await;
-    let marker = s.create("/marker-a", b"", &CreateOptions::default()).await.unwrap().stat.czxid;
+    // (Zxids are server-wide and other tests write in parallel, so the check is per node.)
     let done = import(&s, SYSTEM, "/", &ImportOptions::default()).await;
     assert!(done.plan.is_empty(), "{:?}", done.plan);
     assert_eq!(done.applied.map(|a| a.requests), Some(0), "no write request");
-    let next = s.create("/marker-b", b"", &CreateOptions::default()).await.unwrap().stat.czxid;
-    assert_eq!(next, marker + 1, "no transaction happened during the second import");
-    let mut after = stats(&s, "/").await;
-    after.remove("/marker-a");
-    after.remove("/marker-b");
-    let (root_before, root_after) = (before.get("/").copied(), after.remove("/"));
-    let mut before = before;
-    before.remove("/");
-    assert_eq!(after, before, "every node keeps its version and mzxid");
-    assert_eq!(root_after.map(|r| r.mzxid), root_before.map(|r| r.mzxid));
+    assert_eq!(stats(&s, "/").await, before, "every node keeps its Stat: version, mzxid, pzxid, ...");
     close(s).await;
 }
 

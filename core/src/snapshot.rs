@@ -4,12 +4,16 @@
 //! Stat, children and (when asked) ACL. Export prints a snapshot; import plans against one;
 //! recursive delete decides from one what to delete.
 //!
-//! **Requests.** Per node one `get_data` (data and Stat), then one `get_children` only when the
-//! Stat says the node has children (a leaf costs one request), and one `get_acl` when the ACL is
-//! wanted (sent together with `get_data`, not after its reply). Up to [`SnapshotOptions::window`] requests are in
-//! flight at once, so a subtree of `n` nodes costs about `depth` round trips, not `n`.
+//! **Requests.** Per node one data read (data and Stat), then one children read only when the
+//! Stat says the node has children (a leaf costs one read), and one `get_acl` when the ACL is
+//! wanted (sent together with the data read, not after its reply). Data and children reads
+//! travel in [`Store::multi_read`] requests of up to [`SnapshotOptions::batch`] reads (on
+//! ZooKeeper one `multiRead` request, which costs the server about as much as one plain read);
+//! ACL reads go one per request. Up to [`SnapshotOptions::window`] requests are in flight at
+//! once, so a subtree of `n` nodes costs about `2 * depth` round trips and `n / batch`
+//! requests (plus one per ACL), not `n` round trips.
 //!
-//! A snapshot is not atomic: ZooKeeper has no multi-node read. Each node's data and Stat come
+//! A snapshot is not atomic: ZooKeeper has no consistent multi-node read. Each node's data and Stat come
 //! from one reply and agree with each other, which is what versioned writes need; nodes that
 //! vanish while the walk goes on are left out.
 
@@ -19,7 +23,10 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::path;
-use crate::store::{Acl, Code, Stat, Store, StoreError};
+use crate::store::{Acl, Code, OpKind, ReadOp, ReadResult, Stat, Store, StoreError};
+
+/// How many reads [`read`] puts in one `multi_read` request by default.
+pub const DEFAULT_BATCH: usize = 100;
 
 /// How many requests [`read`] keeps in flight by default.
 pub const DEFAULT_WINDOW: usize = 1024;
@@ -138,6 +145,8 @@ pub type VisitFn<'f> = &'f (dyn Fn(&str) -> Option<Visit> + Send + Sync);
 pub struct SnapshotOptions<'f> {
     /// Most requests in flight at once (at least 1).
     pub window: usize,
+    /// Most reads (data or children) per `multi_read` request (at least 1).
+    pub batch: usize,
     /// Read every node's ACL (when `visit` is not given).
     pub acl: bool,
     /// When the walk starts at `/`, leave out `/zookeeper` (ZooKeeper's own subtree).
@@ -153,6 +162,7 @@ impl Default for SnapshotOptions<'_> {
     fn default() -> Self {
         SnapshotOptions {
             window: DEFAULT_WINDOW,
+            batch: DEFAULT_BATCH,
             acl: false,
             skip_zookeeper: true,
             skip_ephemeral: false,
@@ -165,6 +175,7 @@ impl std::fmt::Debug for SnapshotOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapshotOptions")
             .field("window", &self.window)
+            .field("batch", &self.batch)
             .field("acl", &self.acl)
             .field("skip_zookeeper", &self.skip_zookeeper)
             .field("skip_ephemeral", &self.skip_ephemeral)
@@ -176,18 +187,107 @@ impl std::fmt::Debug for SnapshotOptions<'_> {
 /// A progress callback: called with the number of nodes read so far.
 pub type Progress<'p> = &'p mut (dyn FnMut(usize) + Send);
 
-/// A request waiting for a free slot in the window.
-enum Request {
+/// A read waiting for a free slot in the window: the data or the children of a node, which
+/// travel together in `multi_read` requests.
+enum Read {
     Data(String, Visit),
     Children(String),
-    Acl(String),
+}
+
+impl Read {
+    fn op(&self) -> ReadOp {
+        match self {
+            Read::Data(path, _) => ReadOp::GetData(path.clone()),
+            Read::Children(path) => ReadOp::GetChildren(path.clone()),
+        }
+    }
 }
 
 /// A reply, tagged with what it answers.
 enum Reply {
-    Data(String, Visit, Result<(Vec<u8>, Stat), StoreError>),
-    Children(String, Result<(Vec<String>, Stat), StoreError>),
+    Reads(Vec<Read>, Result<Vec<Result<ReadResult, StoreError>>, StoreError>),
     Acl(String, Result<(Vec<Acl>, Stat), StoreError>),
+}
+
+/// The walk's state between replies.
+struct Walk<'o, 'f, 'p> {
+    root: &'o str,
+    options: &'o SnapshotOptions<'f>,
+    snapshot: Snapshot,
+    acls: HashMap<String, Vec<Acl>>,
+    reads: VecDeque<Read>,
+    acl_reads: VecDeque<String>,
+    progress: Option<Progress<'p>>,
+}
+
+impl Walk<'_, '_, '_> {
+    fn visit_of(&self, path: &str) -> Option<Visit> {
+        match self.options.visit {
+            Some(visit) => visit(path),
+            None => Some(Visit { children: true, acl: self.options.acl }),
+        }
+    }
+
+    /// Queues the first requests for a node: its data, and its ACL at the same time when
+    /// wanted (both are known to be needed before any reply; its children wait for the Stat).
+    fn start(&mut self, path: String, visit: Visit) {
+        if visit.acl {
+            self.acl_reads.push_back(path.clone());
+        }
+        self.reads.push_back(Read::Data(path, visit));
+    }
+
+    /// Takes in the answer to one read.
+    fn answer(&mut self, read: Read, result: Result<ReadResult, StoreError>) -> Result<(), StoreError> {
+        match (read, result) {
+            (Read::Data(path, visit), Ok(ReadResult::Data(data, stat))) => {
+                if self.options.skip_ephemeral && stat.is_ephemeral() {
+                    return Ok(());
+                }
+                let children = if !visit.children {
+                    None
+                } else if stat.num_children > 0 {
+                    self.reads.push_back(Read::Children(path.clone()));
+                    None // filled when the children arrive
+                } else {
+                    Some(Vec::new())
+                };
+                self.snapshot.nodes.insert(path, NodeState { data, stat, children, acl: None });
+                if let Some(progress) = self.progress.as_mut() {
+                    progress(self.snapshot.nodes.len());
+                }
+            }
+            (Read::Children(path), Ok(ReadResult::Children(mut names))) => {
+                names.sort_unstable();
+                if path == "/" && self.options.skip_zookeeper {
+                    names.retain(|name| name != "zookeeper");
+                }
+                let mut kept = Vec::with_capacity(names.len());
+                for name in names {
+                    let child = path::child(&path, &name);
+                    if let Some(visit) = self.visit_of(&child) {
+                        self.start(child, visit);
+                        kept.push(name);
+                    }
+                }
+                if let Some(node) = self.snapshot.nodes.get_mut(&path) {
+                    node.children = Some(kept);
+                }
+            }
+            (Read::Data(path, _), Err(e)) if e.is(Code::NoNode) && path != self.root => {}
+            (Read::Children(path), Err(e)) if e.is(Code::NoNode) => {
+                // It vanished after its data was read: leave it out (its children too, later).
+                self.snapshot.nodes.remove(&path);
+            }
+            (_, Err(e)) => return Err(e),
+            (read, Ok(_)) => {
+                let (Read::Data(path, _) | Read::Children(path)) = read;
+                return Err(StoreError::new(Code::MarshallingError, OpKind::Multi, path)
+                    .with_detail("the store answered a read with the wrong kind of result"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads the subtree at `root` (see the module docs for the requests it sends).
@@ -200,107 +300,80 @@ pub async fn read<S: Store + ?Sized>(
     store: &S,
     root: &str,
     options: &SnapshotOptions<'_>,
-    mut progress: Option<Progress<'_>>,
+    progress: Option<Progress<'_>>,
 ) -> Result<Snapshot, StoreError> {
     let window = options.window.max(1);
-    let visit_of = |path: &str| match options.visit {
-        Some(visit) => visit(path),
-        None => Some(Visit { children: true, acl: options.acl }),
+    let batch = options.batch.max(1);
+    let mut walk = Walk {
+        root,
+        options,
+        snapshot: Snapshot::new(root),
+        acls: HashMap::new(),
+        reads: VecDeque::new(),
+        acl_reads: VecDeque::new(),
+        progress,
     };
-
-    let mut snapshot = Snapshot::new(root);
-    let mut acls: HashMap<String, Vec<Acl>> = HashMap::new();
-    let mut queue: VecDeque<Request> = VecDeque::new();
-    let mut in_flight: FuturesUnordered<BoxFuture<'_, Reply>> = FuturesUnordered::new();
-    if let Some(visit) = visit_of(root) {
-        push_read(&mut queue, root.to_string(), visit);
+    if let Some(visit) = walk.visit_of(root) {
+        walk.start(root.to_string(), visit);
     }
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, Reply>> = FuturesUnordered::new();
 
     loop {
+        // Data and children first: their answers open the next level. ACL reads (one request
+        // each: `multi_read` cannot hold them) fill the rest of the window.
         while in_flight.len() < window {
-            let Some(request) = queue.pop_front() else { break };
-            // The path moves into the future: each store call borrows its path, so the call is
-            // made inside the future and the request is sent when the future is first polled,
-            // which is the next `in_flight.next()` below, together with the rest of the batch.
-            in_flight.push(match request {
-                Request::Data(path, visit) => Box::pin(async move {
-                    let reply = store.get_data(&path).await;
-                    Reply::Data(path, visit, reply)
-                }),
-                Request::Children(path) => Box::pin(async move {
-                    let reply = store.get_children(&path).await;
-                    Reply::Children(path, reply)
-                }),
-                Request::Acl(path) => Box::pin(async move {
+            // Each future owns what its store call borrows, so the call is made inside it and
+            // the request is sent when the future is first polled: at the next
+            // `in_flight.next()` below, together with the rest of the batch.
+            if !walk.reads.is_empty() {
+                let reads: Vec<Read> = walk.reads.drain(..walk.reads.len().min(batch)).collect();
+                in_flight.push(Box::pin(async move {
+                    let ops: Vec<ReadOp> = reads.iter().map(Read::op).collect();
+                    let reply = store.multi_read(&ops).await;
+                    Reply::Reads(reads, reply)
+                }));
+            } else if let Some(path) = walk.acl_reads.pop_front() {
+                in_flight.push(Box::pin(async move {
                     let reply = store.get_acl(&path).await;
                     Reply::Acl(path, reply)
-                }),
-            });
+                }));
+            } else {
+                break;
+            }
         }
         let Some(reply) = in_flight.next().await else { break };
         match reply {
-            Reply::Data(path, visit, Ok((data, stat))) => {
-                if options.skip_ephemeral && stat.is_ephemeral() {
-                    continue;
+            Reply::Reads(reads, Ok(results)) => {
+                if results.len() != reads.len() {
+                    let path =
+                        reads.first().map_or(root, |(Read::Data(p, _) | Read::Children(p))| p.as_str());
+                    return Err(StoreError::new(Code::MarshallingError, OpKind::Multi, path)
+                        .with_detail("the store answered a multi-read with the wrong number of results"));
                 }
-                let children = if !visit.children {
-                    None
-                } else if stat.num_children > 0 {
-                    queue.push_back(Request::Children(path.clone()));
-                    None // filled when the children arrive
-                } else {
-                    Some(Vec::new())
-                };
-                snapshot.nodes.insert(path, NodeState { data, stat, children, acl: None });
-                if let Some(progress) = progress.as_mut() {
-                    progress(snapshot.nodes.len());
+                for (read, result) in reads.into_iter().zip(results) {
+                    walk.answer(read, result)?;
                 }
             }
-            Reply::Children(path, Ok((mut names, _))) => {
-                names.sort_unstable();
-                if path == "/" && options.skip_zookeeper {
-                    names.retain(|name| name != "zookeeper");
-                }
-                let mut kept = Vec::with_capacity(names.len());
-                for name in names {
-                    let child = path::child(&path, &name);
-                    if let Some(visit) = visit_of(&child) {
-                        push_read(&mut queue, child, visit);
-                        kept.push(name);
-                    }
-                }
-                if let Some(node) = snapshot.nodes.get_mut(&path) {
-                    node.children = Some(kept);
-                }
-            }
+            Reply::Reads(_, Err(e)) => return Err(e),
             Reply::Acl(path, Ok((acl, _))) => {
-                acls.insert(path, acl);
+                walk.acls.insert(path, acl);
             }
-            Reply::Data(path, _, Err(e)) if e.is(Code::NoNode) && path != root => {}
-            Reply::Children(path, Err(e)) | Reply::Acl(path, Err(e)) if e.is(Code::NoNode) => {
-                // It vanished after its data was read: leave it out (its children too, below).
-                snapshot.nodes.remove(&path);
+            Reply::Acl(path, Err(e)) if e.is(Code::NoNode) => {
+                // It vanished: leave it out (its children too, later).
+                walk.snapshot.nodes.remove(&path);
             }
-            Reply::Data(_, _, Err(e)) | Reply::Children(_, Err(e)) | Reply::Acl(_, Err(e)) => return Err(e),
+            Reply::Acl(_, Err(e)) => return Err(e),
         }
     }
 
-    for (path, acl) in acls {
+    let mut snapshot = walk.snapshot;
+    for (path, acl) in walk.acls {
         if let Some(node) = snapshot.nodes.get_mut(&path) {
             node.acl = Some(acl);
         }
     }
     prune(&mut snapshot);
     Ok(snapshot)
-}
-
-/// Queues the first requests for a node: its data, and its ACL together with it when wanted
-/// (both are known to be needed before any reply; its children wait for the Stat).
-fn push_read(queue: &mut VecDeque<Request>, path: String, visit: Visit) {
-    if visit.acl {
-        queue.push_back(Request::Acl(path.clone()));
-    }
-    queue.push_back(Request::Data(path, visit));
 }
 
 /// Makes the snapshot consistent: children lists name only nodes that were read, and nodes

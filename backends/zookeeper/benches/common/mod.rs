@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 use zczk_core::store::{
-    Acl, CreateOptions, Created, MultiError, OneshotWatch, Op, OpResult, PersistentWatch, Reply,
-    SessionState, Stat, Store, WatchMode,
+    Acl, CreateOptions, Created, MultiError, OneshotWatch, Op, OpResult, PersistentWatch, ReadOp, ReadResult,
+    Reply, SessionState, Stat, Store, StoreError, WatchMode,
 };
 use zczk_zookeeper::ZkStore;
 
@@ -148,6 +148,9 @@ impl<S: Store> Store for Counting<S> {
     fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
         self.count();
         self.inner.multi(ops)
+    }
+    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
+        self.inner.multi_read(ops)
     }
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
         self.inner.add_watch(path, mode)
