@@ -25,6 +25,7 @@ both!(
     failed_connect_names_the_address,
     the_wait_option_retries_until_a_session_is_made,
     calls_during_a_renewal_wait_for_the_new_session,
+    registrations_deleted_recursively_stay_gone,
 );
 
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
@@ -253,4 +254,26 @@ async fn calls_during_a_renewal_wait_for_the_new_session<B: Backend>(backend: B)
     assert_eq!(created.unwrap(), ["/svc/h:1"]);
     let stat = other.exists("/svc/h:1").await.unwrap().expect("the node");
     assert_eq!(stat.ephemeral_owner, zk.store().session_id());
+}
+
+async fn registrations_deleted_recursively_stay_gone<B: Backend>(backend: B) {
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let other = backend.session().await;
+    put(&other, "/gone", json!({})).await;
+    put(&other, "/kept", json!({})).await;
+    zk.register("/gone", "h:1", Default::default()).await.unwrap();
+    zk.register("/kept", "h:2", Default::default()).await.unwrap();
+    let force = zczk_core::delete::DeleteOptions { force: true, ..Default::default() };
+    zk.delete_recursive("/gone", &force).await.unwrap();
+    // Without force the ephemeral (and so its parent) is kept, and so is the registration.
+    let report = zk.delete_recursive("/kept", &Default::default()).await.unwrap();
+    assert_eq!(
+        report.lines,
+        ["Not deleting /kept/h:2 because it's ephemeral.", "/kept not deleted due to ephemeral descendent."]
+    );
+    assert_eq!(zk.registrations(), ["/kept/h:2"]);
+    backend.expire(&*zk.store()).await;
+    new_session(&zk, 1).await;
+    assert!(other.exists("/gone").await.unwrap().is_none());
+    assert!(other.exists("/kept/h:2").await.unwrap().is_some());
 }

@@ -9,6 +9,7 @@
 
 mod callbacks;
 mod children;
+mod delete;
 mod error;
 mod node_watch;
 mod properties;
