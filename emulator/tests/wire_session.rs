@@ -398,3 +398,43 @@ async fn unimplemented_and_unknown_ops() {
     assert!(c.closed().await, "an unknown op code closes the connection");
     let _ = MUST;
 }
+
+/// Sends a four-letter word (with an argument line) and returns the whole answer.
+async fn four_letter_word(addr: &str, command: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(command.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(MUST, stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_check_health_and_inject_faults() {
+    let (_server, addr) = served(Config::default()).await;
+    assert_eq!(four_letter_word(&addr, "ruok").await, "imok");
+    let (mut c, connected) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/eph", b"", 1)).await;
+    let id = format!("{:#x}", connected.session_id);
+    assert_eq!(four_letter_word(&addr, "sess").await, format!("{id}\n"));
+    assert!(four_letter_word(&addr, "srvr").await.contains("Node count: 5\n"));
+    // drop: the connection closes, the session waits for the client to come back.
+    assert!(four_letter_word(&addr, &format!("drop {id}\n")).await.starts_with("dropped"));
+    assert!(c.closed().await, "drop left the connection open");
+    let (mut c, again) =
+        Raw::tcp(&addr).await.handshake(connected.session_id, &connected.password, 4000).await;
+    assert_eq!(again.unwrap().session_id, connected.session_id);
+    let (reply, _) = c
+        .call(op::EXISTS, |w| {
+            w.string("/eph").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    // expi: the session ends and its ephemeral goes.
+    assert!(four_letter_word(&addr, &format!("expi {id}\n")).await.starts_with("expired"));
+    assert!(c.closed().await, "expi left the connection open");
+    let (_, late) = Raw::tcp(&addr).await.handshake(connected.session_id, &connected.password, 4000).await;
+    assert_eq!(late.map(|r| r.timeout_ms), Some(0));
+    assert!(four_letter_word(&addr, "expi 0x1\n").await.starts_with("error: no session"));
+    assert_eq!(four_letter_word(&addr, "zzzz").await, "", "an unknown word gets no answer");
+}

@@ -29,18 +29,41 @@ use crate::session::Session;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames read ahead of the requests being handled.
 const READ_AHEAD: usize = 1024;
+/// Bytes of frames read ahead, beyond one frame of the largest size: bounds a connection's
+/// memory when its client sends faster than it reads the replies.
+const READ_AHEAD_BYTES: usize = 4 << 20;
+
+/// A frame read ahead, holding its share of the read-ahead budget until it is handled.
+struct Incoming {
+    bytes: Vec<u8>,
+    _budget: tokio::sync::OwnedSemaphorePermit,
+}
 /// Requests handled before the replies are flushed, when more keep coming.
 const BATCH: usize = 256;
 
 /// Serves one accepted connection to its end.
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
-    let (frames_tx, mut frames) = mpsc::channel(READ_AHEAD);
-    let reader = tokio::spawn(read_frames(read, frames_tx, shared.max_frame, peer));
+    let (mut read, write) = stream.into_split();
     let mut out = BufWriter::with_capacity(64 * 1024, write);
+    // The first four bytes: a frame length, or one of ZooKeeper's four-letter words.
+    let mut head = [0u8; 4];
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, read.read_exact(&mut head)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return,
+        Err(_) => {
+            tracing::warn!(%peer, "closing a connection that sent no connect request");
+            return;
+        }
+    }
+    if head.iter().all(u8::is_ascii_lowercase) {
+        super::admin::command(&shared, head, read, out, peer).await;
+        return;
+    }
+    let (frames_tx, mut frames) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::spawn(read_frames(read, head, frames_tx, shared.max_frame, peer));
     let first = match tokio::time::timeout(HANDSHAKE_TIMEOUT, frames.recv()).await {
-        Ok(Some(frame)) => frame,
+        Ok(Some(frame)) => frame.bytes,
         Ok(None) => return,
         Err(_) => {
             tracing::warn!(%peer, "closing a connection that sent no connect request");
@@ -103,31 +126,46 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     }
 }
 
-/// Reads length-prefixed frames into `frames` until the connection ends or sends a frame
-/// that is negative or longer than `max`.
-async fn read_frames(mut read: OwnedReadHalf, frames: mpsc::Sender<Vec<u8>>, max: usize, peer: SocketAddr) {
+/// Reads length-prefixed frames into `frames` (the first length is `head`, already read)
+/// until the connection ends or sends a frame that is negative or longer than `max`.
+async fn read_frames(
+    mut read: OwnedReadHalf,
+    head: [u8; 4],
+    frames: mpsc::Sender<Incoming>,
+    max: usize,
+    peer: SocketAddr,
+) {
     let mut read_buf = tokio::io::BufReader::with_capacity(64 * 1024, &mut read);
+    let budget = Arc::new(tokio::sync::Semaphore::new(READ_AHEAD_BYTES + max));
+    let mut len = head;
+    let mut first = true;
     loop {
-        let mut len = [0u8; 4];
-        match read_buf.read_exact(&mut len).await {
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return,
-            Err(error) => {
-                tracing::debug!(%peer, %error, "connection read failed");
-                return;
+        if !first {
+            match read_buf.read_exact(&mut len).await {
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return,
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "connection read failed");
+                    return;
+                }
             }
         }
+        first = false;
         let len = i32::from_be_bytes(len);
         if len < 0 || len as usize > max {
             tracing::warn!(%peer, len, max, "closing a connection: frame length out of bounds");
             return;
         }
+        // Wait for earlier frames to be handled before taking more memory.
+        let Ok(permit) = budget.clone().acquire_many_owned(len.max(1) as u32).await else {
+            return;
+        };
         let mut frame = vec![0; len as usize];
         if let Err(error) = read_buf.read_exact(&mut frame).await {
             tracing::warn!(%peer, len, %error, "closing a connection: truncated frame");
             return;
         }
-        if frames.send(frame).await.is_err() {
+        if frames.send(Incoming { bytes: frame, _budget: permit }).await.is_err() {
             return;
         }
     }
@@ -183,7 +221,7 @@ fn event_type(kind: EventKind) -> Option<i32> {
 impl Conn {
     async fn run(
         &mut self,
-        frames: &mut mpsc::Receiver<Vec<u8>>,
+        frames: &mut mpsc::Receiver<Incoming>,
         mut kicked: tokio::sync::oneshot::Receiver<()>,
         timeout: Duration,
     ) -> End {
@@ -205,7 +243,7 @@ impl Conn {
                     None => Err(End::Dropped),
                     Some(frame) => {
                         silence.as_mut().reset(Instant::now() + timeout);
-                        self.requests(frame, frames).await
+                        self.requests(frame.bytes, frames).await
                     }
                 },
                 Some(outcome) = self.pending.next(), if !self.pending.is_empty() => {
@@ -232,11 +270,11 @@ impl Conn {
     }
 
     /// Handles `first` and the frames already waiting behind it.
-    async fn requests(&mut self, first: Vec<u8>, frames: &mut mpsc::Receiver<Vec<u8>>) -> Result<(), End> {
+    async fn requests(&mut self, first: Vec<u8>, frames: &mut mpsc::Receiver<Incoming>) -> Result<(), End> {
         self.request(first).await?;
         for _ in 1..BATCH {
             match frames.try_recv() {
-                Ok(frame) => self.request(frame).await?,
+                Ok(frame) => self.request(frame.bytes).await?,
                 Err(_) => break,
             }
         }

@@ -7,12 +7,14 @@
 //! (its watches come back through `setWatches`); after that it is told the session expired.
 //! A client that sends nothing (not even a ping) for the whole timeout has its session expired.
 //! Faults are injected through the emulator: `emulator.faults(id).disconnect()` drops the
-//! session's connection, `.expire()` ends the session.
+//! session's connection, `.expire()` ends the session; another process does the same with
+//! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`).
 //!
 //! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
 //! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
 //! codes close that one connection with a log line; the server goes on.
 
+mod admin;
 mod conn;
 pub mod jute;
 mod ops;
