@@ -3,8 +3,9 @@
 //!
 //! Measures, each step repeated `ZCZK_BENCH_RUNS` times (default 5, median printed):
 //! import into an empty tree, export, re-import unchanged (which must write nothing: checked by
-//! counting write requests and by the server's zxid), import with trim after changing 10% of
-//! the nodes, and `delete -r`. On the real server in `ZCZK_TEST_ZOOKEEPER` (skipped with a
+//! counting write requests and by the server's zxid; also without the ACL check, whose
+//! one-request-per-node `get_acl` reads ZooKeeper cannot batch), import with trim after
+//! changing 10% of the nodes, and `delete -r`. On the real server in `ZCZK_TEST_ZOOKEEPER` (skipped with a
 //! message when unset), and on the in-process emulator:
 //!
 //! ```text
@@ -68,6 +69,7 @@ struct Steps {
     import: Vec<Duration>,
     export: Vec<Duration>,
     reimport: Vec<Duration>,
+    reimport_no_acl: Vec<Duration>,
     trim: Vec<Duration>,
     delete: Vec<Duration>,
 }
@@ -104,6 +106,12 @@ async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: 
         }
         steps.reimport.push(t);
 
+        let no_acl = ImportOptions { check_acls: false, ..ImportOptions::default() };
+        let (done, t) = timed(import::import_tree(store, text, "/", &no_acl, None)).await;
+        assert!(done.expect("unchanged re-import without ACL check").plan.is_empty());
+        assert_eq!(store.writes(), writes, "an unchanged re-import sends no write request");
+        steps.reimport_no_acl.push(t);
+
         let (done, t) = timed(import::import_tree(store, changed, "/", &trim, None)).await;
         let done = done.expect("import with trim");
         assert_eq!(done.applied.map(|a| a.updates), Some(SERVICES * PARAMS.div_ceil(10)));
@@ -131,6 +139,7 @@ fn report(server: &str, nodes: usize, steps: Steps) {
     line("import into empty tree", steps.import, real.then_some(0.8));
     line("export", steps.export, real.then_some(1.0));
     line("re-import unchanged (0 writes)", steps.reimport, real.then_some(0.6));
+    line("  same, check_acls off", steps.reimport_no_acl, None);
     line("import, trim, 10% changed", steps.trim, None);
     line("delete -r", steps.delete, None);
 }
