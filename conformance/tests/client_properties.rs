@@ -25,6 +25,7 @@ both!(
     concurrent_updaters_lose_no_update,
     callbacks_are_called_at_once_and_on_each_change,
     callbacks_are_called_when_a_linked_node_changes,
+    re_pointing_a_node_link_on_a_property_links_way_is_seen,
     a_callback_can_cancel_itself,
     a_failing_callback_is_removed,
     a_failing_first_call_does_not_register,
@@ -540,3 +541,19 @@ async fn a_slow_callback_delays_only_its_own_view<B: Backend>(backend: B) {
 }
 
 both!(a_slow_callback_delays_only_its_own_view);
+
+async fn re_pointing_a_node_link_on_a_property_links_way_is_seen<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/src", json!({"p": "one"})).await;
+    put(&*store, "/src2", json!({"p": "two"})).await;
+    put(&*store, "/alias", json!({"s ->": "/src"})).await;
+    put(&*store, "/n", json!({"p =>": "/alias/s", "q =>": "/alias/none p"})).await;
+    let view = zk.properties("/n", true).await.unwrap();
+    let (seen, callback) = recorder();
+    view.on_change(callback).unwrap();
+    assert!(view.get("q").is_err());
+    set(&*store, "/alias", json!({"s ->": "/src2", "none ->": "/src"})).await;
+    eventually("the re-pointed node link", || values(&seen, "p").last() == Some(&json!("two"))).await;
+    eventually("the mended link", || view.get("q").ok().flatten() == Some(json!("one"))).await;
+}

@@ -328,6 +328,18 @@ struct LinkCache {
 }
 
 impl LinkCache {
+    /// Watches `path` for this view (when it watches) and marks it used by this computation.
+    /// The view's own node is known from the start and watched by the view itself.
+    fn watch<S: Store + 'static>(&mut self, zk: &ZooKeeper<S>, path: String, notify: Option<&Arc<Notify>>) {
+        let own_node = self.known.contains_key(&path) && !self.watches.contains_key(&path);
+        if let Some(notify) = notify.filter(|_| !own_node) {
+            self.watches
+                .entry(path.clone())
+                .or_insert_with(|| NodeWatch::start(zk, path.clone(), Watched::Data, notify.clone()));
+        }
+        self.used.insert(path);
+    }
+
     /// Stops watching the nodes the last computation did not use.
     fn drop_unused(&mut self) {
         let used = std::mem::take(&mut self.used);
@@ -390,7 +402,13 @@ async fn follow<S: Store + 'static>(
     }
     let name = parts.get(1).copied().unwrap_or(key);
     let joined = path::join(holder, parts[0]).map_err(|e| bad(e.to_string()))?;
-    let resolved = match zk.resolve(&joined).await {
+    let mut link_holders = Vec::new();
+    let resolved = zk.resolve_noting(&joined, &mut link_holders).await;
+    // Re-pointing a node link on the way changes where this link leads: watch those nodes.
+    for link_holder in link_holders {
+        cache.watch(zk, link_holder, notify);
+    }
+    let resolved = match resolved {
         Ok(p) => p,
         Err(e @ ClientError::LinkLoop { .. }) => return Err(e),
         Err(e) => return Err(bad(e.to_string())),
@@ -426,15 +444,12 @@ async fn linked_properties<S: Store + 'static>(
     cache: &mut LinkCache,
     notify: Option<&Arc<Notify>>,
 ) -> Result<Option<Map<String, Value>>> {
-    cache.used.insert(path.to_string());
     if let Some(known) = cache.known.get(path) {
+        cache.used.insert(path.to_string());
         return Ok(known.clone());
     }
-    if let Some(notify) = notify {
-        let watch = cache
-            .watches
-            .entry(path.to_string())
-            .or_insert_with(|| NodeWatch::start(zk, path.to_string(), Watched::Data, notify.clone()));
+    cache.watch(zk, path.to_string(), notify);
+    if let Some(watch) = cache.watches.get(path) {
         let state = watch.state.lock().clone();
         if state.loaded && state.error.is_none() {
             let properties = state.exists.then_some(state.properties);

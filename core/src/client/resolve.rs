@@ -38,9 +38,17 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// link). Following a link twice is [`ClientError::LinkLoop`]; a path that leads nowhere is
     /// [`ClientError::NoNode`] naming `path` as given.
     pub async fn resolve(&self, path: &str) -> Result<String> {
+        self.resolve_noting(path, &mut Vec::new()).await
+    }
+
+    /// As [`ZooKeeper::resolve`], and adds to `holders` the nodes whose links were read (even
+    /// when resolving fails): a live view watches them, as a change there can change the
+    /// answer.
+    pub(crate) async fn resolve_noting(&self, path: &str, holders: &mut Vec<String>) -> Result<String> {
         let normalized = path::normalize(path)?;
         let store = self.session().await?;
-        match resolve_in(&*store, normalized, &mut Vec::new()).await {
+        let mut walk = Resolution { store: &*store, active: Vec::new(), holders };
+        match walk.resolve(normalized).await {
             Err(ClientError::NoNode { .. }) => Err(ClientError::NoNode { path: path.to_string() }),
             Err(ClientError::Store(e)) if e.is(Code::NoNode) => {
                 Err(ClientError::NoNode { path: path.to_string() })
@@ -139,50 +147,56 @@ fn link_place(target: &str, source: &str) -> Result<(String, String)> {
     Ok((parent, name))
 }
 
-/// Resolves a normalized path.
-///
-/// `active` holds the links being followed by the resolutions still in progress: this one and
-/// the ones waiting for it (resolving a path needs its parent resolved first, which may follow
-/// links of its own). Meeting one of them again means the resolution depends on itself: a loop.
-/// A link followed by a resolution that has finished may be followed again (two parts of one
-/// path may go through the same link), so a finished resolution takes its links off `active`.
-async fn resolve_in<S: Store + ?Sized>(store: &S, path: String, active: &mut Vec<String>) -> Result<String> {
-    let mark = active.len();
-    let resolved = follow_links(store, path, active).await?;
-    active.truncate(mark);
-    Ok(resolved)
+/// One resolution under way.
+struct Resolution<'a, S: Store + ?Sized> {
+    store: &'a S,
+    /// The links being followed by the resolutions still in progress: this one and the ones
+    /// waiting for it (resolving a path needs its parent resolved first, which may follow links
+    /// of its own). Meeting one of them again means the resolution depends on itself: a loop.
+    /// A link followed by a resolution that has finished may be followed again (two parts of
+    /// one path may go through the same link), so a finished resolution takes its links off.
+    active: Vec<String>,
+    /// The nodes whose links were read.
+    holders: &'a mut Vec<String>,
 }
 
-/// Follows node links from `path` until a node that exists.
-async fn follow_links<S: Store + ?Sized>(
-    store: &S,
-    mut path: String,
-    active: &mut Vec<String>,
-) -> Result<String> {
-    loop {
-        if store.exists(&path).await?.is_some() {
-            return Ok(path);
+impl<S: Store + ?Sized> Resolution<'_, S> {
+    /// Resolves a normalized path.
+    async fn resolve(&mut self, path: String) -> Result<String> {
+        let mark = self.active.len();
+        let resolved = self.follow_links(path).await?;
+        self.active.truncate(mark);
+        Ok(resolved)
+    }
+
+    /// Follows node links from `path` until a node that exists.
+    async fn follow_links(&mut self, mut path: String) -> Result<String> {
+        loop {
+            if self.store.exists(&path).await?.is_some() {
+                return Ok(path);
+            }
+            let Some((parent, name)) = path::split(&path) else {
+                return Err(ClientError::NoNode { path });
+            };
+            let name = name.to_string();
+            let holder = Box::pin(self.resolve(parent.to_string())).await?;
+            // The link's identity: the real node holding it, and its name.
+            let link = path::child(&holder, &name);
+            if link != path && self.store.exists(&link).await?.is_some() {
+                return Ok(link);
+            }
+            self.holders.push(holder.clone());
+            let Some(target) = link_target(self.store, &holder, &name).await? else {
+                return Err(ClientError::NoNode { path });
+            };
+            if let Some(first) = self.active.iter().position(|l| *l == link) {
+                let mut chain = self.active.split_off(first);
+                chain.push(link);
+                return Err(ClientError::LinkLoop { chain });
+            }
+            self.active.push(link);
+            path = path::join(&holder, &target)?;
         }
-        let Some((parent, name)) = path::split(&path) else {
-            return Err(ClientError::NoNode { path });
-        };
-        let name = name.to_string();
-        let holder = Box::pin(resolve_in(store, parent.to_string(), active)).await?;
-        // The link's identity: the real node holding it, and its name.
-        let link = path::child(&holder, &name);
-        if link != path && store.exists(&link).await?.is_some() {
-            return Ok(link);
-        }
-        let Some(target) = link_target(store, &holder, &name).await? else {
-            return Err(ClientError::NoNode { path });
-        };
-        if let Some(first) = active.iter().position(|l| *l == link) {
-            let mut chain = active.split_off(first);
-            chain.push(link);
-            return Err(ClientError::LinkLoop { chain });
-        }
-        active.push(link);
-        path = path::join(&holder, &target)?;
     }
 }
 
