@@ -88,7 +88,12 @@ impl Parser {
         let mut usable = true;
         let mut misplaced = false;
         if column <= self.top().column {
-            let open: Vec<usize> = self.levels[1..].iter().map(|l| l.column).collect();
+            // The open columns, for the message, only when the line matches none of them.
+            let open: Vec<usize> = if self.levels.iter().any(|l| l.column == column) {
+                Vec::new()
+            } else {
+                self.levels[1..].iter().map(|l| l.column).collect()
+            };
             while self.top().column > column {
                 self.close();
             }
@@ -190,12 +195,12 @@ fn add_property(node: &mut Node, line: Line<'_>) -> Option<ParseErrorKind> {
         Some(ParseErrorKind::DuplicateProperty { name: format!("{name}{suffix}") })
     };
     match line {
-        Line::Property { name, value } => {
-            if node.properties.contains_key(name) {
-                return duplicate(name, "");
+        Line::Property { name, value } => match node.properties.entry(name) {
+            serde_json::map::Entry::Occupied(_) => return duplicate(name, ""),
+            serde_json::map::Entry::Vacant(slot) => {
+                slot.insert(value);
             }
-            node.properties.insert(name.to_string(), value);
-        }
+        },
         Line::Link { name, target } => match node.links.entry(name.to_string()) {
             Entry::Occupied(_) => return duplicate(name, super::LINK_SUFFIX),
             Entry::Vacant(slot) => {

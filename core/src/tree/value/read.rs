@@ -3,6 +3,8 @@
 //! All the grammar's punctuation is ASCII, so the parser works on bytes and copies string
 //! contents as `&str` slices between ASCII positions, which are always character boundaries.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 
 use super::MAX_DEPTH;
@@ -424,16 +426,13 @@ impl<'a> Reader<'a> {
             }
         }
         let int_part = self.digits(10)?;
-        let mut text = int_part.clone();
         let mut float = false;
         if self.peek() == Some(b'.') {
             self.pos += 1;
             float = true;
-            text.push('.');
             if matches!(self.peek(), Some(b'0'..=b'9')) {
-                text.push_str(&self.digits(10)?);
-            }
-            if int_part.is_empty() && text.len() == 1 {
+                self.digits(10)?;
+            } else if int_part.is_empty() {
                 return Err(self.error_at(digits_at, format!("{EXPECTED_VALUE}, found `.`")));
             }
         }
@@ -441,15 +440,13 @@ impl<'a> Reader<'a> {
             let e_at = self.pos;
             self.pos += 1;
             float = true;
-            text.push('e');
-            if let Some(sign @ (b'+' | b'-')) = self.peek() {
-                text.push(sign as char);
+            if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
                 return Err(self.error_at(e_at, "bad exponent: expected digits after `e`"));
             }
-            text.push_str(&self.digits(10)?);
+            self.digits(10)?;
         }
         self.number_end(!float)?;
         if !float {
@@ -462,6 +459,9 @@ impl<'a> Reader<'a> {
             }
             return self.integer(start, negative, &int_part, 10);
         }
+        // The spelling is one Rust reads too (`5.`, `.5`, `1E+5`), once separators are dropped.
+        let raw = &self.text[digits_at..self.pos];
+        let text = if raw.contains('_') { Cow::Owned(raw.replace('_', "")) } else { Cow::Borrowed(raw) };
         let magnitude: f64 = text
             .parse()
             .map_err(|_| self.error_at(start, format!("bad number `{}`", &self.text[start..self.pos])))?;
@@ -472,26 +472,27 @@ impl<'a> Reader<'a> {
     }
 
     /// Digits of `radix` with single `_` separators between them; the underscores are dropped.
-    fn digits(&mut self, radix: u32) -> Result<String> {
-        let mut out = String::new();
+    fn digits(&mut self, radix: u32) -> Result<Cow<'a, str>> {
+        let start = self.pos;
+        let mut separated = false;
         loop {
             match self.peek() {
-                Some(d) if (d as char).is_digit(radix) => {
-                    out.push(d as char);
-                    self.pos += 1;
-                }
+                Some(d) if (d as char).is_digit(radix) => self.pos += 1,
                 Some(b'_')
-                    if !out.is_empty() && self.peek_at(1).is_some_and(|d| (d as char).is_digit(radix)) =>
+                    if self.pos > start && self.peek_at(1).is_some_and(|d| (d as char).is_digit(radix)) =>
                 {
+                    separated = true;
                     self.pos += 1;
                 }
                 _ => break,
             }
         }
-        if out.is_empty() && radix != 10 {
+        if self.pos == start && radix != 10 {
             return Err(self.error_here("expected digits after the base prefix"));
         }
-        Ok(out)
+        // Borrowed unless there are separators to drop: numbers are most of a tree's values.
+        let raw = &self.text[start..self.pos];
+        Ok(if separated { Cow::Owned(raw.replace('_', "")) } else { Cow::Borrowed(raw) })
     }
 
     /// Refuses a number glued to letters or digits (`12abc`, `1j`, `0x1g`); allows Python 2's

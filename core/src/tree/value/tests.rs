@@ -25,6 +25,8 @@ fn numbers() {
     assert_eq!(ok("0o17"), json!(15));
     assert_eq!(ok("0b101"), json!(5));
     assert_eq!(ok("1_000"), json!(1000));
+    assert_eq!(ok("1.e2"), json!(100.0));
+    assert_eq!(ok("1_0.2_5E+0_1"), json!(102.5));
     assert_eq!(ok("10L"), json!(10));
     assert_eq!(ok("9223372036854775807"), json!(i64::MAX));
     assert_eq!(ok("-9223372036854775808"), json!(i64::MIN));
@@ -39,6 +41,9 @@ fn number_errors() {
     assert!(err("inf").message.contains("JSON cannot hold"));
     assert!(err("1j").message.contains("complex"));
     assert_eq!(err("12abc").column, 3);
+    assert!(err(".").message.contains("found `.`"));
+    assert!(err("1e").message.contains("bad exponent"));
+    assert!(err("0x").message.contains("expected digits"));
 }
 
 #[test]
