@@ -142,6 +142,26 @@ async fn many_pipelined_requests_are_answered_in_order() {
     close(s).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_client_keeps_its_session_by_pinging() {
+    // Short timeouts: the server grants 600 ms, so the client must ping several times a second.
+    let config = zczk_emulator::Config {
+        min_session_timeout: Duration::from_millis(300),
+        max_session_timeout: Duration::from_millis(600),
+        ..zczk_emulator::Config::default()
+    };
+    let server = zczk_emulator::serve("127.0.0.1:0", Emulator::with_config(config)).await.unwrap();
+    let connector = ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
+    let s = connector.connect().await.unwrap();
+    assert_eq!(s.session_timeout(), Duration::from_millis(600));
+    s.create("/idle", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(*s.session_state().borrow(), SessionState::Connected);
+    assert_eq!(s.exists("/idle").await.unwrap().map(|st| st.ephemeral_owner), Some(s.session_id()));
+    assert_eq!(server.emulator().session_count(), 1);
+    close(s).await;
+}
+
 mod cases {
     use super::*;
 
