@@ -173,3 +173,32 @@ async fn concurrent_registrations_and_unregistrations<B: Backend>(backend: B) {
     wanted.sort();
     assert_eq!(zk.registrations(), wanted);
 }
+
+/// On the emulator: a registration whose session expires between the create and its reply
+/// (so the restore could not know it) is made again on the new session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_made_as_the_session_expires_is_made_again() {
+    let backend = zczk_conformance::EmulatorBackend::new();
+    let zk = client(&backend).await;
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    let old = zk.store();
+    // Two replies held back: resolving /svc, then the create.
+    old.faults().delay_next(2, std::time::Duration::from_millis(800));
+    let registering = {
+        let zk = zk.clone();
+        tokio::spawn(async move { zk.register("/svc", "h:1", Default::default()).await })
+    };
+    client_support::eventually("the create to be applied", || {
+        futures::executor::block_on(other.exists("/svc/h:1")).unwrap().is_some()
+    })
+    .await;
+    backend.expire(&old).await;
+    client_support::new_session(&zk, 1).await;
+    let result = registering.await.unwrap();
+    let stat = other.exists("/svc/h:1").await.unwrap();
+    assert!(
+        stat.is_some_and(|s| s.ephemeral_owner == zk.store().session_id()),
+        "register gave {result:?}, and the node is not on the new session"
+    );
+}

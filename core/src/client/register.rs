@@ -172,9 +172,34 @@ impl<S: Store + 'static> ZooKeeper<S> {
                 }
             }
         }
+        self.recreate_if_session_changed(&store, &created, &data, &create).await;
         match first_error {
             Some(e) => Err(e.into()),
             None => Ok(created),
+        }
+    }
+
+    /// When the session the nodes were made on expired and was replaced before they were
+    /// recorded as registrations, the restore missed them: make them on the new session.
+    async fn recreate_if_session_changed(
+        &self,
+        made_on: &S,
+        paths: &[String],
+        data: &[u8],
+        create: &CreateOptions,
+    ) {
+        let current = self.store();
+        if current.session_id() == made_on.session_id() {
+            return;
+        }
+        let results = futures::future::join_all(paths.iter().map(|p| current.create(p, data, create))).await;
+        for (p, result) in paths.iter().zip(results) {
+            match result {
+                Err(e) if !e.is(crate::store::Code::NodeExists) => {
+                    tracing::warn!(path = %p, error = %e, "can't make a registration on the new session");
+                }
+                _ => {}
+            }
         }
     }
 
