@@ -14,7 +14,7 @@ use futures::{FutureExt as _, Stream};
 use tokio::sync::{mpsc, watch};
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpKind, OpResult, Perms,
-    PersistentWatch, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
 };
 
 use crate::acl::{self, Identity};
@@ -386,6 +386,36 @@ impl Store for Session {
                 txn::set_acl(tree, ctx, path, entries, version)
             })
             .map_err(|f| store_error(f, OpKind::SetAcl, path))
+        });
+        drop(st);
+        ready(delay, result)
+    }
+
+    /// One request, as ZooKeeper's `multiRead`: the session's state and injected faults apply
+    /// to the request as a whole; each op then fails or succeeds on its own.
+    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
+        let first = ops.first().map(ReadOp::path).unwrap_or("");
+        let mut st = self.inner.state.lock();
+        let Admission { delay, result } = st.admit(self.id, OpKind::Multi, first);
+        let result = result.map(|()| {
+            let auth = st.auth_of(self.id);
+            ops.iter()
+                .map(|op| {
+                    let (kind, path) = match op {
+                        ReadOp::GetData(path) => (OpKind::GetData, path.as_str()),
+                        ReadOp::GetChildren(path) => (OpKind::GetChildren, path.as_str()),
+                    };
+                    validate(kind, path, false)?;
+                    let node = st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, kind, path))?;
+                    check_perm(node, Perms::READ, auth, kind, path)?;
+                    Ok(match op {
+                        ReadOp::GetData(_) => ReadResult::Data(node.data.clone(), node.stat()),
+                        ReadOp::GetChildren(_) => {
+                            ReadResult::Children(node.children.iter().cloned().collect())
+                        }
+                    })
+                })
+                .collect()
         });
         drop(st);
         ready(delay, result)

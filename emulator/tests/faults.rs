@@ -224,3 +224,22 @@ async fn many_sessions_from_many_tasks() {
     numbers.sort_unstable();
     assert_eq!(numbers, (0..1600).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn multi_read_is_one_request_for_faults_and_answers_each_op_on_its_own() {
+    use zczk_core::store::{ReadOp, ReadResult};
+    let emulator = Emulator::new();
+    let s = emulator.session();
+    s.create("/a", b"x", &CreateOptions::default()).await.unwrap();
+    let ops =
+        [ReadOp::GetData("/a".into()), ReadOp::GetChildren("/nope".into()), ReadOp::GetData("bad".into())];
+    // One injected failure fails the whole request, once.
+    s.faults().fail_next(1, Code::ConnectionLoss);
+    assert_eq!(s.multi_read(&ops).await.unwrap_err().code, Code::ConnectionLoss);
+    let results = s.multi_read(&ops).await.unwrap();
+    assert!(matches!(&results[0], Ok(ReadResult::Data(data, _)) if data == b"x"));
+    assert_eq!(results[1].as_ref().unwrap_err().code, Code::NoNode);
+    assert_eq!(results[2].as_ref().unwrap_err().code, Code::BadArguments);
+    s.faults().disconnect();
+    assert_eq!(s.multi_read(&ops).await.unwrap_err().code, Code::ConnectionLoss);
+}
