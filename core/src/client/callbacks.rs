@@ -112,6 +112,14 @@ impl<T: ViewState> ViewChannel<T> {
         if **self.snapshot.borrow() == new {
             return;
         }
+        // With no callback to call, publishing is one cheap step: no thread hop. `try_lock`,
+        // because a callback being registered may be running its (slow) first call.
+        if let Some(_gate) = self.gate.try_lock() {
+            if self.callbacks.lock().is_empty() {
+                self.snapshot.send_replace(Arc::new(new));
+                return;
+            }
+        }
         let this = self.clone();
         let published = tokio::task::spawn_blocking(move || {
             let _gate = this.gate.lock();
