@@ -438,3 +438,25 @@ async fn four_letter_words_check_health_and_inject_faults() {
     assert!(four_letter_word(&addr, "expi 0x1\n").await.starts_with("error: no session"));
     assert_eq!(four_letter_word(&addr, "zzzz").await, "", "an unknown word gets no answer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_connections_and_disconnects_their_sessions() {
+    let emulator = Emulator::new();
+    let server = zczk_emulator::serve("127.0.0.1:0", emulator.clone()).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut c, connected) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/eph", b"", 1)).await;
+    server.shutdown().await;
+    assert!(c.closed().await, "a connection outlived the server");
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "the listener is still open");
+    // The sessions are disconnected, not ended: their ephemerals stay until they time out.
+    assert!(emulator.faults(connected.session_id).is_disconnected());
+    let server = zczk_emulator::serve("127.0.0.1:0", emulator.clone()).await.unwrap();
+    let (mut other, _) = Raw::session(&server.local_addr().to_string(), 4000).await;
+    let (reply, _) = other
+        .call(op::EXISTS, |w| {
+            w.string("/eph").bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+}

@@ -32,14 +32,14 @@ const READ_AHEAD: usize = 1024;
 /// Bytes of frames read ahead, beyond one frame of the largest size: bounds a connection's
 /// memory when its client sends faster than it reads the replies.
 const READ_AHEAD_BYTES: usize = 4 << 20;
+/// Requests handled before the replies are flushed, when more keep coming.
+const BATCH: usize = 256;
 
 /// A frame read ahead, holding its share of the read-ahead budget until it is handled.
 struct Incoming {
     bytes: Vec<u8>,
     _budget: tokio::sync::OwnedSemaphorePermit,
 }
-/// Requests handled before the replies are flushed, when more keep coming.
-const BATCH: usize = 256;
 
 /// Serves one accepted connection to its end.
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
