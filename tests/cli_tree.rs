@@ -111,6 +111,7 @@ fn fmt_prints_canonical_form() {
     zczk().arg("fmt").arg(&path).assert().success().stderr("").stdout(
         "/db\n\
          \x20 /providers\n\
+         # services\n\
          /web : wsgi\n\
          \x20 color = 'blue'\n\
          \x20 flags = [True, None, 1.5]\n\
@@ -139,6 +140,15 @@ fn fmt_check_fails_on_text_not_canonical() {
         .code(1)
         .stdout("")
         .stderr(format!("{}: not in canonical form (from line 2; `zczk fmt` prints it)\n", path.display()));
+}
+
+#[test]
+fn fmt_keeps_comments_with_their_items() {
+    let text = "# z first\n/z\n  # why\n  b = 1\n  a = 2\n# a second\n/a\n";
+    let canonical = "# a second\n/a\n# z first\n/z\n  a = 2\n  # why\n  b = 1\n";
+    zczk().args(["fmt", "-"]).write_stdin(text).assert().success().stdout(canonical);
+    zczk().args(["fmt", "--check", "-"]).write_stdin(text).assert().code(1);
+    zczk().args(["fmt", "--check", "-"]).write_stdin(canonical).assert().success().stderr("");
 }
 
 #[test]

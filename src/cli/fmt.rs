@@ -4,20 +4,22 @@ use std::process::ExitCode;
 
 use zczk_core::tree;
 
-use super::text_io::write_stdout;
-use super::validate::parse_file;
+use super::text_io::{read_text, write_stdout};
+use super::validate::report;
 use super::CliError;
 
 /// Print tree text in canonical form: two spaces per level; each node's properties sorted,
-/// then its node links, property links and children; values as Python 3 literals. Comments
-/// and blank lines are not kept. Invalid text is reported as by `zczk validate` (exit 1).
+/// then its node links, property links and children; values as Python 3 literals. Comment
+/// lines stay before the item they precede, re-indented; blank lines are dropped. Invalid
+/// text is reported as by `zczk validate` (exit 1).
 ///
 /// Example: `zczk fmt services.zk > tidy.zk`, or in CI `zczk fmt --check services.zk`
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = r#"Canonical form: two spaces per level; each node's properties sorted, then its node links,
-property links and children; values as Python 3 literals. Comments and blank lines are not
-kept. Invalid text is reported as by `zczk validate` (exit 1).
+property links and children; values as Python 3 literals. Comment lines stay before the
+item they precede (they move with it when sorting moves it); blank lines are dropped.
+Invalid text is reported as by `zczk validate` (exit 1).
 
 Examples:
   zczk fmt services.zk > tidy.zk
@@ -34,11 +36,14 @@ pub struct Args {
 
 /// Runs `zczk fmt`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let (root, text) = match parse_file(&args.file)? {
-        Ok(parsed) => parsed,
-        Err(code) => return Ok(code),
+    let text = read_text(&args.file)?;
+    let canonical = match tree::format(&text) {
+        Ok(canonical) => canonical,
+        Err(errors) => {
+            eprint!("{}", report(&args.file, &errors));
+            return Ok(ExitCode::from(1));
+        }
     };
-    let canonical = tree::print(&root);
     if !args.check {
         write_stdout(&canonical)?;
         return Ok(ExitCode::SUCCESS);

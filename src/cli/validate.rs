@@ -46,7 +46,7 @@ pub(super) fn parse_file(file: &str) -> Result<Result<(Node, String), ExitCode>,
 }
 
 /// Every error as `FILE:LINE:COLUMN: message`, one per line.
-fn report(file: &str, errors: &[ParseError]) -> String {
+pub(super) fn report(file: &str, errors: &[ParseError]) -> String {
     errors
         .iter()
         .map(|error| CliError::Parse { file: file.to_string(), error: error.clone() }.to_string() + "\n")

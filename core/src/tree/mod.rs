@@ -76,12 +76,14 @@ impl Node {
     }
 }
 
+mod comments;
 mod error;
 mod line;
 mod parse;
 mod print;
 mod value;
 
+pub use comments::format;
 pub use error::{ParseError, ParseErrorKind};
 pub use parse::{parse, parse_all, MAX_NODE_DEPTH};
 pub use print::print;

@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 
+use super::comments::{Comments, Item};
 use super::error::{ParseError, ParseErrorKind};
 use super::line::{classify, Line};
 use super::value::column_of;
@@ -32,14 +33,25 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 
 /// Parses tree text, reporting every error, in line order (never an empty list).
 pub fn parse_all(text: &str) -> Result<Node, Vec<ParseError>> {
+    parse_with(text, None)
+}
+
+/// Parses tree text; with `comments`, also records which item each comment line precedes.
+pub(crate) fn parse_with(text: &str, comments: Option<&mut Comments>) -> Result<Node, Vec<ParseError>> {
     let mut parser = Parser {
         levels: vec![Level { column: 0, item: Open::Node(String::new(), Node::default()) }],
         errors: Vec::new(),
+        comments,
     };
+    // A byte-order mark (some editors write one) is no part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.split('\n').enumerate() {
         parser.line(index + 1, raw);
     }
     let root = parser.finish();
+    if let Some(comments) = parser.comments {
+        comments.trailing = std::mem::take(&mut comments.pending);
+    }
     if parser.errors.is_empty() {
         Ok(root)
     } else {
@@ -63,16 +75,23 @@ struct Level {
     item: Open,
 }
 
-struct Parser {
+struct Parser<'c> {
     /// Never empty: the root level stays at the bottom.
     levels: Vec<Level>,
     errors: Vec<ParseError>,
+    comments: Option<&'c mut Comments>,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn line(&mut self, number: usize, raw: &str) {
         let stripped = raw.trim();
-        if stripped.is_empty() || stripped.starts_with('#') {
+        if stripped.is_empty() {
+            return;
+        }
+        if stripped.starts_with('#') {
+            if let Some(comments) = &mut self.comments {
+                comments.pending.push(stripped.to_string());
+            }
             return;
         }
         let indent = raw[..raw.len() - raw.trim_start().len()].chars().count();
@@ -113,10 +132,6 @@ impl Parser {
         }
         let at_root = self.levels.len() == 1;
         let depth = self.levels.len();
-        let parent = match &mut self.top_mut().item {
-            Open::Node(_, node) if usable => Some(node),
-            _ => None,
-        };
 
         let line = match classify(stripped) {
             Ok(line) => line,
@@ -128,6 +143,13 @@ impl Parser {
             }
         };
 
+        if usable && self.comments.as_ref().is_some_and(|c| !c.pending.is_empty()) {
+            self.attach_comments(&line);
+        }
+        let parent = match &mut self.top_mut().item {
+            Open::Node(_, node) if usable => Some(node),
+            _ => None,
+        };
         let (item, kind) = match line {
             Line::Node { name, node_type } => match parent {
                 None => (Open::Discard, None),
@@ -153,6 +175,27 @@ impl Parser {
         }
         let item = if misplaced { Open::Discard } else { item };
         self.levels.push(Level { column, item });
+    }
+
+    /// Gives the pending comment lines to the item `line` adds under the top level.
+    fn attach_comments(&mut self, line: &Line<'_>) {
+        let node_path: Vec<String> = self.levels[1..]
+            .iter()
+            .filter_map(|level| match &level.item {
+                Open::Node(name, _) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let item = match line {
+            Line::Node { name, .. } => Item::Node(name.to_string()),
+            Line::Property { name, .. } => Item::Property(name.to_string()),
+            Line::Link { name, .. } => Item::Link(name.to_string()),
+            Line::PropertyLink { name, .. } => Item::PropertyLink(name.to_string()),
+        };
+        if let Some(comments) = &mut self.comments {
+            let pending = std::mem::take(&mut comments.pending);
+            comments.before.entry((node_path, item)).or_default().extend(pending);
+        }
     }
 
     fn top(&self) -> &Level {

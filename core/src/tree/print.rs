@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::comments::{Comments, Item};
 use super::value::write_value;
 use super::Node;
 
@@ -21,23 +22,61 @@ use super::Node;
 /// [`MAX_VALUE_DEPTH`](super::MAX_VALUE_DEPTH)). Anything else is printed as it is and
 /// refused by the parser.
 pub fn print(root: &Node) -> String {
+    print_with(root, None)
+}
+
+/// [`print`], writing `comments` back before the items they preceded.
+pub(crate) fn print_with(root: &Node, comments: Option<&Comments>) -> String {
     let mut out = String::new();
+    // The names from the root to the node being written, kept only for comments.
+    let mut path: Vec<String> = Vec::new();
     // An explicit stack rather than recursion: a tree read from ZooKeeper can be deep.
     let mut stack: Vec<(usize, &str, &Node)> =
         root.children.iter().rev().map(|(name, child)| (0, name.as_str(), child)).collect();
     while let Some((depth, name, node)) = stack.pop() {
-        write_node(&mut out, depth, name, node);
+        let comments = comments.map(|comments| {
+            path.truncate(depth);
+            (comments, &path[..])
+        });
+        write_node(&mut out, depth, name, node, comments);
+        if comments.is_some() {
+            path.push(name.to_string());
+        }
         stack.extend(node.children.iter().rev().map(|(name, child)| (depth + 1, name.as_str(), child)));
+    }
+    if let Some(comments) = comments {
+        write_comments(&mut out, 0, &comments.trailing);
     }
     out
 }
 
-/// Writes a node's own line and its property lines (not its children).
-fn write_node(out: &mut String, depth: usize, name: &str, node: &Node) {
+/// Writes a node's own line and its property lines (not its children), each after the
+/// comments that preceded it; `comments` comes with the path of the node's parent.
+fn write_node(
+    out: &mut String,
+    depth: usize,
+    name: &str,
+    node: &Node,
+    comments: Option<(&Comments, &[String])>,
+) {
+    let header = header_type(node);
+    let mut own_path = Vec::new();
+    if let Some((comments, parent_path)) = comments {
+        write_comments(out, depth, comments.before(parent_path, Item::Node(name.to_string())));
+        own_path = [parent_path, &[name.to_string()]].concat();
+        if header.is_some() {
+            // A `type` line that became the node line's ` : type` keeps its comments above it.
+            write_comments(out, depth, comments.before(&own_path, Item::Property("type".into())));
+        }
+    }
+    let before = |item: Item| match comments {
+        Some((comments, _)) => comments.before(&own_path, item),
+        None => &[],
+    };
+
     indent(out, depth);
     out.push('/');
     out.push_str(name);
-    let header = header_type(node);
     if let Some(node_type) = header {
         out.push_str(" : ");
         out.push_str(node_type);
@@ -48,6 +87,7 @@ fn write_node(out: &mut String, depth: usize, name: &str, node: &Node) {
         node.properties.keys().filter(|name| !(header.is_some() && *name == "type")).collect();
     names.sort_unstable();
     for name in names {
+        write_comments(out, depth + 1, before(Item::Property(name.clone())));
         indent(out, depth + 1);
         out.push_str(name);
         out.push_str(" = ");
@@ -55,12 +95,22 @@ fn write_node(out: &mut String, depth: usize, name: &str, node: &Node) {
         out.push('\n');
     }
     for (name, target) in &node.links {
+        write_comments(out, depth + 1, before(Item::Link(name.clone())));
         indent(out, depth + 1);
         let _ = writeln!(out, "{name} -> {target}");
     }
     for (name, target) in &node.property_links {
+        write_comments(out, depth + 1, before(Item::PropertyLink(name.clone())));
         indent(out, depth + 1);
         let _ = writeln!(out, "{name} => {target}");
+    }
+}
+
+fn write_comments(out: &mut String, depth: usize, lines: &[String]) {
+    for line in lines {
+        indent(out, depth);
+        out.push_str(line);
+        out.push('\n');
     }
 }
 
@@ -81,4 +131,4 @@ fn indent(out: &mut String, depth: usize) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

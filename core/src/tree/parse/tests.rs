@@ -100,6 +100,11 @@ fn crlf_line_ends_are_accepted() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    assert_eq!(tree("\u{feff}/a\n  x = 1\n"), tree("/a\n  x = 1\n"));
+}
+
+#[test]
 fn same_name_for_property_and_links_is_no_duplicate() {
     let a = tree("/a\n  x = 1\n  x -> /b\n  x => /c\n");
     let a = child(&a, "a");

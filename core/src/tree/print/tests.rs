@@ -142,7 +142,7 @@ fn any_node() -> impl Strategy<Value = Node> {
     })
 }
 
-fn any_tree() -> impl Strategy<Value = Node> {
+pub(crate) fn any_tree() -> impl Strategy<Value = Node> {
     prop::collection::btree_map(name(":"), any_node(), 0..4)
         .prop_map(|children| Node { children, ..Node::default() })
 }
