@@ -13,7 +13,13 @@
 //!   /providers
 //! ```
 //!
-//! the graph is `/web -> /db`, printed as `digraph g { "/web" -> "/db"; }`.
+//! the graph is `/web -> /db`, printed as `digraph g { "/web" -> "/db"; }`:
+//!
+//! ```
+//! let text = "/web\n  db -> /db/providers\n  /providers\n/db\n  /providers\n";
+//! let root = zczk_core::tree::parse(text).unwrap();
+//! assert_eq!(zczk_core::graph::dot_of(&root), "digraph g { \"/web\" -> \"/db\"; }\n");
+//! ```
 
 use std::collections::BTreeSet;
 

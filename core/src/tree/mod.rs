@@ -4,6 +4,21 @@
 //! links (`name => path [property]`) and children, in ordered maps so that printing is
 //! deterministic. The root of a parsed text is a nameless `Node` whose children are the
 //! text's top-level nodes.
+//!
+//! - [`parse`] / [`parse_all`]: text to a tree (the first error, or every error, each with
+//!   line, column, the line's text and what was expected). Values are literals of a grammar
+//!   taking JSON and Python spellings ([`parse_value`]); nothing is ever evaluated.
+//! - [`print`]: a tree as canonical text (sorted, values as Python 3 literals), which
+//!   `parse` reads back to an equal tree.
+//! - [`format`]: canonical text of a text, keeping its comment lines (`zczk fmt`).
+//!
+//! ```
+//! use zczk_core::tree;
+//!
+//! let root = tree::parse("/web: wsgi\n    db->/db/providers\n    threads = 4\n").unwrap();
+//! assert_eq!(root.children["web"].properties["threads"], 4);
+//! assert_eq!(tree::print(&root), "/web : wsgi\n  threads = 4\n  db -> /db/providers\n");
+//! ```
 
 use std::collections::BTreeMap;
 
