@@ -8,9 +8,9 @@
 //! - [`parse`] / [`parse_all`]: text to a tree (the first error, or every error, each with
 //!   line, column, the line's text and what was expected). Values are literals of a grammar
 //!   taking JSON and Python spellings ([`parse_value`]); nothing is ever evaluated.
-//! - [`print`]: a tree as canonical text (sorted, values as Python 3 literals), which
+//! - [`print()`]: a tree as canonical text (sorted, values as Python 3 literals), which
 //!   `parse` reads back to an equal tree.
-//! - [`format`]: canonical text of a text, keeping its comment lines (`zczk fmt`).
+//! - [`format()`]: canonical text of a text, keeping its comment lines (`zczk fmt`).
 //!
 //! ```
 //! use zczk_core::tree;
