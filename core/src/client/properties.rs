@@ -83,8 +83,9 @@ impl PropertiesSnapshot {
     /// Each key (as [`PropertiesSnapshot::keys`]) with its value (as
     /// [`PropertiesSnapshot::get`]).
     pub fn iter(&self) -> impl Iterator<Item = (String, Result<Value>)> + '_ {
+        // Every key is a stored property or a followed link, so `get` finds each one.
         self.keys().into_iter().map(|k| {
-            let value = self.get(&k).and_then(|v| v.ok_or_else(|| ClientError::NoNode { path: k.clone() }));
+            let value = self.get(&k).map(Option::unwrap_or_default);
             (k, value)
         })
     }
