@@ -1,5 +1,6 @@
 //! Raw pipelining of the ZooKeeper backend on one session: 10,000 creates and 10,000 gets of
-//! small nodes, one awaited at a time versus many in flight.
+//! small nodes, one awaited at a time versus many in flight, and batched (`multi` for the
+//! creates, `multi_read` for the gets: what import and export use).
 //!
 //! Runs against the real server in `ZCZK_TEST_ZOOKEEPER` (skips with a message when unset):
 //!
@@ -15,7 +16,7 @@ mod common;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use zczk_core::store::{CreateOptions, Op, Store, StoreError};
+use zczk_core::store::{CreateOptions, Op, ReadOp, ReadResult, Store, StoreError};
 use zczk_zookeeper::ZkStore;
 
 use common::{median, runs, secs, timed};
@@ -95,6 +96,20 @@ async fn create_batched(store: &ZkStore, paths: &[String]) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Reads the nodes with one `multi_read` per [`BATCH`] paths, all the requests in flight
+/// together.
+async fn get_batched(store: &ZkStore, paths: &[String]) -> Result<(), StoreError> {
+    let batches: Vec<Vec<ReadOp>> =
+        paths.chunks(BATCH).map(|chunk| chunk.iter().map(|p| ReadOp::GetData(p.clone())).collect()).collect();
+    let replies: Vec<_> = batches.iter().map(|ops| store.multi_read(ops)).collect();
+    for reply in futures::future::join_all(replies).await {
+        for result in reply? {
+            assert!(matches!(result?, ReadResult::Data(data, _) if data == DATA), "every node read back");
+        }
+    }
+    Ok(())
+}
+
 async fn delete_all(store: &ZkStore, parent: &str, paths: &[String]) {
     pipelined(paths, 4096, |p| store.delete(p, None)).await.expect("deleting the benchmark's nodes");
     store.delete(parent, None).await.expect("deleting the benchmark's parent node");
@@ -111,7 +126,7 @@ async fn main() {
     let window = window();
     let options = CreateOptions::default();
     let (mut seq_create, mut seq_get, mut pipe_create, mut pipe_get) = (vec![], vec![], vec![], vec![]);
-    let mut multi_create = vec![];
+    let (mut multi_create, mut multi_get) = (vec![], vec![]);
 
     for run in 0..runs() {
         let parent = format!("/seq{run}");
@@ -147,6 +162,9 @@ async fn main() {
         let (done, t) = timed(create_batched(&store, &multi_paths)).await;
         done.expect("batched creates");
         multi_create.push(t);
+        let (done, t) = timed(get_batched(&store, &multi_paths)).await;
+        done.expect("batched gets");
+        multi_get.push(t);
         delete_all(&store, &parent, &multi_paths).await;
     }
 
@@ -165,11 +183,9 @@ async fn main() {
     println!("pipelining: {NODES} small nodes on one session, median of {} runs", runs());
     report("creates", seq_create, pipe_create);
     report("gets", seq_get, pipe_get);
-    let multi = median(multi_create);
-    println!(
-        "creates  in multi requests of {BATCH}, all in flight: {:>9.0} ops/s ({})",
-        rate(NODES, multi),
-        secs(multi)
-    );
+    for (what, times) in [("creates  in multi", multi_create), ("gets     in multi_read", multi_get)] {
+        let t = median(times);
+        println!("{what} requests of {BATCH}, all in flight: {:>9.0} ops/s ({})", rate(NODES, t), secs(t));
+    }
     let _ = store.close().await;
 }
