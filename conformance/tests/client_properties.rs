@@ -410,6 +410,13 @@ async fn a_view_is_a_stream_of_snapshots<B: Backend>(backend: B) {
     store.delete("/n", None).await.unwrap();
     assert!(next!().unwrap().deleted);
     assert!(next!().is_none(), "the stream ends after the deletion");
+    // A stream also ends when its view is dropped.
+    put(&*store, "/m", json!({})).await;
+    let view = zk.properties("/m", true).await.unwrap();
+    stream = Box::pin(view.stream());
+    assert!(next!().is_some());
+    drop(view);
+    assert!(next!().is_none(), "the stream ends with its view");
 }
 
 async fn a_view_without_watch_refuses_callbacks_but_writes<B: Backend>(backend: B) {

@@ -78,7 +78,8 @@ impl<T: ViewState> ViewChannel<T> {
     }
 
     /// The snapshots as a stream: the current one at once, then each change (intermediate
-    /// states may be skipped when the reader is slow); it ends after a deleted snapshot.
+    /// states may be skipped when the reader is slow); it ends after a deleted snapshot, or
+    /// when the channel is dropped.
     pub fn stream(&self) -> impl Stream<Item = Arc<T>> + Send + 'static {
         let mut receiver = self.snapshot.subscribe();
         receiver.mark_changed();

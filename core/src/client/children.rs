@@ -83,7 +83,7 @@ impl Children {
     }
 
     /// The snapshots as an async stream: the current one at once, then each change; it ends
-    /// after the deleted snapshot.
+    /// after the deleted snapshot, or when the view's last handle is dropped.
     pub fn stream(&self) -> impl Stream<Item = Arc<ChildrenSnapshot>> + Send + 'static {
         self.inner.channel.stream()
     }

@@ -194,7 +194,7 @@ impl<S: Store + 'static> Properties<S> {
     }
 
     /// The snapshots as an async stream: the current one at once, then each change; it ends
-    /// after the deleted snapshot.
+    /// after the deleted snapshot, or when the view's last handle is dropped.
     pub fn stream(&self) -> impl Stream<Item = Arc<PropertiesSnapshot>> + Send + 'static {
         self.inner.channel.stream()
     }
