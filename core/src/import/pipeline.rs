@@ -202,6 +202,25 @@ pub(crate) async fn send<'a, S: Store + ?Sized>(
     sent
 }
 
+/// Cuts `writes` into consecutive batches of at most `batch` writes and about
+/// [`BATCH_BYTES`] bytes (a single larger write gets a batch of its own).
+fn batches(writes: &[Write<'_>], batch: usize) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, write) in writes.iter().enumerate() {
+        let size = write.size();
+        if i > start && (i - start >= batch || bytes + size > BATCH_BYTES) {
+            ranges.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < writes.len() {
+        ranges.push(start..writes.len());
+    }
+    ranges
+}
+
 /// Sends `writes` (no ACL change among them) as `multi` requests of up to `limits.batch`
 /// writes, at most `limits.window` requests in flight. A request that fails applies none of
 /// its writes; its failing write is reported and nothing more is sent. A batch that failed
@@ -214,19 +233,7 @@ async fn send_batched<'a, S: Store + ?Sized>(
     mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
 ) -> Sent {
     let window = limits.window.max(1);
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, write) in writes.iter().enumerate() {
-        let size = write.size();
-        if i > start && (i - start >= limits.batch || bytes + size > BATCH_BYTES) {
-            ranges.push(start..i);
-            (start, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if start < writes.len() {
-        ranges.push(start..writes.len());
-    }
+    let ranges = batches(writes, limits.batch);
     let batches: Vec<Vec<Op>> =
         ranges.iter().map(|r| writes[r.clone()].iter().filter_map(|w| w.to_op()).collect()).collect();
 
@@ -325,4 +332,39 @@ pub(crate) fn is_conflict(code: Code) -> bool {
 /// The failures as one line: `set data /a: version conflict (...); delete /b: ...`.
 pub(crate) fn describe(failures: &[StoreError]) -> String {
     failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delete(path: &str) -> Write<'_> {
+        Write::Delete { path, version: 0 }
+    }
+
+    #[test]
+    fn by_level_groups_by_depth_keeping_the_order_within_a_level() {
+        let writes = [delete("/a/b"), delete("/a"), delete("/c/d/e"), delete("/c"), delete("/a/x")];
+        let paths = |levels: Vec<Vec<Write<'_>>>| -> Vec<Vec<String>> {
+            levels.iter().map(|l| l.iter().map(|w| w.path().to_string()).collect()).collect()
+        };
+        assert_eq!(paths(by_level(writes, false)), [vec!["/a", "/c"], vec!["/a/b", "/a/x"], vec!["/c/d/e"]]);
+        assert_eq!(paths(by_level(writes, true)), [vec!["/c/d/e"], vec!["/a/b", "/a/x"], vec!["/a", "/c"]]);
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_size() {
+        let names: Vec<String> = (0..7).map(|i| format!("/n{i}")).collect();
+        let writes: Vec<Write<'_>> = names.iter().map(|p| delete(p)).collect();
+        assert_eq!(batches(&writes, 3), [0..3, 3..6, 6..7]);
+        assert_eq!(batches(&writes, 100), [0..7]);
+        assert_eq!(batches(&writes[..0], 3), []);
+
+        let big = vec![b'x'; BATCH_BYTES / 2];
+        let options = CreateOptions::default();
+        let create = |path| Write::Create { path, data: &big, options: &options };
+        let writes = [create("/a"), create("/b"), create("/c"), delete("/d")];
+        // Two halves of the byte budget do not fit with their overhead: one per batch.
+        assert_eq!(batches(&writes, 100), [0..1, 1..2, 2..4]);
+    }
 }
