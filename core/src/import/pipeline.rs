@@ -357,7 +357,7 @@ mod tests {
         let names: Vec<String> = (0..7).map(|i| format!("/n{i}")).collect();
         let writes: Vec<Write<'_>> = names.iter().map(|p| delete(p)).collect();
         assert_eq!(batches(&writes, 3), [0..3, 3..6, 6..7]);
-        assert_eq!(batches(&writes, 100), [0..7]);
+        assert_eq!(batches(&writes, 100), vec![Range { start: 0, end: 7 }]);
         assert_eq!(batches(&writes[..0], 3), []);
 
         let big = vec![b'x'; BATCH_BYTES / 2];
