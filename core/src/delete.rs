@@ -5,7 +5,7 @@
 //!
 //! **Rules** (zc.zk's): children are handled before their parent, in name order. An ephemeral
 //! node is kept (unless `force`) and so is every ancestor of a kept node, each with a message.
-//! `/` itself and `/zookeeper` are never deleted.
+//! `/` itself, `/zookeeper` and the nodes below it are never deleted.
 //!
 //! **Requests.** Reading costs what [`snapshot::read`] costs (one `get_data` per node plus one
 //! `get_children` per node with children). Then one `delete` per node, each conditional on the
@@ -101,6 +101,9 @@ pub struct DeleteRules {
 pub fn plan_delete(snapshot: &Snapshot, top: &str, rules: DeleteRules) -> DeletePlan {
     let mut plan = DeletePlan::default();
     let Some(top_node) = snapshot.get(top) else { return plan };
+    if top == "/zookeeper" || top.starts_with("/zookeeper/") {
+        return plan; // ZooKeeper's own nodes, which the server does not let clients delete
+    }
     if rules.quiet_if_ephemeral && !rules.force && top_node.stat.is_ephemeral() {
         return plan;
     }
@@ -329,6 +332,10 @@ mod tests {
         let plan = plan_delete(&s, "/", DeleteRules { force: true, quiet_if_ephemeral: false });
         assert_eq!(plan.deletes, [PlannedDelete { path: "/a".into(), version: 3 }]);
         assert_eq!(plan.messages(true), ["would delete /a."]);
+        for top in ["/zookeeper", "/zookeeper/quota"] {
+            let plan = plan_delete(&s, top, DeleteRules { force: true, quiet_if_ephemeral: false });
+            assert_eq!(plan, DeletePlan::default(), "{top}");
+        }
     }
 
     #[test]
