@@ -191,8 +191,14 @@ fn graph_of_invalid_text_reports_errors() {
 }
 
 #[test]
-fn graph_without_input_is_a_usage_error() {
-    zczk().arg("graph").assert().code(2).stdout("").stderr(predicate::str::contains("FILE"));
+fn graph_without_a_file_reads_the_live_tree() {
+    // Nothing listens on port 1: a clear error naming the address, no output.
+    zczk()
+        .args(["graph", "--zk", "127.0.0.1:1", "--timeout", "2"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("127.0.0.1:1"));
 }
 
 #[test]

@@ -51,7 +51,10 @@ fn targets(test: &str) -> Vec<Target> {
 
 fn zczk(zk: &str) -> Command {
     let mut command = Command::cargo_bin("zczk").unwrap();
-    command.env_remove("ZC_ZK_CONNECTION_STRING").env("ZC_ZK_CONNECTION_STRING", zk).timeout(Duration::from_secs(60));
+    command
+        .env_remove("ZC_ZK_CONNECTION_STRING")
+        .env("ZC_ZK_CONNECTION_STRING", zk)
+        .timeout(Duration::from_secs(60));
     command
 }
 
@@ -81,7 +84,8 @@ fn import_then_export_round_trips() {
         assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), exported);
         // JSON form.
         let json: serde_json::Value =
-            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["export", "--format", "json", "/db"]))).unwrap();
+            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["export", "--format", "json", "/db"])))
+                .unwrap();
         assert_eq!(json["properties"]["host"], "db.example");
     }
 }
@@ -111,7 +115,8 @@ fn set_property_then_get_resolve_and_ln() {
         zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
         zczk(&t.zk).args(["set-property", "/app/db", "port=5432", "tags=['a', 'b']"]).assert().success();
         // Written to the resolved node, /db.
-        let got: serde_json::Value = serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/db"]))).unwrap();
+        let got: serde_json::Value =
+            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/db"]))).unwrap();
         assert_eq!(got, serde_json::json!({"host": "db.example", "port": 5432, "tags": ["a", "b"]}));
         zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
         zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
@@ -150,11 +155,9 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
 
 #[test]
 fn bad_connection_strings_and_unreachable_servers_are_clear_errors() {
-    zczk("127.0.0.1:")
-        .args(["export"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("bad connection string").and(predicate::str::contains("panicked").not()));
+    zczk("127.0.0.1:").args(["export"]).assert().code(1).stderr(
+        predicate::str::contains("bad connection string").and(predicate::str::contains("panicked").not()),
+    );
     zczk("file:").args(["export"]).assert().code(1).stderr(predicate::str::contains("file:"));
     // Nothing listens on port 1: the error names the address, well within the timeout.
     zczk("127.0.0.1:1")
@@ -167,7 +170,11 @@ fn bad_connection_strings_and_unreachable_servers_are_clear_errors() {
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("zk.json");
     std::fs::write(&file, "not json").unwrap();
-    zczk(&format!("file:{}", file.display())).args(["export"]).assert().code(1).stderr(predicate::str::contains("zk.json"));
+    zczk(&format!("file:{}", file.display()))
+        .args(["export"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("zk.json"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not json");
 }
 
@@ -176,8 +183,20 @@ fn usage_errors_exit_2_and_every_command_has_help() {
     Command::cargo_bin("zczk").unwrap().args(["export", "--no-such-flag"]).assert().code(2);
     Command::cargo_bin("zczk").unwrap().args(["delete", "/x"]).assert().code(2);
     for command in [
-        "export", "import", "set-property", "get", "validate", "fmt", "resolve", "ln", "walk", "delete", "graph",
-        "register", "watch", "completions",
+        "export",
+        "import",
+        "set-property",
+        "get",
+        "validate",
+        "fmt",
+        "resolve",
+        "ln",
+        "walk",
+        "delete",
+        "graph",
+        "register",
+        "watch",
+        "completions",
     ] {
         Command::cargo_bin("zczk")
             .unwrap()
@@ -225,4 +244,16 @@ fn register_until_terminated_and_delete_keeps_ephemerals() {
     StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
     assert!(register.wait().unwrap().success());
     zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+}
+
+#[test]
+fn graph_of_the_live_tree_matches_the_graph_of_its_file() {
+    let example = std::fs::read_to_string("examples/services.zk").unwrap();
+    for t in targets("graph_of_the_live_tree") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(example.clone()).assert().success();
+        let live = stdout_of(zczk(&t.zk).args(["graph"]));
+        let offline = stdout_of(zczk(&t.zk).args(["graph", "examples/services.zk"]));
+        assert!(live.contains(r#""/lb" -> "/web";"#), "{live}");
+        assert_eq!(live, offline);
+    }
 }

@@ -2,11 +2,22 @@
 
 use std::process::ExitCode;
 
+use zczk_core::export::{self, ExportOptions};
 use zczk_core::graph;
 
 use super::text_io::write_stdout;
 use super::validate::parse_file;
+use super::zk::{with_client, ZkArgs};
 use super::CliError;
+
+/// The whole live tree (ephemeral nodes left out: registrations are not part of the graph).
+fn live_tree(zk: &ZkArgs) -> Result<zczk_core::tree::Node, CliError> {
+    with_client(zk, |client| async move {
+        let options = ExportOptions::default();
+        let snapshot = export::read(&*client.store(), "/", &options, None).await?;
+        Ok(export::to_tree(&snapshot, &options))
+    })
+}
 
 /// Print the service graph of tree text as Graphviz DOT. A node with a child `providers` is
 /// a service; a node link at or below a service to `.../providers` is an edge from that
@@ -21,24 +32,26 @@ ends in `/providers` is an edge from that service to the linked one (the nearest
 service owns the link; relative targets are resolved against the node holding the link).
 Output: digraph g { "/a" -> "/b"; }, edges sorted.
 
-Example:
-  zczk graph services.zk | dot -Tsvg > services.svg"#
+Examples:
+  zczk graph services.zk | dot -Tsvg > services.svg
+  zczk graph --zk zk1:2181/app"#
 )]
 pub struct Args {
-    /// The tree file, or `-` for stdin.
+    /// The tree file, or `-` for stdin. Without it, the live tree at `--zk` is read.
     pub file: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub zk: ZkArgs,
 }
 
 /// Runs `zczk graph`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let Some(file) = args.file else {
-        // A usage error (status 2): there is nothing to read the tree from.
-        eprintln!("zczk graph: give a tree FILE, or `-` to read stdin");
-        return Ok(ExitCode::from(2));
-    };
-    let root = match parse_file(&file)? {
-        Ok((root, _)) => root,
-        Err(code) => return Ok(code),
+    let root = match &args.file {
+        Some(file) => match parse_file(file)? {
+            Ok((root, _)) => root,
+            Err(code) => return Ok(code),
+        },
+        None => live_tree(&args.zk)?,
     };
     write_stdout(&graph::dot_of(&root))?;
     Ok(ExitCode::SUCCESS)

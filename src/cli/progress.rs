@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zczk_core::import::Progress;
 
 /// A progress display, or nothing when stderr is not a terminal.
@@ -11,10 +11,9 @@ pub struct Bar(Option<ProgressBar>);
 impl Bar {
     /// A new display, drawn only on a terminal.
     pub fn new() -> Bar {
-        Bar(std::io::stderr().is_terminal().then(ProgressBar::hidden).map(|bar| {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar
-        }))
+        Bar(std::io::stderr()
+            .is_terminal()
+            .then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())))
     }
 
     /// Shows an import's progress.
@@ -22,13 +21,16 @@ impl Bar {
         let Some(bar) = &self.0 else { return };
         match progress {
             Progress::Read(n) => {
-                bar.set_style(ProgressStyle::with_template("{spinner} reading: {pos} nodes").expect("template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} reading: {pos} nodes").expect("template"),
+                );
                 bar.set_position(n as u64);
             }
             Progress::Written { done, total } => {
                 if bar.length() != Some(total as u64) {
                     bar.set_style(
-                        ProgressStyle::with_template("{bar:40} writing: {pos}/{len} nodes").expect("template"),
+                        ProgressStyle::with_template("{bar:40} writing: {pos}/{len} nodes")
+                            .expect("template"),
                     );
                     bar.set_length(total as u64);
                 }
