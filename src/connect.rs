@@ -100,7 +100,8 @@ impl Session {
 pub async fn connect(connection: &str, options: &Options) -> Result<Session, ConnectError> {
     match Connection::parse(connection)? {
         Connection::Ensemble { .. } => {
-            let mut connector = ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
+            let mut connector =
+                ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
             if let Some(limit) = options.connect_timeout {
                 connector = connector.with_connect_timeout(limit);
             }

@@ -60,7 +60,8 @@ pub fn perms(text: &str) -> Result<Perms, String> {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let text = read_text(&args.file)?;
     // Parse before connecting: a bad file never costs a session.
-    let tree = zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: args.file.clone(), error })?;
+    let tree =
+        zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: args.file.clone(), error })?;
     let mut options = ImportOptions {
         trim: match (args.trim, args.quiet) {
             (true, _) => Some(true),
@@ -77,7 +78,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let imported = with_client(&args.zk, |client| async move {
         let bar = Bar::new();
         let mut show = |p| bar.import(p);
-        let result = import::import_parsed(&*client.store(), &tree, &args.path, &options, Some(&mut show)).await;
+        let result =
+            import::import_parsed(&*client.store(), &tree, &args.path, &options, Some(&mut show)).await;
         bar.finish();
         Ok(result?)
     })?;

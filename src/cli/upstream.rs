@@ -106,7 +106,8 @@ impl SetProperty {
     /// Runs it.
     pub fn run(self) -> ExitCode {
         super::init(0);
-        let args = set_property::Args { path: self.path, assignments: self.assignments, zk: zk(self.connection) };
+        let args =
+            set_property::Args { path: self.path, assignments: self.assignments, zk: zk(self.connection) };
         super::finish(set_property::run(args))
     }
 }
