@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use zczk_core::delete::{self, DeleteOptions};
+use zczk_core::delete::DeleteOptions;
 
 use super::text_io::write_lines;
 use super::zk::{with_client, ZkArgs};
@@ -34,7 +34,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = DeleteOptions { dry_run: args.dry_run, force: args.force, ..DeleteOptions::default() };
     let report = with_client(&args.zk, |client| async move {
-        Ok(delete::delete_recursive(&*client.store(), &args.path, &options).await?)
+        Ok(client.delete_recursive(&args.path, &options).await?)
     })?;
     write_lines(&report.lines)?;
     Ok(ExitCode::SUCCESS)
