@@ -16,6 +16,7 @@ mod properties;
 mod register;
 mod resolve;
 mod session;
+mod tree_io;
 mod walk;
 
 use std::collections::BTreeMap;
