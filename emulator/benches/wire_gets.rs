@@ -1,5 +1,5 @@
 //! Pipelined gets from one `zookeeper-client` session: against the emulator served over TCP
-//! (`zczk_emulator::serve`, on a runtime of its own, as `zczk serve` would run) and against the
+//! (on a single-thread runtime of its own, as `zczk serve` runs it) and against the
 //! real server in `ZCZK_TEST_ZOOKEEPER` when it is set (`.ci/zookeeper-server cargo bench -p
 //! zczk-emulator --bench wire_gets`). `ZCZK_SERVE_ADDR` points the first at an external
 //! `zczk serve` instead. Criterion prints the gets/s as `thrpt`.
@@ -52,17 +52,22 @@ fn bench_target(c: &mut Criterion, name: &str, addr: &str, path: &str) {
     let _ = runtime.block_on(client.delete(path, None));
 }
 
+/// Starts a server on a thread of its own with a single-thread runtime, as `zczk serve` runs.
+fn start_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let server = zczk_emulator::wire::Server::bind("127.0.0.1:0", Emulator::new()).await.unwrap();
+            tx.send(server.local_addr().to_string()).unwrap();
+            server.run_until(futures::future::pending()).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
 fn served(c: &mut Criterion) {
-    // The server gets threads of its own, as a separate `zczk serve` process would.
-    let server_runtime = tokio::runtime::Runtime::new().unwrap();
-    let (addr, _server) = match std::env::var("ZCZK_SERVE_ADDR") {
-        Ok(addr) => (addr, None),
-        Err(_) => {
-            let server =
-                server_runtime.block_on(zczk_emulator::serve("127.0.0.1:0", Emulator::new())).unwrap();
-            (server.local_addr().to_string(), Some(server))
-        }
-    };
+    let addr = std::env::var("ZCZK_SERVE_ADDR").unwrap_or_else(|_| start_server());
     bench_target(c, "zczk serve", &addr, "/zczk-bench-gets");
 }
 
