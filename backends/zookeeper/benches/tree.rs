@@ -132,7 +132,7 @@ fn report(server: &str, nodes: usize, steps: Steps) {
             Some(limit) => format!("  (target < {limit} s MISSED)"),
             None => String::new(),
         };
-        println!("  {what:<28} {:>9} {:>9.0} nodes/s{verdict}", secs(m), nodes as f64 / m.as_secs_f64());
+        println!("  {what:<32} {:>9} {:>9.0} nodes/s{verdict}", secs(m), nodes as f64 / m.as_secs_f64());
     };
     println!("{server}: {nodes} nodes, median of {} runs", runs());
     let real = server.starts_with("ZooKeeper");
