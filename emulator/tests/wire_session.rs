@@ -17,6 +17,8 @@ const NO_NODE: i32 = -101;
 const BAD_VERSION: i32 = -103;
 const RUNTIME_INCONSISTENCY: i32 = -2;
 const NO_WATCHER: i32 = -121;
+const BAD_ARGUMENTS: i32 = -8;
+const NODE_EXISTS: i32 = -110;
 
 async fn served(config: Config) -> (ServerHandle, String) {
     let server = zczk_emulator::serve("127.0.0.1:0", Emulator::with_config(config)).await.unwrap();
@@ -79,7 +81,58 @@ on_both!(
     set_watches_fires_what_changed_since_the_zxid,
     check_and_remove_watches,
     close_session_replies_then_closes,
+    invalid_paths_get_the_servers_codes,
 );
+
+/// Paths a client library would refuse, sent anyway: reads find no node, writes look at the
+/// parent first (the codes are Apache ZooKeeper 3.8's).
+async fn invalid_paths_get_the_servers_codes(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let parent = unique("parent");
+    c.call(op::CREATE, create_body(&parent, b"", 0)).await;
+    let trailing = format!("{parent}/");
+    let cases = [
+        // path, getData, exists, getChildren, delete, setData, create
+        ("relative", NO_NODE, NO_NODE, NO_NODE, BAD_ARGUMENTS, BAD_ARGUMENTS, BAD_ARGUMENTS),
+        ("/missing-parent/", NO_NODE, NO_NODE, NO_NODE, NO_NODE, BAD_ARGUMENTS, NO_NODE),
+        ("/a//b", NO_NODE, NO_NODE, NO_NODE, NO_NODE, BAD_ARGUMENTS, NO_NODE),
+        (trailing.as_str(), NO_NODE, NO_NODE, NO_NODE, NO_NODE, BAD_ARGUMENTS, BAD_ARGUMENTS),
+        ("/", 0, 0, 0, BAD_ARGUMENTS, 0, NODE_EXISTS),
+    ];
+    for (path, get, exists, children, delete, set, create) in cases {
+        let (r, _) = c
+            .call(op::GET_DATA, |w| {
+                w.string(path).bool(false);
+            })
+            .await;
+        let (e, _) = c
+            .call(op::EXISTS, |w| {
+                w.string(path).bool(true);
+            })
+            .await;
+        let (l, _) = c
+            .call(op::GET_CHILDREN, |w| {
+                w.string(path).bool(false);
+            })
+            .await;
+        let (d, _) = c
+            .call(op::DELETE, |w| {
+                w.string(path).i32(-1);
+            })
+            .await;
+        let (s, _) = c
+            .call(op::SET_DATA, |w| {
+                w.string(path).buffer(b"").i32(-1);
+            })
+            .await;
+        let (k, _) = c.call(op::CREATE, create_body(path, b"", 0)).await;
+        assert_eq!(
+            (r.err, e.err, l.err, d.err, s.err, k.err),
+            (get, exists, children, delete, set, create),
+            "codes for {path:?}"
+        );
+    }
+}
 
 async fn errors_have_no_body(addr: &str) {
     let (mut c, _) = Raw::session(addr, 4000).await;

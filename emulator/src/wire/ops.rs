@@ -145,10 +145,47 @@ fn multi_failure(w: &mut Writer, count: usize, index: usize, code: i32) {
     w.i32(-1).bool(true).i32(-1);
 }
 
-/// Turns a request into work on `session`.
+/// True when the server would refuse `path` (the session's `Store` methods check paths as a
+/// client library does, before anything is sent).
+fn invalid(path: &str) -> bool {
+    crate::path::invalid_reason(path).is_some()
+}
+
+/// The code the server gives a create of an invalid path: the parent is looked up first, so
+/// a missing parent is `NoNode`; `/` exists already.
+async fn invalid_create(s: &Session, path: &str) -> Code {
+    match path.rfind('/') {
+        None => Code::BadArguments,
+        Some(_) if path == "/" => Code::NodeExists,
+        Some(i) => {
+            let parent = if i == 0 { "/" } else { &path[..i] };
+            match s.exists(parent).await {
+                Ok(Some(_)) => Code::BadArguments,
+                _ => Code::NoNode,
+            }
+        }
+    }
+}
+
+/// Turns a request into work on `session`. Invalid paths get the codes the server gives them
+/// (reads find no node), not the client-side `BadArguments` of the session's methods.
 pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
     let s = session.clone();
     match request {
+        Request::Exists { path, .. } | Request::GetData { path, .. } | Request::GetChildren { path, .. }
+            if invalid(&path) =>
+        {
+            futures::future::ready(Outcome::error(xid, Code::NoNode)).boxed()
+        }
+        Request::Delete { path, .. } if invalid(&path) => {
+            let code = if path.starts_with('/') && path != "/" { Code::NoNode } else { Code::BadArguments };
+            futures::future::ready(Outcome::error(xid, code)).boxed()
+        }
+        Request::Create(body)
+            if body.path == "/" || (invalid(&body.path) && !matches!(body.flags, 2 | 3 | 6)) =>
+        {
+            async move { Outcome::error(xid, invalid_create(&s, &body.path).await) }.boxed()
+        }
         Request::Create(body) => async move {
             let options = match create_options(&body) {
                 Ok(options) => options,
