@@ -2,7 +2,7 @@
 //!
 //! Each step is its own function over plain values, so each can be used and tested alone:
 //!
-//! 1. [`tree::parse`](crate::tree::parse) the whole text (a parse error changes nothing);
+//! 1. [`tree::parse`] the whole text (a parse error changes nothing);
 //! 2. [`check`] the names and sizes, then read a [`Snapshot`] of the subtree at the import path;
 //! 3. [`plan`] (pure): what to create, update, re-ACL and trim, with the versions read, and
 //!    the report lines;
@@ -11,7 +11,7 @@
 //! [`import_tree`] does all four; [`read`] (which does step 2's reading), [`plan`] and
 //! [`apply`] are the steps one by one.
 //!
-//! **Requests.** Reading (see [`snapshot`](crate::snapshot)) costs, per existing node of the
+//! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
 //! text, one data read and one `get_acl` (none with [`ImportOptions::check_acls`] off), plus
 //! one children read when it has children; per extra node one data read (to see whether it is
 //! ephemeral; with `trim` its whole subtree is read); nothing for the children of the import

@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use crate::store::{Acl, Code, CreateOptions, MultiError, Op, Store, StoreError};
 
-/// Most writes per `multi` request when batching (see [`Limits::batch`]).
+/// Most writes per `multi` request when batching (see [`ApplyOptions::batch`](super::ApplyOptions::batch)).
 pub const DEFAULT_BATCH: usize = 100;
 /// Most bytes of paths and data per `multi` request when batching: well under ZooKeeper's
 /// 1 MB request limit, whatever the chroot adds to each path.
