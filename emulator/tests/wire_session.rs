@@ -82,7 +82,46 @@ on_both!(
     check_and_remove_watches,
     close_session_replies_then_closes,
     invalid_paths_get_the_servers_codes,
+    who_am_i_ephemerals_and_subtree_counts,
 );
+
+async fn who_am_i_ephemerals_and_subtree_counts(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let (reply, _) = c.call(op::WHO_AM_I, |_| {}).await;
+    let mut r = Reader::new(&reply.body);
+    assert_eq!(r.i32("count").unwrap(), 1);
+    assert_eq!((r.string("scheme").unwrap(), r.string("user").unwrap()), ("ip", "127.0.0.1"));
+    let base = unique("eph");
+    c.call(op::CREATE, create_body(&base, b"", 0)).await;
+    for name in ["a", "b"] {
+        c.call(op::CREATE, create_body(&format!("{base}/{name}"), b"", 1)).await;
+    }
+    c.call(op::CREATE, create_body(&format!("{base}/p"), b"", 0)).await;
+    c.call(op::CREATE, create_body(&format!("{base}/p/q"), b"", 1)).await;
+    let (mut other, _) = Raw::session(addr, 4000).await;
+    other.call(op::CREATE, create_body(&format!("{base}/theirs"), b"", 1)).await;
+    let (reply, _) = c
+        .call(op::GET_EPHEMERALS, |w| {
+            w.string(&base);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let mut mine = Reader::new(&reply.body).strings("ephemerals").unwrap();
+    mine.sort();
+    assert_eq!(mine, [format!("{base}/a"), format!("{base}/b"), format!("{base}/p/q")]);
+    let (reply, _) = c
+        .call(op::GET_ALL_CHILDREN_NUMBER, |w| {
+            w.string(&base);
+        })
+        .await;
+    assert_eq!((reply.err, Reader::new(&reply.body).i32("total").unwrap()), (0, 5));
+    let (reply, _) = c
+        .call(op::GET_ALL_CHILDREN_NUMBER, |w| {
+            w.string(&format!("{base}/missing"));
+        })
+        .await;
+    assert_eq!(reply.err, NO_NODE);
+}
 
 /// Paths a client library would refuse, sent anyway: reads find no node, writes look at the
 /// parent first (the codes are Apache ZooKeeper 3.8's).
@@ -443,10 +482,6 @@ async fn unimplemented_and_unknown_ops() {
         })
         .await;
     assert_eq!(reply.err, -6, "reconfig is Unimplemented");
-    let (reply, _) = c.call(op::WHO_AM_I, |_| {}).await;
-    let mut r = Reader::new(&reply.body);
-    assert_eq!(r.i32("count").unwrap(), 1);
-    assert_eq!((r.string("scheme").unwrap(), r.string("user").unwrap()), ("ip", "127.0.0.1"));
     c.send(999, |_| {}).await;
     assert!(c.closed().await, "an unknown op code closes the connection");
     let _ = MUST;

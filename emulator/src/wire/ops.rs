@@ -335,6 +335,36 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
             }
         }
         .boxed(),
+        Request::GetEphemerals { prefix } => async move {
+            let mut found = Vec::new();
+            let mine = |path: &str, stat: &zczk_core::store::Stat| {
+                stat.ephemeral_owner == s.id() && path.starts_with(prefix.as_str())
+            };
+            match subtree(&s, "/", &mut |path, stat| {
+                if mine(path, stat) {
+                    found.push(path.to_string());
+                }
+            })
+            .await
+            {
+                Ok(()) => Outcome::ok(xid, |w| {
+                    w.strings(&found);
+                }),
+                Err(e) => Outcome::error(xid, e.code),
+            }
+        }
+        .boxed(),
+        Request::GetAllChildrenNumber { path } => async move {
+            let mut count = 0;
+            match subtree(&s, &path, &mut |_, _| count += 1).await {
+                // The node itself is not counted.
+                Ok(()) => Outcome::ok(xid, |w| {
+                    w.i32(count - 1);
+                }),
+                Err(e) => Outcome::error(xid, e.code),
+            }
+        }
+        .boxed(),
         Request::WhoAmI => async move {
             let ids = s.identities();
             Outcome::ok(xid, |w| {
@@ -357,6 +387,34 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
         Request::Ping | Request::RemoveWatches { .. } => {
             futures::future::ready(Outcome::ok(xid, |_| {})).boxed()
         }
+    }
+}
+
+/// Visits `root` and every node below it that the session may list, parents first. Fails
+/// only when `root` itself cannot be read; nodes that vanish or are unreadable meanwhile are
+/// skipped (the emulator has no snapshot read, so this is not atomic).
+async fn subtree(
+    s: &Session,
+    root: &str,
+    visit: &mut (dyn FnMut(&str, &zczk_core::store::Stat) + Send),
+) -> Result<(), StoreError> {
+    let (names, stat) = s.get_children(root).await?;
+    visit(root, &stat);
+    let mut stack: Vec<String> = names.iter().map(|n| child_path(root, n)).collect();
+    while let Some(path) = stack.pop() {
+        if let Ok((names, stat)) = s.get_children(&path).await {
+            visit(&path, &stat);
+            stack.extend(names.iter().map(|n| child_path(&path, n)));
+        }
+    }
+    Ok(())
+}
+
+fn child_path(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
     }
 }
 

@@ -322,6 +322,16 @@ pub enum Request {
     },
     /// whoAmI.
     WhoAmI,
+    /// getEphemerals: the session's ephemerals whose paths start with `prefix`.
+    GetEphemerals {
+        /// A string prefix of the paths (`/` for all).
+        prefix: String,
+    },
+    /// getAllChildrenNumber: the number of nodes below `path`.
+    GetAllChildrenNumber {
+        /// Path.
+        path: String,
+    },
     /// An op ZooKeeper has that this server does not implement (reconfig, sasl, ...).
     Unimplemented(i32),
 }
@@ -447,12 +457,9 @@ pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError
             remove: kind == op::REMOVE_WATCHES,
         },
         op::WHO_AM_I => Request::WhoAmI,
-        op::CHECK
-        | op::RECONFIG
-        | op::DELETE_CONTAINER
-        | op::SASL
-        | op::GET_EPHEMERALS
-        | op::GET_ALL_CHILDREN_NUMBER => {
+        op::GET_EPHEMERALS => Request::GetEphemerals { prefix: r.string("prefixPath")?.into() },
+        op::GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber { path: r.string("path")?.into() },
+        op::CHECK | op::RECONFIG | op::DELETE_CONTAINER | op::SASL => {
             // Known ops whose bodies we do not read: the reply says Unimplemented.
             return Ok((xid, kind, Request::Unimplemented(kind)));
         }
