@@ -83,7 +83,48 @@ on_both!(
     close_session_replies_then_closes,
     invalid_paths_get_the_servers_codes,
     who_am_i_ephemerals_and_subtree_counts,
+    a_resumed_session_keeps_ephemerals_and_gets_its_watches_back,
 );
+
+async fn a_resumed_session_keeps_ephemerals_and_gets_its_watches_back(addr: &str) {
+    let (mut c, connected) = Raw::session(addr, 4000).await;
+    let watched = unique("watched");
+    let eph = unique("mine");
+    c.call(op::CREATE, create_body(&watched, b"", 0)).await;
+    c.call(op::CREATE, create_body(&eph, b"", 1)).await;
+    let (reply, _) = c
+        .call(op::ADD_WATCH, |w| {
+            w.string(&watched).i32(1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (seen, _) = c
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    drop(c);
+    let (mut c, again) =
+        Raw::tcp(addr).await.handshake(connected.session_id, &connected.password, 4000).await;
+    let again = again.expect("the server answered the resume");
+    assert_eq!((again.session_id, again.timeout_ms > 0), (connected.session_id, true));
+    c.send_xid(-8, op::SET_WATCHES2, |w| {
+        w.i64(seen.zxid).i32(0).i32(0).i32(0).i32(0).strings(&[&watched]);
+    })
+    .await;
+    let (reply, events) = c.reply_to(-8).await;
+    assert_eq!((reply.err, events.len()), (0, 0));
+    let (mut other, _) = Raw::session(addr, 4000).await;
+    other.call(op::CREATE, create_body(&format!("{watched}/kid"), b"", 0)).await;
+    let (reply, events) = c
+        .call(op::EXISTS, |w| {
+            w.string(&eph).bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "the ephemeral survived the reconnect");
+    let events: Vec<_> = events.iter().map(|e| e.event()).collect();
+    assert_eq!(events, [(1, 3, format!("{watched}/kid"))], "the recursive watch came back");
+}
 
 async fn who_am_i_ephemerals_and_subtree_counts(addr: &str) {
     let (mut c, _) = Raw::session(addr, 4000).await;
