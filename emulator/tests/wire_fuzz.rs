@@ -220,3 +220,35 @@ async fn a_frame_over_the_limit_closes_the_connection() {
     assert_eq!(reply.err, 0);
     healthy(&addr, 0).await;
 }
+
+/// The decoders are pure functions over bytes: random and mutated input gives an error or a
+/// request, never a panic, and never a request that claims more bytes than the frame has.
+#[test]
+fn decoders_take_any_bytes() {
+    use zczk_emulator::wire::proto::{decode_request, ConnectRequest, Request};
+    let valid = valid_requests();
+    let mut rng = Rng(0xdec0_de00_1234_5678);
+    let mut decoded = 0;
+    for i in 0..100_000 {
+        let frame = if i % 2 == 0 {
+            let n = rng.below(80) as usize;
+            rng.bytes(n)
+        } else {
+            let mut frame = valid[rng.below(valid.len() as u64) as usize].clone();
+            for _ in 0..rng.below(3) + 1 {
+                let at = rng.below(frame.len() as u64) as usize;
+                frame[at] = rng.next() as u8;
+            }
+            frame
+        };
+        let _ = ConnectRequest::decode(&frame);
+        if let Ok((_, _, request)) = decode_request(&frame) {
+            decoded += 1;
+            if let Request::Create(body) = &request {
+                assert!(body.data.len() + body.path.len() <= frame.len());
+            }
+        }
+    }
+    // The mutations leave many requests intact, so both paths are exercised.
+    assert!(decoded > 1000, "only {decoded} frames decoded");
+}

@@ -589,3 +589,31 @@ async fn shutdown_closes_connections_and_disconnects_their_sessions() {
         .await;
     assert_eq!(reply.err, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_connection_leaves_no_watch_behind() {
+    let (server, addr) = served(Config::default()).await;
+    let (mut c, connected) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/w", b"", 0)).await;
+    c.call(op::GET_DATA, |w| {
+        w.string("/w").bool(true);
+    })
+    .await;
+    c.call(op::GET_CHILDREN, |w| {
+        w.string("/w").bool(true);
+    })
+    .await;
+    c.call(op::ADD_WATCH, |w| {
+        w.string("/w").i32(0);
+    })
+    .await;
+    let emulator = server.emulator().clone();
+    assert_eq!(emulator.watch_count_for(connected.session_id), 3);
+    drop(c);
+    let deadline = tokio::time::Instant::now() + MUST;
+    while emulator.watch_count_for(connected.session_id) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(emulator.watch_count(), 0, "watches outlived their connection");
+    assert!(emulator.faults(connected.session_id).is_disconnected());
+}
