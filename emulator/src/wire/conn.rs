@@ -468,15 +468,3 @@ impl Conn {
         }
     }
 }
-
-impl Outcome {
-    /// An empty success reply.
-    pub(crate) fn empty(xid: i32) -> Outcome {
-        Outcome {
-            frame: proto::finish_reply(proto::start_reply(xid, 0)),
-            events: Vec::new(),
-            watches: Vec::new(),
-            close: false,
-        }
-    }
-}

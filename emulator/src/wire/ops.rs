@@ -49,6 +49,11 @@ impl Outcome {
         Outcome { frame, events: Vec::new(), watches: Vec::new(), close: false }
     }
 
+    /// An empty success reply.
+    pub fn empty(xid: i32) -> Outcome {
+        Outcome::ok(xid, |_| {})
+    }
+
     fn ok(xid: i32, body: impl FnOnce(&mut Writer)) -> Outcome {
         let mut w = start_reply(xid, 0);
         body(&mut w);
@@ -384,9 +389,7 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
         .boxed(),
         Request::Unimplemented(_) => futures::future::ready(Outcome::error(xid, Code::Unimplemented)).boxed(),
         // Answered by the connection itself, which knows the session's watches.
-        Request::Ping | Request::RemoveWatches { .. } => {
-            futures::future::ready(Outcome::ok(xid, |_| {})).boxed()
-        }
+        Request::Ping | Request::RemoveWatches { .. } => futures::future::ready(Outcome::empty(xid)).boxed(),
     }
 }
 
