@@ -4,10 +4,11 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use zczk_core::client::ClientError;
 use zczk_emulator::wire::Server;
-use zczk_emulator::Emulator;
+use zczk_emulator::{Config, Emulator};
 
 use super::text_io::read_text;
 use super::CliError;
@@ -25,7 +26,7 @@ use crate::connect::ConnectError;
 /// `ruok`: `echo 'sess' | nc HOST PORT` lists the sessions, `expi 0xID` expires one, `drop
 /// 0xID` drops its connection (the client reconnects and keeps its session).
 ///
-/// Example: `zczk serve --port 2181 --tree services.zk`
+/// Example: `zczk serve --port 2181 --tree services.zk --tick-time 200`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The TCP port; 0 picks a free one (see the printed address).
@@ -40,14 +41,21 @@ pub struct Args {
     /// Keep the nodes in this JSON file (created if missing, locked while serving).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// ZooKeeper's tickTime in ms: sessions get timeouts between 2 and 20 ticks (2000: 4 s to
+    /// 40 s, as a default server; 200 lets tests use short timeouts).
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub tick_time: u64,
 }
 
 /// Runs `zczk serve`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let tick = Duration::from_millis(args.tick_time);
+    let config =
+        Config { min_session_timeout: 2 * tick, max_session_timeout: 20 * tick, ..Config::default() };
     let emulator = match (&args.tree, &args.file) {
-        (Some(tree), _) => load_tree(tree)?,
-        (None, Some(path)) => Emulator::try_open_file(path).map_err(ConnectError::from)?,
-        (None, None) => Emulator::new(),
+        (Some(tree), _) => load_tree(tree, config)?,
+        (None, Some(path)) => Emulator::open_file_with(path, config, false).map_err(ConnectError::from)?,
+        (None, None) => Emulator::with_config(config),
     };
     // One thread: the emulator applies requests under one lock anyway, and without hand-offs
     // between threads pipelined requests are answered several times faster (see the
@@ -73,11 +81,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 /// An emulator holding the nodes of the tree text in `file`.
-fn load_tree(file: &str) -> Result<Emulator, CliError> {
+fn load_tree(file: &str, config: Config) -> Result<Emulator, CliError> {
     let text = read_text(file)?;
     let root =
         zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: file.to_string(), error })?;
-    Emulator::from_tree(&root).map_err(|e| CliError::Client(ClientError::from(e)))
+    let emulator = Emulator::with_config(config);
+    emulator.load("/", &root).map_err(|e| CliError::Client(ClientError::from(e)))?;
+    Ok(emulator)
 }
 
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed now, so
