@@ -364,7 +364,7 @@ async fn new_nodes_get_the_acl_and_existing_acls_are_changed<B: Backend>(b: B) {
     import(&s, "/a\n", "/", &ImportOptions::default()).await;
     // No ADMIN: the import can still create below the nodes it makes.
     let acl = vec![Acl::new(Perms::READ | Perms::WRITE | Perms::CREATE | Perms::DELETE, "world", "anyone")];
-    let options = ImportOptions { acl: acl.clone(), ..ImportOptions::default() };
+    let options = ImportOptions { acl: Some(acl.clone()), ..ImportOptions::default() };
     let done = import(&s, "/a\n  /b\n    /c\n", "/", &options).await;
     assert_eq!(done.applied.map(|a| (a.creates, a.acl_changes)), Some((2, 1)));
     for path in ["/a", "/a/b", "/a/b/c"] {

@@ -28,8 +28,9 @@ pub struct Args {
     /// Do not report the extra nodes.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Permissions of the world ACL given to new nodes: letters of `rwcda` or an integer
-    /// (31 = all). Default: all.
+    /// Give new nodes, and existing nodes of the file whose ACL differs, the world ACL with
+    /// these permissions: letters of `rwcda` or an integer (31 = all). Without it, new nodes
+    /// get the open ACL and existing ACLs are left alone.
     #[arg(short, long, value_name = "PERM", value_parser = perms)]
     pub permission: Option<Perms>,
     /// Write everything in one transaction (all or nothing); refused when too large.
@@ -72,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ..ImportOptions::default()
     };
     if let Some(perms) = args.permission {
-        options.acl = vec![Acl::new(perms, "world", "anyone")];
+        options.acl = Some(vec![Acl::new(perms, "world", "anyone")]);
     }
     options.apply.atomic = args.atomic;
     let imported = with_client(&args.zk, |client| async move {

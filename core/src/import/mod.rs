@@ -12,7 +12,7 @@
 //! [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
-//! text, one data read and one `get_acl` (none with [`ImportOptions::check_acls`] off), plus
+//! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given), plus
 //! one children read when it has children; per extra node one data read (to see whether it is
 //! ephemeral; with `trim` its whole subtree is read); nothing for the children of the import
 //! point that the text does not name. Data and children reads travel 100 to a request
@@ -43,8 +43,9 @@ use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};
 use crate::store::{Acl, Store};
 use crate::tree::{self, Node};
 
-/// Options of an import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Options of an import. The default reports extras, enforces no ACL on existing nodes, and
+/// writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     /// What to do with extra nodes (in ZooKeeper, below a node of the text, but not in the
     /// text; never the children of the import point itself): `None` reports each as
@@ -52,29 +53,17 @@ pub struct ImportOptions {
     /// nodes, with recursive delete's messages), `Some(false)` leaves it silently. An extra that
     /// is itself ephemeral is always left alone, silently.
     pub trim: Option<bool>,
-    /// The ACL of new nodes; existing nodes whose ACL differs get it too. Default: open.
-    pub acl: Vec<Acl>,
-    /// Read the ACL of each existing node of the text, and give `acl` to those whose ACL
-    /// differs (the default, as section 4 of the spec says). `false` leaves existing ACLs
-    /// alone and saves one `get_acl` request per existing node: ZooKeeper cannot batch ACL
-    /// reads, so they are most of the cost of re-importing an unchanged tree.
-    pub check_acls: bool,
+    /// The ACL to enforce. `Some(acl)`: new nodes get `acl`, and so does every existing node
+    /// of the text whose ACL differs (each one's ACL is read: one `get_acl` request per node,
+    /// which ZooKeeper cannot batch). `None` (the default): new nodes get the open ACL and
+    /// existing ACLs are left as they are and not read, so an import never widens an ACL
+    /// that an administrator narrowed unless asked to, and an unchanged re-import costs
+    /// only the batched data reads.
+    pub acl: Option<Vec<Acl>>,
     /// Only report what would change (see [`Plan::report`]).
     pub dry_run: bool,
     /// How to write.
     pub apply: ApplyOptions,
-}
-
-impl Default for ImportOptions {
-    fn default() -> Self {
-        ImportOptions {
-            trim: None,
-            acl: Acl::open(),
-            check_acls: true,
-            dry_run: false,
-            apply: ApplyOptions::default(),
-        }
-    }
 }
 
 /// What an import did.
@@ -159,7 +148,7 @@ pub async fn read<S: Store + ?Sized>(
 ) -> Result<Snapshot, ImportError> {
     let root = &plan::import_point(root)?;
     let trim = options.trim;
-    let check_acls = options.check_acls;
+    let check_acls = options.acl.is_some();
     let visit = move |path: &str| {
         visit_for_import(tree, root, trim, path).map(|v| Visit { acl: v.acl && check_acls, ..v })
     };

@@ -168,7 +168,7 @@ pub fn plan(
     }
     let mut plan = Plan {
         path: root.clone(),
-        acl: options.acl.clone(),
+        acl: options.acl.clone().unwrap_or_else(Acl::open),
         creates: Vec::new(),
         updates: Vec::new(),
         acl_changes: Vec::new(),
@@ -193,7 +193,7 @@ pub fn plan(
             plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
         }
         if let Some(acl) = &state.acl {
-            if !same_acl(acl, &options.acl) {
+            if !same_acl(acl, &plan.acl) {
                 plan.acl_changes.push(PlannedAclChange { path: path.clone(), aversion: state.stat.aversion });
             }
         }

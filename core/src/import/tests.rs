@@ -182,7 +182,7 @@ fn differing_acl_is_changed_with_the_aversion_read() {
         n.acl = Some(two.iter().rev().cloned().collect());
     }
     let t = text(vec![("a", node(json!({}), vec![])), ("b", node(json!({}), vec![]))]);
-    let options = ImportOptions { acl: two.clone(), ..ImportOptions::default() };
+    let options = ImportOptions { acl: Some(two.clone()), ..ImportOptions::default() };
     let plan = plan(&t, "/", &s, &options).unwrap();
     // /a has the open ACL: changed; /b has the same entries in another order: left alone.
     assert_eq!(plan.acl_changes, [PlannedAclChange { path: "/a".into(), aversion: 2 }]);
@@ -197,7 +197,7 @@ fn acl_not_read_plans_no_acl_change() {
         n.acl = None;
     }
     let t = text(vec![("a", node(json!({}), vec![]))]);
-    let options = ImportOptions { acl: Acl::read_only(), ..ImportOptions::default() };
+    let options = ImportOptions { acl: Some(Acl::read_only()), ..ImportOptions::default() };
     assert!(plan(&t, "/", &s, &options).unwrap().is_empty());
 }
 
