@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod emulator;
+mod served;
 mod zookeeper;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
+pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 
 /// The session timeout tests ask for. The test server (tickTime 200) grants it.
@@ -64,8 +66,9 @@ pub async fn close<S: Store>(store: S) {
 }
 
 /// Runs `async fn $case<B: Backend>(backend: B)` once per backend, as tests named
-/// `$case::emulator` (a fresh [`EmulatorBackend`]) and `$case::zookeeper` (a private chroot
-/// on the real server, see [`real_server_address`]).
+/// `$case::emulator` (a fresh [`EmulatorBackend`]), `$case::served` (a fresh emulator behind
+/// `zczk serve`'s wire protocol, through `zookeeper-client`: [`ServedEmulator`]) and
+/// `$case::zookeeper` (a private chroot on the real server, see [`real_server_address`]).
 #[macro_export]
 macro_rules! both {
     ($($case:ident),+ $(,)?) => {$(
@@ -73,6 +76,11 @@ macro_rules! both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn emulator() {
                 super::$case($crate::EmulatorBackend::new()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn served() {
+                super::$case($crate::ServedEmulator::start().await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

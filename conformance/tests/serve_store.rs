@@ -3,68 +3,21 @@
 //! `zczk_emulator::serve` server, so the jute encoding, session handling and watch delivery
 //! are checked end to end by a real ZooKeeper client.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use zczk_conformance::{close, Backend, SESSION_TIMEOUT};
+use zczk_conformance::{close, Backend, ServedEmulator, SESSION_TIMEOUT};
 use zczk_core::store::{
     Acl, Code, Connector, CreateMode, CreateOptions, EventKind, MultiError, Op, OpResult, Perms,
     SessionState, Store, StoreError, WatchEvent, WatchMode,
 };
-use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::Emulator;
-use zczk_zookeeper::{ZkConnector, ZkStore};
+use zczk_zookeeper::ZkConnector;
 
 /// How long a test waits for something that must happen.
 const MUST: Duration = Duration::from_secs(5);
 
-/// Sessions through `zookeeper-client` on an emulator served over TCP in this process.
-#[derive(Clone)]
-struct Served {
-    server: Arc<ServerHandle>,
-    connector: ZkConnector,
-}
-
-impl Served {
-    async fn start() -> Served {
-        let server = zczk_emulator::serve("127.0.0.1:0", Emulator::new()).await.expect("binding the server");
-        let connector =
-            ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
-        Served { server: Arc::new(server), connector }
-    }
-
-    fn emulator(&self) -> &Emulator {
-        self.server.emulator()
-    }
-}
-
-#[async_trait::async_trait]
-impl Connector for Served {
-    type Store = ZkStore;
-
-    async fn connect(&self) -> Result<ZkStore, StoreError> {
-        self.connector.connect().await
-    }
-
-    fn address(&self) -> String {
-        self.connector.address()
-    }
-}
-
-#[async_trait::async_trait]
-impl Backend for Served {
-    const NAME: &'static str = "served";
-
-    async fn expire(&self, store: &ZkStore) {
-        self.emulator().faults(store.session_id()).expire();
-        let mut state = store.session_state();
-        tokio::time::timeout(MUST, state.wait_for(|s| s.is_terminal()))
-            .await
-            .expect("the client did not see its session end")
-            .expect("the state channel closed");
-    }
-}
+type Served = ServedEmulator;
 
 fn code<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Code {
     match result {

@@ -1,0 +1,69 @@
+//! The emulator over the wire: a fresh `zczk_emulator::serve` server in this process per test,
+//! reached through the `zookeeper-client` crate, so every case also checks the jute encoding,
+//! session handling and watch delivery of `zczk serve` against a real ZooKeeper client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zczk_core::store::{Connector, Store, StoreError};
+use zczk_emulator::wire::ServerHandle;
+use zczk_emulator::Emulator;
+use zczk_zookeeper::{ZkConnector, ZkStore};
+
+use crate::{Backend, SESSION_TIMEOUT};
+
+/// How long [`Backend::expire`] waits for the client to see its session end.
+const EXPIRY_WAIT: Duration = Duration::from_secs(5);
+
+/// Sessions through `zookeeper-client` on an emulator served over TCP in this process.
+#[derive(Clone)]
+pub struct ServedEmulator {
+    server: Arc<ServerHandle>,
+    connector: ZkConnector,
+}
+
+impl ServedEmulator {
+    /// Serves a fresh emulator on a free loopback port.
+    pub async fn start() -> ServedEmulator {
+        let server = zczk_emulator::serve("127.0.0.1:0", Emulator::new()).await.expect("binding the server");
+        let connector = ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
+        ServedEmulator { server: Arc::new(server), connector }
+    }
+
+    /// The emulator behind the server, for fault injection and inspection.
+    pub fn emulator(&self) -> &Emulator {
+        self.server.emulator()
+    }
+
+    /// The server.
+    pub fn server(&self) -> &ServerHandle {
+        &self.server
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for ServedEmulator {
+    type Store = ZkStore;
+
+    async fn connect(&self) -> Result<ZkStore, StoreError> {
+        self.connector.connect().await
+    }
+
+    fn address(&self) -> String {
+        self.connector.address()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for ServedEmulator {
+    const NAME: &'static str = "served";
+
+    async fn expire(&self, store: &ZkStore) {
+        self.emulator().faults(store.session_id()).expire();
+        let mut state = store.session_state();
+        tokio::time::timeout(EXPIRY_WAIT, state.wait_for(|s| s.is_terminal()))
+            .await
+            .expect("the client did not see its session end")
+            .expect("the state channel closed");
+    }
+}
