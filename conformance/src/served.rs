@@ -26,7 +26,8 @@ impl ServedEmulator {
     /// Serves a fresh emulator on a free loopback port.
     pub async fn start() -> ServedEmulator {
         let server = zczk_emulator::serve("127.0.0.1:0", Emulator::new()).await.expect("binding the server");
-        let connector = ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
+        let connector =
+            ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
         ServedEmulator { server: Arc::new(server), connector }
     }
 

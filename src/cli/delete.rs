@@ -33,9 +33,11 @@ pub struct Args {
 /// Runs `zczk delete`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = DeleteOptions { dry_run: args.dry_run, force: args.force, ..DeleteOptions::default() };
-    let report = with_client(&args.zk, |client| async move {
-        Ok(client.delete_recursive(&args.path, &options).await?)
-    })?;
+    let report =
+        with_client(
+            &args.zk,
+            |client| async move { Ok(client.delete_recursive(&args.path, &options).await?) },
+        )?;
     write_lines(&report.lines)?;
     Ok(ExitCode::SUCCESS)
 }

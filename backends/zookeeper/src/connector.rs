@@ -87,7 +87,9 @@ impl ZkConnector {
             .connect(&self.connection_string);
         let client = match tokio::time::timeout(limit, connecting).await {
             Err(_) => return Err(no_answer(&format!("within {} ms", limit.as_millis()))),
-            Ok(Err(zk::Error::NoHosts | zk::Error::Timeout)) => return Err(no_answer("(none accepted a session)")),
+            Ok(Err(zk::Error::NoHosts | zk::Error::Timeout)) => {
+                return Err(no_answer("(none accepted a session)"))
+            }
             Ok(Err(e)) => return Err(convert::error(e, OpKind::Connect, &self.connection_string)),
             Ok(Ok(client)) => client,
         };
@@ -96,7 +98,9 @@ impl ZkConnector {
             if let Err(e) = store.add_auth(scheme, auth).await {
                 // Best effort: the session is useless without its identity.
                 let _ = store.close().await;
-                return Err(e.with_detail(format!("adding the {scheme} identity on {}", self.connection_string)));
+                return Err(
+                    e.with_detail(format!("adding the {scheme} identity on {}", self.connection_string))
+                );
             }
         }
         Ok(store)

@@ -73,7 +73,12 @@ impl ZkStore {
     /// Sends a request on the client and returns the future of its reply, mapped to our values
     /// and errors. `send` must call one client method and return its future: the request is
     /// sent during this call, not when the future is first polled.
-    fn send<'a, T, F>(&'a self, op: OpKind, path: &'a str, send: impl FnOnce(&'a zk::Client) -> F) -> Reply<'a, T>
+    fn send<'a, T, F>(
+        &'a self,
+        op: OpKind,
+        path: &'a str,
+        send: impl FnOnce(&'a zk::Client) -> F,
+    ) -> Reply<'a, T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, zk::Error>> + Send + 'a,
@@ -247,14 +252,17 @@ impl Store for ZkStore {
 
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
         self.send(OpKind::GetChildren, path, |client| {
-            client.get_children(path).map(|result| result.map(|(children, stat)| (children, convert::stat(&stat))))
+            client
+                .get_children(path)
+                .map(|result| result.map(|(children, stat)| (children, convert::stat(&stat))))
         })
     }
 
     fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
         self.send(OpKind::GetChildren, path, |client| {
             client.get_and_watch_children(path).map(move |result| {
-                result.map(|(children, stat, watcher)| (children, convert::stat(&stat), oneshot(watcher, path)))
+                result
+                    .map(|(children, stat, watcher)| (children, convert::stat(&stat), oneshot(watcher, path)))
             })
         })
     }
@@ -262,7 +270,8 @@ impl Store for ZkStore {
     fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
         self.send(OpKind::GetAcl, path, |client| {
             client.get_acl(path).map(|result| {
-                result.map(|(acl, stat)| (acl.iter().map(convert::acl_from_zk).collect(), convert::stat(&stat)))
+                result
+                    .map(|(acl, stat)| (acl.iter().map(convert::acl_from_zk).collect(), convert::stat(&stat)))
             })
         })
     }
@@ -303,7 +312,8 @@ impl Store for ZkStore {
                 .map(move |result| match result {
                     Ok(results) => results.into_iter().map(op_result).collect::<Result<_, _>>().map(Ok),
                     Err(zk::MultiWriteError::OperationFailed { index, source }) => {
-                        let (kind, path) = ops.get(index).map_or((OpKind::Multi, ""), |op| (op_kind(op), op.path()));
+                        let (kind, path) =
+                            ops.get(index).map_or((OpKind::Multi, ""), |op| (op_kind(op), op.path()));
                         Ok(Err(MultiError::Op { index, error: convert::error(source, kind, path) }))
                     }
                     Err(zk::MultiWriteError::RequestFailed { source }) => Err(source),
@@ -411,7 +421,9 @@ fn op_result(result: zk::MultiWriteResult) -> Result<OpResult, zk::Error> {
     Ok(match result {
         zk::MultiWriteResult::Check => OpResult::Check,
         zk::MultiWriteResult::Delete => OpResult::Delete,
-        zk::MultiWriteResult::Create { path, stat } => OpResult::Create(Created { path, stat: convert::stat(&stat) }),
+        zk::MultiWriteResult::Create { path, stat } => {
+            OpResult::Create(Created { path, stat: convert::stat(&stat) })
+        }
         zk::MultiWriteResult::SetData { stat } => OpResult::SetData(convert::stat(&stat)),
         // The enum is open for kinds of ops this adapter never sends.
         other => return Err(zk::Error::UnexpectedError(format!("unexpected multi result {other:?}"))),

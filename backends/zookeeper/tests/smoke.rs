@@ -13,7 +13,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 fn server(test: &str) -> Option<String> {
     match std::env::var("ZCZK_TEST_ZOOKEEPER") {
         Ok(address) if !address.trim().is_empty() => Some(address),
-        _ if std::env::var_os("CI").is_some() => panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it"),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
+        }
         _ => {
             eprintln!("{test}: skipped: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
             None
@@ -66,7 +68,8 @@ async fn silent_server_fails_within_the_connect_timeout() {
         }
     });
     let started = std::time::Instant::now();
-    let error = ZkConnector::new(&address).with_connect_timeout(Duration::from_millis(500)).open().await.unwrap_err();
+    let error =
+        ZkConnector::new(&address).with_connect_timeout(Duration::from_millis(500)).open().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(error.code, Code::ConnectionLoss);
     assert!(error.to_string().contains(&address), "{error}");
