@@ -424,7 +424,7 @@ impl Store for Session {
     fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
         for (index, op) in ops.iter().enumerate() {
             let sequential = matches!(op, Op::Create { options, .. } if options.mode.is_sequential());
-            if let Err(error) = validate(op_kind(op), op.path(), sequential) {
+            if let Err(error) = validate(op.kind(), op.path(), sequential) {
                 return ready(None, Err(MultiError::Op { index, error }));
             }
         }
@@ -475,7 +475,7 @@ impl Store for Session {
         drop(st);
         let result = result.map_err(|fail| {
             let op = &ops[failed_at];
-            MultiError::Op { index: failed_at, error: store_error(fail, op_kind(op), op.path()) }
+            MultiError::Op { index: failed_at, error: store_error(fail, op.kind(), op.path()) }
         });
         ready(delay, result)
     }
@@ -595,15 +595,6 @@ const MULTI_CREATE_STAT: Stat = Stat {
     num_children: 0,
     pzxid: -1,
 };
-
-fn op_kind(op: &Op) -> OpKind {
-    match op {
-        Op::Check { .. } => OpKind::Check,
-        Op::Create { .. } => OpKind::Create,
-        Op::SetData { .. } => OpKind::SetData,
-        Op::Delete { .. } => OpKind::Delete,
-    }
-}
 
 /// Removes a persistent watch from the emulator when its receiver is dropped.
 struct WatchGuard {

@@ -186,16 +186,6 @@ fn zk_acl(acl: &[Acl]) -> Vec<zk::Acl> {
     acl.iter().map(convert::acl_to_zk).collect()
 }
 
-/// The operation kind of a multi op, for the error of a failing op.
-fn op_kind(op: &Op) -> OpKind {
-    match op {
-        Op::Check { .. } => OpKind::Check,
-        Op::Create { .. } => OpKind::Create,
-        Op::SetData { .. } => OpKind::SetData,
-        Op::Delete { .. } => OpKind::Delete,
-    }
-}
-
 impl Store for ZkStore {
     fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
         let acl = zk_acl(&options.acl);
@@ -301,7 +291,7 @@ impl Store for ZkStore {
                 // The client refuses a bad argument (a bad path, ...) before sending anything:
                 // report it as the failing op, as the server does for the ones it checks.
                 if let Err(e) = added {
-                    let failed = MultiError::Op { index, error: convert::error(e, op_kind(op), op.path()) };
+                    let failed = MultiError::Op { index, error: convert::error(e, op.kind(), op.path()) };
                     return futures::future::ready(Ok(Err(failed))).left_future();
                 }
             }
@@ -313,7 +303,7 @@ impl Store for ZkStore {
                     Ok(results) => results.into_iter().map(op_result).collect::<Result<_, _>>().map(Ok),
                     Err(zk::MultiWriteError::OperationFailed { index, source }) => {
                         let (kind, path) =
-                            ops.get(index).map_or((OpKind::Multi, ""), |op| (op_kind(op), op.path()));
+                            ops.get(index).map_or((OpKind::Multi, ""), |op| (op.kind(), op.path()));
                         Ok(Err(MultiError::Op { index, error: convert::error(source, kind, path) }))
                     }
                     Err(zk::MultiWriteError::RequestFailed { source }) => Err(source),

@@ -268,6 +268,16 @@ impl Op {
             | Op::Delete { path, .. } => path,
         }
     }
+
+    /// The kind of operation, for errors naming it.
+    pub fn kind(&self) -> super::OpKind {
+        match self {
+            Op::Check { .. } => super::OpKind::Check,
+            Op::Create { .. } => super::OpKind::Create,
+            Op::SetData { .. } => super::OpKind::SetData,
+            Op::Delete { .. } => super::OpKind::Delete,
+        }
+    }
 }
 
 /// One read of a [`Store::multi_read`](super::Store::multi_read).
