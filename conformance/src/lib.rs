@@ -45,20 +45,7 @@ pub trait Backend: Connector + Clone {
     }
 }
 
-/// The real server's address for test `test`, or `None` after saying the test is skipped.
-/// Panics when `CI` is set and the address is not, so CI cannot silently skip.
-pub fn real_server_address(test: &str) -> Option<String> {
-    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
-        Ok(address) if !address.trim().is_empty() => Some(address),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
-        }
-        _ => {
-            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
-            None
-        }
-    }
-}
+pub use zczk_zookeeper::testing::real_server_address;
 
 /// Closes a session, failing the test if that fails.
 pub async fn close<S: Store>(store: S) {

@@ -12,6 +12,7 @@ use zczk_emulator::wire::jute::Reader;
 use zczk_emulator::wire::proto::op;
 use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::{Config, Emulator};
+use zczk_zookeeper::testing::real_server_address;
 
 const NO_NODE: i32 = -101;
 const BAD_VERSION: i32 = -103;
@@ -35,19 +36,6 @@ fn quick() -> Config {
     }
 }
 
-fn real_server(test: &str) -> Option<String> {
-    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
-        Ok(address) if !address.trim().is_empty() => Some(address),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
-        }
-        _ => {
-            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set");
-            None
-        }
-    }
-}
-
 /// A fresh top-level path, so runs on a shared real server do not collide.
 fn unique(name: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
@@ -66,7 +54,7 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn zookeeper() {
-                if let Some(addr) = super::real_server(stringify!($case)) {
+                if let Some(addr) = super::real_server_address(stringify!($case)) {
                     super::$case(&addr).await;
                 }
             }

@@ -9,6 +9,22 @@ use zookeeper_client as zk;
 
 use crate::store::ZkStore;
 
+/// The address of the real server tests run against (`ZCZK_TEST_ZOOKEEPER`, which
+/// `.ci/zookeeper-server` sets), or `None` after saying that test `test` is skipped. Panics
+/// when `CI` is set and the address is not, so CI can never pass by skipping.
+pub fn real_server_address(test: &str) -> Option<String> {
+    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
+        Ok(address) if !address.trim().is_empty() => Some(address),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
+        }
+        _ => {
+            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
+            None
+        }
+    }
+}
+
 /// How many times [`expire`] joins and closes the session before giving up.
 const EXPIRY_ATTEMPTS: usize = 5;
 /// How long [`expire`] waits, after the session is closed, for the store to see its end.

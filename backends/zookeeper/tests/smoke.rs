@@ -9,20 +9,6 @@ use zczk_zookeeper::{connect, testing, ZkConnector};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The test server's address, or `None` (after saying so) when the tests are to be skipped.
-fn server(test: &str) -> Option<String> {
-    match std::env::var("ZCZK_TEST_ZOOKEEPER") {
-        Ok(address) if !address.trim().is_empty() => Some(address),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
-        }
-        _ => {
-            eprintln!("{test}: skipped: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
-            None
-        }
-    }
-}
-
 /// A node name no other test run uses.
 fn unique(name: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -31,7 +17,7 @@ fn unique(name: &str) -> String {
 
 #[tokio::test]
 async fn creates_and_reads_a_node() {
-    let Some(server) = server("creates_and_reads_a_node") else { return };
+    let Some(server) = testing::real_server_address("creates_and_reads_a_node") else { return };
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("node");
     let created = store.create(&path, b"hello", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
@@ -77,7 +63,7 @@ async fn silent_server_fails_within_the_connect_timeout() {
 
 #[tokio::test]
 async fn requests_pipeline_on_one_session() {
-    let Some(server) = server("requests_pipeline_on_one_session") else { return };
+    let Some(server) = testing::real_server_address("requests_pipeline_on_one_session") else { return };
     let store = connect(&server, TIMEOUT).await.unwrap();
     let root = unique("pipeline");
     let options = CreateOptions::default();
@@ -98,7 +84,10 @@ async fn requests_pipeline_on_one_session() {
 
 #[tokio::test]
 async fn dropping_a_persistent_watch_removes_it_from_the_server() {
-    let Some(server) = server("dropping_a_persistent_watch_removes_it_from_the_server") else { return };
+    let Some(server) = testing::real_server_address("dropping_a_persistent_watch_removes_it_from_the_server")
+    else {
+        return;
+    };
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("watch");
     let mine = |watches: Vec<testing::ServerWatch>| {
@@ -117,7 +106,7 @@ async fn dropping_a_persistent_watch_removes_it_from_the_server() {
 
 #[tokio::test]
 async fn expire_ends_the_session_as_expired() {
-    let Some(server) = server("expire_ends_the_session_as_expired") else { return };
+    let Some(server) = testing::real_server_address("expire_ends_the_session_as_expired") else { return };
     let _ = tracing_subscriber::fmt().with_env_filter("debug").try_init();
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("expire");
@@ -132,7 +121,10 @@ async fn expire_ends_the_session_as_expired() {
 
 #[tokio::test]
 async fn close_twice_is_fine_and_later_requests_fail_closed() {
-    let Some(server) = server("close_twice_is_fine_and_later_requests_fail_closed") else { return };
+    let Some(server) = testing::real_server_address("close_twice_is_fine_and_later_requests_fail_closed")
+    else {
+        return;
+    };
     let store = connect(&server, TIMEOUT).await.unwrap();
     store.close().await.unwrap();
     store.close().await.unwrap();
