@@ -26,7 +26,10 @@ use super::Node;
 pub const MAX_NODE_DEPTH: usize = 1000;
 
 /// Parses tree text; the result's children are the text's top-level nodes. On error, the
-/// first error (see [`parse_all`] for all of them).
+/// first error (see [`parse_all`] for all of them). This is zc.zk's `parse_tree`: the tree as
+/// plain values, each [`Node`] with its properties, node links, property links and children
+/// (keyed by name).
+#[doc(alias = "parse_tree")]
 pub fn parse(text: &str) -> Result<Node, ParseError> {
     parse_all(text).map_err(|mut errors| errors.swap_remove(0))
 }
