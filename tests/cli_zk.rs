@@ -257,3 +257,17 @@ fn graph_of_the_live_tree_matches_the_graph_of_its_file() {
         assert_eq!(live, offline);
     }
 }
+
+#[test]
+fn walk_prints_text_or_json() {
+    let t = file_target();
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    zczk(&t.zk)
+        .args(["walk", "--children", "/db"])
+        .assert()
+        .success()
+        .stdout("/db\t[\"providers\"]\n/db/providers\t[]\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["walk", "--output", "json", "/db"]))).unwrap();
+    assert_eq!(json, serde_json::json!(["/db", "/db/providers"]));
+}

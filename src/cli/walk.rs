@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use serde_json::{json, Value};
 use zczk_core::client::WalkOptions;
 
 use super::text_io::write_stdout;
@@ -19,6 +20,10 @@ pub struct Args {
     /// Print each node's child names after its path, tab-separated, as a JSON list.
     #[arg(long)]
     pub children: bool,
+    /// The output form: `text` (one path a line) or `json` (one array of paths, or with
+    /// --children of `{"path": ..., "children": [...]}` objects).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     /// The subtree.
     #[arg(default_value = "/")]
     pub path: String,
@@ -27,20 +32,39 @@ pub struct Args {
     pub zk: ZkArgs,
 }
 
+/// Output forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// One path a line (with --children: a tab, then the names as a JSON list).
+    Text,
+    /// One JSON array.
+    Json,
+}
+
 /// Runs `zczk walk`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = WalkOptions { ephemeral: !args.no_ephemeral };
     let text = with_client(&args.zk, |client| async move {
         let mut walk = client.walk(&args.path, options)?;
         let mut text = String::new();
+        let mut items = Vec::new();
         while let Some(item) = walk.next().await {
             let item = item?;
-            text.push_str(&item.path);
-            if args.children {
-                text.push('\t');
-                text.push_str(&serde_json::to_string(&item.children).expect("names always print"));
+            match (args.output, args.children) {
+                (Output::Json, false) => items.push(json!(item.path)),
+                (Output::Json, true) => items.push(json!({"path": item.path, "children": item.children})),
+                (Output::Text, children) => {
+                    text.push_str(&item.path);
+                    if children {
+                        text.push('\t');
+                        text.push_str(&json!(item.children).to_string());
+                    }
+                    text.push('\n');
+                }
             }
-            text.push('\n');
+        }
+        if args.output == Output::Json {
+            text = format!("{}\n", Value::Array(items));
         }
         Ok(text)
     })?;
