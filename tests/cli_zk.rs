@@ -271,3 +271,40 @@ fn walk_prints_text_or_json() {
         serde_json::from_str(&stdout_of(zczk(&t.zk).args(["walk", "--output", "json", "/db"]))).unwrap();
     assert_eq!(json, serde_json::json!(["/db", "/db/providers"]));
 }
+
+/// The server goes away while `zczk register` holds a session: SIGTERM still ends it promptly,
+/// with status 0 and no panic, and the next command fails with one clear line.
+#[test]
+fn a_server_that_goes_away_mid_command_is_a_clear_error() {
+    let mut serve = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut address = String::new();
+    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut address).unwrap();
+    let zk = address.trim().to_string();
+    zczk(&zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["register", "--zk", &zk, "--timeout", "2", "/app/providers", "10.0.0.1:80"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "/app/providers/10.0.0.1:80\n");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
+    let output = register.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    zczk(&zk)
+        .args(["export", "--timeout", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(zk.as_str()).and(predicate::str::contains("panicked").not()));
+}
