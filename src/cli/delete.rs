@@ -8,8 +8,10 @@ use super::text_io::write_lines;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
-/// Delete a subtree, children first. Ephemeral nodes (registered servers) and their ancestors
-/// are kept unless --force. `/` and `/zookeeper` are never deleted.
+/// Delete a subtree, keeping registered servers.
+///
+/// Children go first. Ephemeral nodes (registered servers) and their ancestors are kept
+/// unless --force. `/` and `/zookeeper` are never deleted.
 ///
 /// Example: `zczk delete -r --dry-run /services/old`
 #[derive(Debug, clap::Args)]

@@ -8,8 +8,10 @@ use super::text_io::{read_text, write_stdout};
 use super::validate::report;
 use super::CliError;
 
-/// Print tree text in canonical form: two spaces per level; each node's properties sorted,
-/// then its node links, property links and children; values as Python 3 literals. Comment
+/// Print tree text in canonical form.
+///
+/// Two spaces per level; each node's properties sorted, then its node links, property links
+/// and children; values as Python 3 literals. Comment
 /// lines stay before the item they precede, re-indented; blank lines are dropped. Invalid
 /// text is reported as by `zczk validate` (exit 1).
 ///

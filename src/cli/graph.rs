@@ -19,23 +19,14 @@ fn live_tree(zk: &ZkArgs) -> Result<zczk_core::tree::Node, CliError> {
     })
 }
 
-/// Print the service graph of tree text as Graphviz DOT. A node with a child `providers` is
-/// a service; a node link at or below a service to `.../providers` is an edge from that
+/// Print the service graph of tree text (or of the live tree) as Graphviz DOT.
+///
+/// A node with a child `providers` is a service; a node link at or below a service to `.../providers` is an edge from that
 /// service to the linked one (the nearest enclosing service owns the link; relative targets
 /// are resolved against the node holding the link). Edges are sorted.
 ///
-/// Example: `zczk graph services.zk | dot -Tsvg > services.svg`
+/// Examples: `zczk graph services.zk | dot -Tsvg > services.svg`, `zczk graph --zk zk1:2181/app`
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = r#"A node with a child `providers` is a service; a node link at or below a service whose target
-ends in `/providers` is an edge from that service to the linked one (the nearest enclosing
-service owns the link; relative targets are resolved against the node holding the link).
-Output: digraph g { "/a" -> "/b"; }, edges sorted.
-
-Examples:
-  zczk graph services.zk | dot -Tsvg > services.svg
-  zczk graph --zk zk1:2181/app"#
-)]
 pub struct Args {
     /// The tree file, or `-` for stdin. Without it, the live tree at `--zk` is read.
     pub file: Option<String>,

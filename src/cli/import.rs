@@ -10,9 +10,9 @@ use super::text_io::{read_text, write_lines};
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
-/// Create and update the nodes of a tree file under PATH. Only what differs is written.
+/// Create and update the nodes of a tree file under PATH.
 ///
-/// Nodes in ZooKeeper below a node of the file but missing from it are reported as
+/// Only what differs is written, each update conditional on the version read. Nodes in ZooKeeper below a node of the file but missing from it are reported as
 /// `extra path not trimmed: /a/b` (unless -q), or deleted with --trim (ephemeral nodes are
 /// kept). The file is checked completely before anything is written.
 ///

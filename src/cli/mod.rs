@@ -38,38 +38,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands. Each one's help (`zczk COMMAND --help`) is the doc comment of its `Args`.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check tree text: prints every error as FILE:LINE:COLUMN: message; never connects.
     Validate(validate::Args),
-    /// Print tree text in canonical form.
     Fmt(fmt::Args),
-    /// Print a subtree as tree text (or JSON).
     Export(export::Args),
-    /// Create and update nodes from tree text; report or trim the extras.
     Import(import::Args),
-    /// Set properties of a node (one versioned update).
     SetProperty(set_property::Args),
-    /// Print a node's properties as JSON, property links followed.
     Get(get::Args),
-    /// Print the real path a path stands for, following links.
     Resolve(resolve::ResolveArgs),
-    /// Add a node link.
     Ln(resolve::LnArgs),
-    /// Print the paths of a subtree.
     Walk(walk::Args),
-    /// Delete a subtree, keeping ephemeral nodes.
     Delete(delete::Args),
-    /// Register a server until interrupted.
     Register(register::Args),
-    /// Print a node's properties or children on every change.
     Watch(watch::Args),
-    /// Print a shell completion script.
     Completions(completions::Args),
-    /// Print the service graph of tree text as Graphviz DOT.
     Graph(graph::Args),
-    /// Serve the in-memory emulator over ZooKeeper's TCP protocol.
     Serve(serve::Args),
 }
 

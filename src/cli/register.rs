@@ -9,8 +9,10 @@ use super::text_io::write_lines;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
-/// Register a server: create the ephemeral node PATH/HOST:PORT, keep the session until
-/// SIGINT or SIGTERM, then close it so the node vanishes at once.
+/// Register a server until SIGINT or SIGTERM.
+///
+/// Creates the ephemeral node PATH/HOST:PORT and keeps the session until SIGINT or SIGTERM,
+/// then closes it so the node vanishes at once.
 ///
 /// A blank host (`:8080`) registers every non-loopback IPv4 address of this machine. The
 /// node's properties are the given ones plus `pid`. The created paths are printed.

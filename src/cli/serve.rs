@@ -14,9 +14,10 @@ use super::text_io::read_text;
 use super::CliError;
 use crate::connect::ConnectError;
 
-/// Serve the in-memory emulator over ZooKeeper's TCP protocol, so any ZooKeeper client
-/// (Java, kazoo, zkCli.sh, zookeeper-client, ...) can use it: a ZooKeeper for tests and local
-/// development that starts in milliseconds and needs no JVM.
+/// Serve the in-memory emulator over ZooKeeper's TCP protocol.
+///
+/// Any ZooKeeper client (Java, kazoo, zkCli.sh, zookeeper-client, ...) can use it: a ZooKeeper
+/// for tests and local development that starts in milliseconds and needs no JVM.
 ///
 /// Prints the address it listens on (`HOST:PORT`, one line) once it accepts connections, then
 /// serves until SIGINT or SIGTERM. `--tree` pre-loads nodes from tree text; `--file` keeps the

@@ -8,7 +8,9 @@ use zczk_core::tree::parse_value;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
-/// Set properties of a node in one versioned update (the node's other properties stay).
+/// Set properties of a node, in one versioned update.
+///
+/// The node's other properties stay.
 ///
 /// Values are tree-format literals: `'text'`, `"text"`, `42`, `1.5`, `True`, `None`,
 /// `[1, 'a']`, `{'k': 'v'}`. PATH is resolved through links; the real node is written.

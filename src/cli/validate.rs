@@ -7,8 +7,10 @@ use zczk_core::tree::{self, Node, ParseError};
 use super::text_io::read_text;
 use super::CliError;
 
-/// Check tree text without connecting: prints nothing and exits 0 when the text is valid;
-/// otherwise prints every error as `FILE:LINE:COLUMN: message` on stderr and exits 1.
+/// Check tree text, without connecting.
+///
+/// Prints nothing and exits 0 when the text is valid; otherwise prints every error as
+/// `FILE:LINE:COLUMN: message` on stderr and exits 1.
 ///
 /// Example: `zczk validate services.zk` or `zczk export | zczk validate -`
 #[derive(Debug, clap::Args)]

@@ -8,8 +8,10 @@ use super::text_io::write_stdout;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
-/// Watch a node: print its properties (property links followed) as one JSON line at once and
-/// on every change, as `{"path": P, "properties": {...}}`, or with --children its child names
+/// Print a node's properties or children now and on every change.
+///
+/// Prints its properties (property links followed) as one JSON line at once and on every
+/// change, as `{"path": P, "properties": {...}}`, or with --children its child names
 /// as `{"path": P, "children": [...]}`. P is the real path the given one resolves to. When
 /// the node is gone for good, prints `{"path": P, "deleted": true}` and exits 0.
 ///
