@@ -40,7 +40,8 @@ async fn answers(s: &dyn Store) -> Vec<String> {
         ),
         format!(
             "stat /: {:?}",
-            s.exists("/").await.map(|st| st.map(|st| (st.czxid, st.version))).map_err(|e| e.code)
+            // Only czxid: `/`'s version depends on what other tests on a shared server did.
+            s.exists("/").await.map(|st| st.map(|st| st.czxid)).map_err(|e| e.code)
         ),
     ]
 }
@@ -57,7 +58,7 @@ fn expected() -> Vec<String> {
         format!("get_acl /zookeeper/config: {:?}", Ok::<_, ()>((read_only, -1))),
         "create /zookeeper/zczk-root-test: Ok(\"/zookeeper/zczk-root-test\")".to_string(),
         "delete /zookeeper/zczk-root-test: Ok(())".to_string(),
-        "stat /: Ok(Some((0, 0)))".to_string(),
+        "stat /: Ok(Some(0))".to_string(),
     ]
 }
 

@@ -97,7 +97,9 @@ fn finish(outcome: Result<ExitCode, CliError>) -> ExitCode {
 fn init(verbose: u8) {
     std::panic::set_hook(Box::new(|info| eprintln!("zczk: internal error (please report it): {info}")));
     let level = match verbose {
-        0 => "warn",
+        // The ZooKeeper client's own reconnection warnings would repeat, in its words, the one
+        // line the command prints on failure.
+        0 => "warn,zookeeper_client=error",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -77,7 +77,7 @@ impl ZkConnector {
         let limit = self.connect_timeout.unwrap_or(self.session_timeout);
         let no_answer = |why: &str| {
             StoreError::new(Code::ConnectionLoss, OpKind::Connect, &self.connection_string)
-                .with_detail(format!("no ZooKeeper server answered at {} {why}", self.connection_string))
+                .with_detail(format!("no ZooKeeper server answered {why}"))
         };
         // `fail_eagerly` stops the first connection attempt after one round over the servers
         // instead of cycling forever; later reconnections of the session still cycle.

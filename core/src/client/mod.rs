@@ -126,8 +126,9 @@ impl<S: Store + 'static> ZooKeeper<S> {
                 Err(e) => {
                     return Err(ClientError::FailedConnect {
                         address: connector.address(),
-                        reason: e.to_string(),
-                    })
+                        // The address is said once, by FailedConnect itself.
+                        reason: e.detail.clone().unwrap_or_else(|| e.code.to_string()),
+                    });
                 }
             }
         };
