@@ -145,6 +145,22 @@ def bench_server(args, files, want, zk):
             zczk.run('import', '-q', tree, ROOT)
 
     peers = [('zczk', None)] + [(name, Peer(python, impl, zk=zk)) for name, python, impl in args.peers]
+    reader = peers[1][1] if len(peers) > 1 else None
+
+    def seen(rep, name, step):
+        # On the first run, the first Python side reads back what each tool wrote (untimed):
+        # every tool must leave the same tree, or the timings compare different work.
+        if rep == 0 and reader:
+            reader.send(op='export', path=ROOT, out=os.path.join(args.work, 'seen-%s-%s' % (step, name)))
+
+    def same_trees():
+        for step in ('import', 'trim'):
+            texts = {name: open(os.path.join(args.work, 'seen-%s-%s' % (step, name))).read()
+                     for name, _ in peers}
+            if len(set(texts.values())) != 1:
+                sys.exit('bench: after %s the tools left different trees (%s)' % (step, ', '.join(texts)))
+        print('  checked: after import and after trim, every tool left the same tree (read by %s)'
+              % peers[1][0], flush=True)
     for rep in range(args.reps):
         for name, peer in peers:
             def time_step(step, **command):
@@ -164,15 +180,19 @@ def bench_server(args, files, want, zk):
             reset(None)
             time_step('import', op='import', file=files['tree'], path=ROOT, trim=None)
             check(name + ' import', zczk.count(ROOT), want['tree'])
+            seen(rep, name, 'import')
             time_step('export', op='export', path=ROOT, out=files['export'])
             check(name + ' export', len([line for line in open(files['export'])
                                          if line.lstrip().startswith('/')]), want['tree'])
             time_step('reimport', op='import', file=files['tree'], path=ROOT, trim=None)
             time_step('trim', op='import', file=files['changed'], path=ROOT, trim=True)
             check(name + ' trim', zczk.count(ROOT), want['changed'])
+            seen(rep, name, 'trim')
             reset(files['tree'])
             time_step('delete', op='delete', path=ROOT)
             check(name + ' delete', zczk.count(ROOT), 0)
+        if rep == 0 and reader:
+            same_trees()
     for _, peer in peers:
         if peer:
             peer.close()
