@@ -2,7 +2,7 @@
 //! text tree model of a whole system that can be imported, exported, diffed, trimmed and
 //! analysed. A Rust re-creation of the Python package zc.zk.
 //!
-//! This crate re-exports the library API of [`zczk_core`], adds [`connect`] (one client type
+//! This crate re-exports the library API of [`zczk_core`], adds [`connect()`](fn@connect) (one client type
 //! for a real ensemble, `mem:` and `file:PATH`), and holds the `zczk` command-line tool ([`cli`]).
 //!
 //! ```
