@@ -15,6 +15,7 @@ work, exit; on `file:` also loading and saving the state file); zc.zk only aroun
 in a worker that is already connected. Both differences favour zc.zk.
 """
 import argparse
+import atexit
 import csv
 import datetime
 import json
@@ -76,13 +77,19 @@ def generate(nodes):
 
 
 class Peer:
-    """The Python worker (peer.py) under the given interpreter."""
+    """The Python worker (peer.py) under the given interpreter; ended when this program ends."""
 
     def __init__(self, python, impl, zk=None, mock=False):
         argv = [python, os.path.join(os.path.dirname(__file__), 'peer.py'), '--impl', impl]
         argv += ['--mock'] if mock else ['--zk', zk]
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
+        atexit.register(self.kill)
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def send(self, **command):
         self.process.stdin.write(json.dumps(command) + '\n')
@@ -94,7 +101,10 @@ class Peer:
 
     def close(self):
         self.process.stdin.close()
-        self.process.wait()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 class Zczk:
@@ -135,6 +145,11 @@ def bench_server(args, files, want, zk):
     """Both sides against the real server; returns {(peer, step): [seconds]}."""
     zczk = Zczk(args.zczk, zk)
     runs = {}
+    # A server that just answered `ruok` may still refuse sessions for a moment.
+    for _ in range(40):
+        if zczk.run('walk', '/zookeeper', check=False)[1].returncode == 0:
+            break
+        time.sleep(0.25)
 
     def reset(tree):
         # Untimed, with zczk (the fastest way): /bench empty, or holding `tree`.
