@@ -69,6 +69,22 @@ pub(crate) struct Sent {
     pub requests: usize,
 }
 
+impl Sent {
+    /// Adds the counts and failures of a later part of the same list; true when that part
+    /// failed (its failures are then this one's).
+    fn absorb(&mut self, part: Sent) -> bool {
+        self.applied += part.applied;
+        self.vanished += part.vanished;
+        self.requests += part.requests;
+        self.not_sent += part.not_sent;
+        let failed = !part.failures.is_empty();
+        if failed {
+            self.failures = part.failures;
+        }
+        failed
+    }
+}
+
 impl Write<'_> {
     /// The write as a `multi` op, or `None` for an ACL change (which a `multi` cannot hold).
     fn to_op(self) -> Option<Op> {
@@ -149,12 +165,7 @@ pub(crate) async fn send_phases<'a, S: Store + ?Sized>(
         } else {
             send(store, phase, limits.window, Some(&mut offset)).await
         };
-        total.applied += sent.applied;
-        total.vanished += sent.vanished;
-        total.requests += sent.requests;
-        total.not_sent += sent.not_sent;
-        if !sent.failures.is_empty() {
-            total.failures = sent.failures;
+        if total.absorb(sent) {
             total.not_sent += phases[i + 1..].iter().map(Vec::len).sum::<usize>();
             break;
         }
@@ -287,12 +298,7 @@ async fn send_batched<'a, S: Store + ?Sized>(
             };
             let one = send(store, &writes[range.clone()], window, Some(&mut offset)).await;
             answered += one.applied + one.vanished;
-            sent.applied += one.applied;
-            sent.vanished += one.vanished;
-            sent.requests += one.requests;
-            sent.not_sent += one.not_sent;
-            if !one.failures.is_empty() {
-                sent.failures = one.failures;
+            if sent.absorb(one) {
                 sent.not_sent += again[k + 1..].iter().map(Range::len).sum::<usize>();
                 return sent;
             }
