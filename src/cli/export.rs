@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use zczk_core::export::{self, ExportOptions};
 
-use super::text_io::write_stdout;
+use super::text_io::{write_stdout, Format};
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
@@ -23,7 +23,7 @@ pub struct Args {
     /// Print the top node under this name.
     #[arg(long)]
     pub name: Option<String>,
-    /// The output form.
+    /// The output form: tree text, or nested JSON objects with `properties` and `children`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The subtree to export.
@@ -32,15 +32,6 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub zk: ZkArgs,
-}
-
-/// Output forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Tree text.
-    Text,
-    /// Nested JSON objects with `properties` and `children`.
-    Json,
 }
 
 /// Runs `zczk export`.

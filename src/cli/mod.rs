@@ -13,6 +13,7 @@ mod register;
 mod resolve;
 mod serve;
 mod set_property;
+mod signals;
 mod text_io;
 pub mod upstream;
 mod validate;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use serde_json::{Map, Value};
 
 use super::set_property::assignment;
+use super::signals::shutdown_signal;
 use super::text_io::write_lines;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
@@ -36,28 +37,12 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let properties: Map<String, Value> = args.properties.into_iter().collect();
     with_client(&args.zk, |client| async move {
+        // Handlers first: a signal that comes while registering still ends the command.
+        let stop = shutdown_signal()?;
         let created = client.register(&args.path, &args.addr, properties).await?;
         write_lines(&created)?;
-        shutdown_signal().await
+        stop.await;
+        Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() -> Result<(), CliError> {
-    let signal_error = CliError::io("signal handler");
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(signal_error)
-    }
 }

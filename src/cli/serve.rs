@@ -10,6 +10,7 @@ use zczk_core::client::ClientError;
 use zczk_emulator::wire::Server;
 use zczk_emulator::{Config, Emulator};
 
+use super::signals::shutdown_signal;
 use super::text_io::read_text;
 use super::CliError;
 use crate::connect::ConnectError;
@@ -89,27 +90,4 @@ fn load_tree(file: &str, config: Config) -> Result<Emulator, CliError> {
     let emulator = Emulator::with_config(config);
     emulator.load("/", &root).map_err(|e| CliError::Client(ClientError::from(e)))?;
     Ok(emulator)
-}
-
-/// A future that completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed now, so
-/// a signal that comes while the server starts is not lost.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, CliError> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).map_err(CliError::io("signal handler"))?;
-        let mut int = signal(SignalKind::interrupt()).map_err(CliError::io("signal handler"))?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }

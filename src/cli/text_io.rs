@@ -4,6 +4,15 @@ use std::io::Read;
 
 use super::CliError;
 
+/// The form of a command's data output (`export --format`, `walk --output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people (tree text, one path a line, ...).
+    Text,
+    /// JSON for tools.
+    Json,
+}
+
 /// The text of `file`, or of stdin when `file` is `-`.
 pub fn read_text(file: &str) -> Result<String, CliError> {
     if file == "-" {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::{json, Value};
 use zczk_core::client::WalkOptions;
 
-use super::text_io::write_stdout;
+use super::text_io::{write_stdout, Format};
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
 
@@ -22,23 +22,14 @@ pub struct Args {
     pub children: bool,
     /// The output form: `text` (one path a line) or `json` (one array of paths, or with
     /// --children of `{"path": ..., "children": [...]}` objects).
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
     /// The subtree.
     #[arg(default_value = "/")]
     pub path: String,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub zk: ZkArgs,
-}
-
-/// Output forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// One path a line (with --children: a tab, then the names as a JSON list).
-    Text,
-    /// One JSON array.
-    Json,
 }
 
 /// Runs `zczk walk`.
@@ -51,9 +42,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         while let Some(item) = walk.next().await {
             let item = item?;
             match (args.output, args.children) {
-                (Output::Json, false) => items.push(json!(item.path)),
-                (Output::Json, true) => items.push(json!({"path": item.path, "children": item.children})),
-                (Output::Text, children) => {
+                (Format::Json, false) => items.push(json!(item.path)),
+                (Format::Json, true) => items.push(json!({"path": item.path, "children": item.children})),
+                (Format::Text, children) => {
                     text.push_str(&item.path);
                     if children {
                         text.push('\t');
@@ -63,7 +54,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        if args.output == Output::Json {
+        if args.output == Format::Json {
             text = format!("{}\n", Value::Array(items));
         }
         Ok(text)
