@@ -356,15 +356,19 @@ fn watcher_type(r: &mut Reader<'_>) -> Result<WatcherType, DecodeError> {
     })
 }
 
+/// The header before each op of a multi (or multiRead) request: the op's code, or `None` for
+/// the closing header (`done`). The header's error field is unused in requests.
+fn multi_header(r: &mut Reader<'_>) -> Result<Option<i32>, ProtocolError> {
+    let kind = r.i32("multi op")?;
+    let done = r.bool("multi done")?;
+    let _err = r.i32("multi err")?;
+    Ok((!done).then_some(kind))
+}
+
 fn multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, ProtocolError> {
     let mut ops = Vec::new();
     loop {
-        let kind = r.i32("multi op")?;
-        let done = r.bool("multi done")?;
-        let _err = r.i32("multi err")?;
-        if done {
-            return Ok(ops);
-        }
+        let Some(kind) = multi_header(r)? else { return Ok(ops) };
         ops.push(match kind {
             op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => {
                 MultiOp::Create(create_body(kind, r)?)
@@ -384,12 +388,7 @@ fn multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, ProtocolError> {
 fn multi_read(r: &mut Reader<'_>) -> Result<Vec<ReadOp>, ProtocolError> {
     let mut ops = Vec::new();
     loop {
-        let kind = r.i32("multi op")?;
-        let done = r.bool("multi done")?;
-        let _err = r.i32("multi err")?;
-        if done {
-            return Ok(ops);
-        }
+        let Some(kind) = multi_header(r)? else { return Ok(ops) };
         let path = r.string("path")?.to_string();
         let watch = r.bool("watch")?;
         ops.push(match kind {
