@@ -308,3 +308,48 @@ fn a_server_that_goes_away_mid_command_is_a_clear_error() {
         .code(1)
         .stderr(predicate::str::contains(zk.as_str()).and(predicate::str::contains("panicked").not()));
 }
+
+/// `zczk watch` prints a line at once and on each change, then `deleted` and exit 0 when the
+/// node is gone for good (here on `zczk serve`, which other processes can change meanwhile).
+#[test]
+fn watch_prints_each_change_until_the_node_is_gone() {
+    let mut serve = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut address = String::new();
+    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut address).unwrap();
+    let zk = address.trim().to_string();
+    zczk(&zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let mut watch = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["watch", "--zk", &zk, "/app/db"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut next = || serde_json::from_str::<serde_json::Value>(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(next(), serde_json::json!({"path": "/db", "properties": {"host": "db.example"}}));
+    zczk(&zk).args(["set-property", "/db", "port=1"]).assert().success();
+    assert_eq!(next(), serde_json::json!({"path": "/db", "properties": {"host": "db.example", "port": 1}}));
+    zczk(&zk).args(["delete", "-r", "/db"]).assert().success();
+    assert_eq!(next(), serde_json::json!({"path": "/db", "deleted": true}));
+    assert!(watch.wait().unwrap().success());
+
+    let mut children = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["watch", "--zk", &zk, "--children", "/app"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(children.stdout.take().unwrap()).lines();
+    let mut next = || serde_json::from_str::<serde_json::Value>(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(next(), serde_json::json!({"path": "/app", "children": ["providers"]}));
+    zczk(&zk).args(["delete", "-r", "/app"]).assert().success();
+    let last = next();
+    let last = if last.get("deleted").is_none() { next() } else { last };
+    assert_eq!(last, serde_json::json!({"path": "/app", "deleted": true}));
+    assert!(children.wait().unwrap().success());
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}

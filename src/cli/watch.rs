@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use serde_json::{json, Value};
 
 use super::text_io::write_stdout;
 use super::zk::{with_client, ZkArgs};
@@ -31,38 +34,34 @@ pub struct Args {
 /// Runs `zczk watch`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     with_client(&args.zk, |client| async move {
+        // Each view lives while its stream is read: dropping it would end the stream.
         if args.children {
             let view = client.children(&args.path).await?;
-            let mut updates = view.subscribe();
-            loop {
-                let snapshot = updates.borrow_and_update().clone();
-                if snapshot.deleted {
-                    return print_line(json!({"path": snapshot.path, "deleted": true}));
-                }
-                print_line(json!({"path": snapshot.path, "children": snapshot.children}))?;
-                if updates.changed().await.is_err() {
-                    return Ok(());
-                }
-            }
+            print_each(view.stream(), |s| (&s.path, s.deleted, json!({"children": s.children}))).await
         } else {
             let view = client.properties(&args.path, true).await?;
-            let mut updates = view.subscribe();
-            loop {
-                let snapshot = updates.borrow_and_update().clone();
-                if snapshot.deleted {
-                    return print_line(json!({"path": snapshot.path, "deleted": true}));
-                }
-                let properties: Map<String, Value> = snapshot.followed();
-                print_line(json!({"path": snapshot.path, "properties": properties}))?;
-                if updates.changed().await.is_err() {
-                    return Ok(());
-                }
-            }
+            print_each(view.stream(), |s| (&s.path, s.deleted, json!({"properties": s.followed()}))).await
         }
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_line(value: Value) -> Result<(), CliError> {
-    write_stdout(&format!("{value}\n"))
+/// Prints one JSON line per snapshot: `{"path": P, ...fields}`, or `{"path": P, "deleted":
+/// true}` for the last one when the node is gone for good.
+async fn print_each<T>(
+    snapshots: impl Stream<Item = Arc<T>>,
+    fields: impl Fn(&T) -> (&String, bool, Value),
+) -> Result<(), CliError> {
+    let mut snapshots = std::pin::pin!(snapshots);
+    while let Some(snapshot) = snapshots.next().await {
+        let (path, deleted, fields) = fields(&snapshot);
+        let mut line = json!({"path": path});
+        if deleted {
+            line["deleted"] = Value::Bool(true);
+        } else if let Value::Object(fields) = fields {
+            line.as_object_mut().expect("an object").extend(fields);
+        }
+        write_stdout(&format!("{line}\n"))?;
+    }
+    Ok(())
 }
