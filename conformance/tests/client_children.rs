@@ -1,10 +1,8 @@
 //! Live children views (spec section 6) through the high-level client, on every backend.
 
-mod client_support;
-
 use std::sync::Arc;
 
-use client_support::{client, eventually, put, set};
+use crate::client_support::{client, eventually, put, set};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::json;
@@ -166,7 +164,9 @@ async fn children_views_are_streams<B: Backend>(backend: B) {
     let mut stream = Box::pin(view.stream());
     macro_rules! next {
         () => {
-            tokio::time::timeout(client_support::PATIENCE, stream.next()).await.expect("a snapshot in time")
+            tokio::time::timeout(crate::client_support::PATIENCE, stream.next())
+                .await
+                .expect("a snapshot in time")
         };
     }
     assert!(next!().unwrap().children.is_empty());

@@ -1,10 +1,8 @@
 //! Live properties views (spec section 6) through the high-level client, on every backend.
 
-mod client_support;
-
 use std::sync::Arc;
 
-use client_support::{client, eventually, json, map, put, set};
+use crate::client_support::{client, eventually, json, map, put, set};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -400,7 +398,9 @@ async fn a_view_is_a_stream_of_snapshots<B: Backend>(backend: B) {
     let mut stream = Box::pin(view.stream());
     macro_rules! next {
         () => {
-            tokio::time::timeout(client_support::PATIENCE, stream.next()).await.expect("a snapshot in time")
+            tokio::time::timeout(crate::client_support::PATIENCE, stream.next())
+                .await
+                .expect("a snapshot in time")
         };
     }
     let first: Option<Arc<PropertiesSnapshot>> = next!();
@@ -474,7 +474,7 @@ async fn dropping_the_last_handle_leaves_no_watch_on_the_server() {
     };
     let view = zk.properties("/n", true).await.unwrap();
     let children = zk.children("/n").await.unwrap();
-    let deadline = tokio::time::Instant::now() + client_support::PATIENCE;
+    let deadline = tokio::time::Instant::now() + crate::client_support::PATIENCE;
     loop {
         let now = watched().await;
         if now.len() == 2 && now[0].ends_with("/n") && now[1].ends_with("/src") {
@@ -485,7 +485,7 @@ async fn dropping_the_last_handle_leaves_no_watch_on_the_server() {
     }
     drop(view);
     drop(children);
-    let deadline = tokio::time::Instant::now() + client_support::PATIENCE;
+    let deadline = tokio::time::Instant::now() + crate::client_support::PATIENCE;
     loop {
         let now = watched().await;
         if now.is_empty() {

@@ -1,10 +1,8 @@
 //! `register` and `unregister` (spec section 8) through the high-level client, on every backend.
 
-mod client_support;
-
 use std::net::IpAddr;
 
-use client_support::{client, json, map, put};
+use crate::client_support::{client, json, map, put};
 use serde_json::{json, Value};
 use zczk_conformance::{both, Backend};
 use zczk_core::client::{Address, ClientError, RegisterOptions};
@@ -189,12 +187,12 @@ async fn a_registration_made_as_the_session_expires_is_made_again() {
         let zk = zk.clone();
         tokio::spawn(async move { zk.register("/svc", "h:1", Default::default()).await })
     };
-    client_support::eventually("the create to be applied", || {
+    crate::client_support::eventually("the create to be applied", || {
         futures::executor::block_on(other.exists("/svc/h:1")).unwrap().is_some()
     })
     .await;
     backend.expire(&old).await;
-    client_support::new_session(&zk, 1).await;
+    crate::client_support::new_session(&zk, 1).await;
     let result = registering.await.unwrap();
     let stat = other.exists("/svc/h:1").await.unwrap();
     assert!(

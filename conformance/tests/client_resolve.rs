@@ -1,8 +1,6 @@
 //! `resolve` and `ln` (spec section 5) through the high-level client, on every backend.
 
-mod client_support;
-
-use client_support::{client, json, put, set};
+use crate::client_support::{client, json, put, set};
 use serde_json::json;
 use zczk_conformance::{both, Backend};
 use zczk_core::client::ClientError;

@@ -1,12 +1,10 @@
 //! Sessions (spec section 9): expiry, restore of registrations, re-armed views, close, failed
 //! connections; through the high-level client, on every backend.
 
-mod client_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::{eventually, json, map, new_session, put, set, Gated, PATIENCE};
+use crate::client_support::{eventually, json, map, new_session, put, set, Gated, PATIENCE};
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::broadcast;

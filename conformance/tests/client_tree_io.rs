@@ -1,8 +1,6 @@
 //! Import and export through the high-level client, on every backend.
 
-mod client_support;
-
-use client_support::client;
+use crate::client_support::client;
 use zczk_conformance::{both, Backend};
 use zczk_core::client::ClientError;
 use zczk_core::export::ExportOptions;

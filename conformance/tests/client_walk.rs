@@ -1,9 +1,7 @@
 //! `walk`, `is_ephemeral` and `create_recursive` (spec section 7) through the high-level
 //! client, on every backend.
 
-mod client_support;
-
-use client_support::{client, json, map, put, put_ephemeral};
+use crate::client_support::{client, json, map, put, put_ephemeral};
 use serde_json::json;
 use zczk_conformance::{both, Backend};
 use zczk_core::client::{ClientError, WalkOptions};

@@ -2,12 +2,10 @@
 //! Each may close its own connection, but the server stays up, keeps its memory bounded, and
 //! answers a well-formed client afterwards.
 
-mod wire_support;
-
 use std::time::Duration;
 
+use crate::wire_support::{create_body, Raw};
 use tokio::io::AsyncWriteExt;
-use wire_support::{create_body, Raw};
 use zczk_emulator::wire::jute::{Reader, Writer};
 use zczk_emulator::wire::proto::op;
 use zczk_emulator::Emulator;

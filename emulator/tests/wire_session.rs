@@ -3,11 +3,9 @@
 //! real server in `ZCZK_TEST_ZOOKEEPER` (skipped when unset, failing when `CI` is set), so the
 //! encoding is checked against Apache ZooKeeper itself.
 
-mod wire_support;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wire_support::{create_body, Raw, MUST};
+use crate::wire_support::{create_body, Raw, MUST};
 use zczk_emulator::wire::jute::Reader;
 use zczk_emulator::wire::proto::op;
 use zczk_emulator::wire::ServerHandle;

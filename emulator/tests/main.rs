@@ -1,0 +1,10 @@
+//! The emulator's integration tests as one test binary (one link instead of one per file).
+
+mod wire_support;
+
+mod faults;
+mod file;
+mod load;
+mod server;
+mod wire_fuzz;
+mod wire_session;

@@ -1,0 +1,4 @@
+//! End-to-end tests of the built `zczk` binaries, as one test binary.
+
+mod cli_tree;
+mod cli_zk;
