@@ -1,17 +1,22 @@
-//! The real-server backend: a private chroot per test on the server in `ZCZK_TEST_ZOOKEEPER`.
+//! The real-server backend: a private chroot per test on the server in `ZCZK_TEST_ZOOKEEPER`,
+//! reached through a relay of the test's own so that sessions can be expired without a race.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
+use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
 use crate::{real_server_address, Backend, SESSION_TIMEOUT};
 
-/// Sessions on a real Apache ZooKeeper, chrooted to a node of the test's own.
+/// Sessions on a real Apache ZooKeeper, chrooted to a node of the test's own, through a
+/// [`Relay`] that [`Backend::expire`] uses to cut them off.
 #[derive(Debug, Clone)]
 pub struct RealZooKeeper {
     connector: ZkConnector,
+    relay: Arc<Relay>,
 }
 
 impl RealZooKeeper {
@@ -24,8 +29,10 @@ impl RealZooKeeper {
         let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
         store.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{test}: {e}"));
         store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
-        let connector = ZkConnector::new(format!("{server}{chroot}")).with_session_timeout(SESSION_TIMEOUT);
-        Some(RealZooKeeper { connector })
+        let relay = Relay::start(&server).await.unwrap_or_else(|e| panic!("{test}: starting a relay: {e}"));
+        let connector =
+            ZkConnector::new(format!("{}{chroot}", relay.address())).with_session_timeout(SESSION_TIMEOUT);
+        Some(RealZooKeeper { connector, relay: Arc::new(relay) })
     }
 
     /// The connection string, chroot included.
@@ -61,6 +68,6 @@ impl Backend for RealZooKeeper {
     const NAME: &'static str = "zookeeper";
 
     async fn expire(&self, store: &ZkStore) {
-        zczk_zookeeper::testing::expire(store).await.expect("expiring a session on the real server");
+        self.relay.expire(store).await.expect("expiring a session on the real server");
     }
 }

@@ -1,9 +1,15 @@
-//! Helpers for tests against a real server: force a session to expire, and list the server's
-//! watches. Not for production use.
+//! Helpers for tests against a real server: a relay that can cut clients off and expire their
+//! sessions, and the server's list of watches. Not for production use.
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use zczk_core::store::{Code, OpKind, Store, StoreError};
 use zookeeper_client as zk;
 
@@ -25,59 +31,128 @@ pub fn real_server_address(test: &str) -> Option<String> {
     }
 }
 
-/// How many times [`expire`] joins and closes the session before giving up.
-const EXPIRY_ATTEMPTS: usize = 5;
-/// How long [`expire`] waits, after the session is closed, for the store to see its end.
-const EXPIRY_WAIT: Duration = Duration::from_secs(5);
+/// How long [`Relay::expire`] waits for each step: the close to be answered, then the store
+/// to be told its session expired.
+const EXPIRY_WAIT: Duration = Duration::from_secs(10);
 
 /// The servers part of a connection string (without the chroot).
 fn servers(connection_string: &str) -> &str {
     connection_string.split_once('/').map_or(connection_string, |(servers, _)| servers)
 }
 
-/// Makes `store`'s session expire, as the server does when a client stops answering: its
-/// ephemerals are deleted, other sessions' watches fire, and `store` sees `Expired`.
-///
-/// It joins the session from a second connection with the session's id and password and closes
-/// it there; the server then ends the session, and `store`'s client, reconnecting, is told the
-/// session expired. Returns once `store`'s state is terminal.
-pub async fn expire(store: &ZkStore) -> Result<(), StoreError> {
-    let address = servers(store.connection_string());
-    let mut state = store.session_state();
-    for _ in 0..EXPIRY_ATTEMPTS {
-        if state.borrow().is_terminal() {
-            return Ok(());
-        }
-        // The server moves the session to the joining connection and drops `store`'s, which
-        // reconnects at once and may take the session back before the close arrives. The
-        // joining client then reconnects too (no `fail_eagerly`), so the close gets through
-        // after a few rounds at worst; a new attempt covers the rest.
-        let joining = zk::Client::connector()
+/// A TCP relay on a free loopback port in front of a real server. Clients that connect to
+/// [`Relay::address`] reach the server through it, and a test can cut them off as a broken
+/// network would: [`Relay::cut`] closes every relayed connection and refuses new ones until
+/// [`Relay::restore`]. Dropping the relay closes everything it carries.
+#[derive(Debug)]
+pub struct Relay {
+    address: SocketAddr,
+    server: String,
+    shared: Arc<RelayState>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct RelayState {
+    open: AtomicBool,
+    /// Bumped by every cut: each relayed connection ends when it changes.
+    cuts: watch::Sender<u64>,
+}
+
+impl Relay {
+    /// Starts relaying to `server` (`host:port`; a chroot after it is ignored).
+    pub async fn start(server: &str) -> std::io::Result<Relay> {
+        let server = servers(server).to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(RelayState { open: AtomicBool::new(true), cuts: watch::channel(0).0 });
+        let accepting = tokio::spawn(accept(listener, server.clone(), Arc::clone(&shared)));
+        Ok(Relay { address, server, shared, accepting })
+    }
+
+    /// Where clients connect (`127.0.0.1:PORT`), to be followed by a chroot if wanted.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Closes every relayed connection and refuses (accepts and closes) new ones.
+    pub fn cut(&self) {
+        self.shared.open.store(false, Ordering::SeqCst);
+        self.shared.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// Relays new connections again.
+    pub fn restore(&self) {
+        self.shared.open.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes the session of `store` (a client connected through this relay) expire, as the
+    /// server does when a client stops answering: its ephemerals are deleted, other sessions'
+    /// watches fire, and `store` sees `Expired`. Returns once it has.
+    ///
+    /// With the relay cut, `store` cannot reach the server, so a second connection straight to
+    /// the server can take over the session (with its id and password) and close it without a
+    /// race; the relay is then restored, and `store`, reconnecting, is told the session expired.
+    pub async fn expire(&self, store: &ZkStore) -> Result<(), StoreError> {
+        let failed = |what: String| {
+            StoreError::new(Code::ConnectionLoss, OpKind::Close, self.server.as_str())
+                .with_detail(format!("could not expire session {:#x}: {what}", store.session_id()))
+        };
+        let mut state = store.session_state();
+        self.cut();
+        let joined = zk::Client::connector()
             .with_session(store.session_info().clone())
             .with_session_timeout(store.session_timeout())
-            .connect(address);
-        match tokio::time::timeout(store.session_timeout(), joining).await {
+            .connect(&self.server);
+        let outcome = match tokio::time::timeout(EXPIRY_WAIT, joined).await {
             Ok(Ok(other)) => {
                 let mut joined = other.state_watcher();
-                // Dropping the only handle sends CloseSession for the session.
+                // Dropping the only handle sends CloseSession, answered before the state ends.
                 drop(other);
                 let closed = async { while !joined.changed().await.is_terminated() {} };
-                let _ = tokio::time::timeout(store.session_timeout(), closed).await;
+                tokio::time::timeout(EXPIRY_WAIT, closed)
+                    .await
+                    .map_err(|_| failed("closing it from a second connection took too long".into()))
             }
-            // Already gone: `store` will be told so when it next reconnects.
-            Ok(Err(zk::Error::SessionExpired)) => {}
-            Ok(Err(_)) | Err(_) => continue,
-        }
+            // Already gone: `store` is told so when it reconnects.
+            Ok(Err(zk::Error::SessionExpired)) => Ok(()),
+            Ok(Err(e)) => Err(failed(format!("joining it from a second connection: {e}"))),
+            Err(_) => Err(failed("joining it from a second connection took too long".into())),
+        };
+        self.restore();
+        outcome?;
         let ended = tokio::time::timeout(EXPIRY_WAIT, state.wait_for(|s| s.is_terminal())).await;
         if ended.is_ok_and(|r| r.is_ok()) {
             return Ok(());
         }
+        let now = *state.borrow();
+        Err(failed(format!("the session was closed, but its store still says {now:?}")))
     }
-    let now = *state.borrow();
-    Err(StoreError::new(Code::ConnectionLoss, OpKind::Close, address).with_detail(format!(
-        "could not expire session {:#x} by closing it from another connection; its store says {now:?}",
-        store.session_id()
-    )))
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        self.cut();
+    }
+}
+
+/// Accepts clients and relays each to `server` until the relay is cut or either side closes.
+async fn accept(listener: TcpListener, server: String, shared: Arc<RelayState>) {
+    while let Ok((mut client, _)) = listener.accept().await {
+        if !shared.open.load(Ordering::SeqCst) {
+            continue; // dropped: the client sees its connection closed
+        }
+        let server = server.clone();
+        let mut cuts = shared.cuts.subscribe();
+        tokio::spawn(async move {
+            let Ok(mut upstream) = TcpStream::connect(&server).await else { return };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                _ = cuts.changed() => {}
+            }
+        });
+    }
 }
 
 /// One watch the server holds: the (server, not chrooted) path and the session id.

@@ -108,15 +108,37 @@ async fn dropping_a_persistent_watch_removes_it_from_the_server() {
 async fn expire_ends_the_session_as_expired() {
     let Some(server) = testing::real_server_address("expire_ends_the_session_as_expired") else { return };
     let _ = tracing_subscriber::fmt().with_env_filter("debug").try_init();
-    let store = connect(&server, TIMEOUT).await.unwrap();
+    let relay = testing::Relay::start(&server).await.unwrap();
+    let store = connect(&relay.address(), TIMEOUT).await.unwrap();
     let path = unique("expire");
     store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
-    testing::expire(&store).await.unwrap();
+    relay.expire(&store).await.unwrap();
     assert_eq!(*store.session_state().borrow(), SessionState::Expired);
     let error = store.exists(&path).await.unwrap_err();
     assert_eq!(error.code, Code::SessionExpired);
     let other = connect(&server, TIMEOUT).await.unwrap();
     assert_eq!(other.exists(&path).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_cut_connection_resumes_the_same_session() {
+    let test = "a_cut_connection_resumes_the_same_session";
+    let Some(server) = testing::real_server_address(test) else { return };
+    let relay = testing::Relay::start(&server).await.unwrap();
+    let store = connect(&relay.address(), TIMEOUT).await.unwrap();
+    let path = unique("cut");
+    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    let mut state = store.session_state();
+    relay.cut();
+    let seen = tokio::time::timeout(TIMEOUT, state.wait_for(|s| *s == SessionState::Disconnected)).await;
+    assert!(seen.is_ok_and(|r| r.is_ok()), "no Disconnected state after the cut");
+    relay.restore();
+    let seen = tokio::time::timeout(TIMEOUT, state.wait_for(|s| *s == SessionState::Connected)).await;
+    assert!(seen.is_ok_and(|r| r.is_ok()), "no Connected state after the relay was restored");
+    // Back within the session timeout: the same session, its ephemeral kept.
+    let stat = store.exists(&path).await.unwrap().expect("the ephemeral outlives the cut");
+    assert_eq!(stat.ephemeral_owner, store.session_id());
+    store.close().await.unwrap();
 }
 
 #[tokio::test]
