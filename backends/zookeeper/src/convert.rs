@@ -50,10 +50,28 @@ fn code(e: &zk::Error) -> (Code, Option<String>) {
         E::BadArguments(reason) => return (Code::BadArguments, Some((**reason).to_string())),
         E::NoHosts => return (Code::ConnectionLoss, Some("no server could be reached".to_string())),
         E::Timeout => return (Code::OperationTimeout, Some(e.to_string())),
+        // The connection failed under the request (reset by the server or the network): the
+        // request may or may not have been applied, which is what ConnectionLoss says.
+        E::Custom(_) if is_io_failure(e) => return (Code::ConnectionLoss, Some(e.to_string())),
         // Decoding failures and other surprises of the client itself.
         other => return (Code::Other(SYSTEM_ERROR), Some(other.to_string())),
     };
     (code, None)
+}
+
+/// True when an I/O error is behind `e` (the client wraps the connection's errors, in an
+/// `Arc`).
+fn is_io_failure(e: &zk::Error) -> bool {
+    type Shared = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let inner = cause.downcast_ref::<Shared>().map_or(cause, |shared| &**shared as _);
+        if inner.is::<std::io::Error>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }
 
 /// Our Stat, field for field.
