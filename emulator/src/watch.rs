@@ -47,7 +47,7 @@ impl WatchKind {
         match event {
             EventKind::NodeCreated | EventKind::NodeDataChanged => self != WatchKind::Child,
             EventKind::NodeChildrenChanged => matches!(self, WatchKind::Child | WatchKind::Persistent),
-            EventKind::NodeDeleted | EventKind::SessionEnded(_) => true,
+            EventKind::NodeDeleted | EventKind::SessionEnded(_) | EventKind::Reconnected => true,
         }
     }
 
@@ -243,12 +243,17 @@ impl Watches {
     /// `NodeDeleted` if its node is gone or `NodeDataChanged` if it changed after `seen`; an
     /// exists watch fires `NodeCreated` if its node now exists; a child watch fires
     /// `NodeDeleted` if its node is gone or `NodeChildrenChanged` if its children changed
-    /// after `seen`. The others stay armed.
+    /// after `seen`. The others stay armed. Persistent watches, which never replay what they
+    /// missed, get `Reconnected`.
     pub fn resume(&mut self, session: i64, tree: &Tree, seen: i64) {
         self.by_path.retain(|path, entries| {
             let node = tree.get(path);
             entries.retain_mut(|entry| {
-                if entry.session != session || !entry.kind.is_oneshot() {
+                if entry.session != session {
+                    return true;
+                }
+                if let Sink::Stream(tx) = &entry.sink {
+                    let _ = tx.send(WatchEvent { kind: EventKind::Reconnected, path: path.clone() });
                     return true;
                 }
                 let kind = match (entry.kind, node) {

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, EventKind, MultiError, OneshotWatch, Op, OpKind, OpResult,
-    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
 };
 use zookeeper_client as zk;
 
@@ -25,8 +25,9 @@ use crate::convert;
 pub struct ZkStore {
     /// The client, until [`Store::close`] takes it. Each request future holds a clone of the
     /// `Arc`, so the session is closed (the client's last handle dropped) only once the
-    /// requests already in flight are answered.
-    client: Mutex<Option<Arc<zk::Client>>>,
+    /// requests already in flight are answered. Persistent watches hold a weak reference, to
+    /// set themselves again after a reconnection without keeping the session open.
+    client: Arc<ClientSlot>,
     /// Id and password, so a test can join the session from a second connection.
     session: zk::SessionInfo,
     session_timeout: Duration,
@@ -49,7 +50,7 @@ impl ZkStore {
             session: client.session().clone(),
             session_timeout: client.session_timeout(),
             connection_string,
-            client: Mutex::new(Some(Arc::new(client))),
+            client: Arc::new(Mutex::new(Some(Arc::new(client)))),
             state,
             state_tx,
         }
@@ -96,6 +97,9 @@ impl ZkStore {
         Box::pin(InFlight { reply, _client: client })
     }
 }
+
+/// Where a [`ZkStore`] keeps its client until it is closed.
+type ClientSlot = Mutex<Option<Arc<zk::Client>>>;
 
 pin_project_lite::pin_project! {
     /// A reply future together with the client it borrows, kept alive until the future is
@@ -146,30 +150,89 @@ fn oneshot(watcher: zk::OneshotWatcher, path: &str) -> OneshotWatch {
     OneshotWatch::new(async move { convert::event(watcher.changed().await, &path) })
 }
 
-/// A persistent watch from the client's watcher. Connection-state events (disconnected,
-/// reconnected) are not node events and are skipped; a terminal session state is the last
-/// event. Dropping the stream drops the client's watcher, which removes the server's watch.
-fn persistent(watcher: zk::PersistentWatcher, path: &str) -> PersistentWatch {
-    let path = path.to_string();
-    let events = futures::stream::unfold(Some(watcher), move |watcher| {
-        let path = path.clone();
-        async move {
-            let mut watcher = watcher?;
-            loop {
-                let event = watcher.changed().await;
-                if convert::node_event(&event).is_some() {
-                    return Some((convert::event(event, &path), Some(watcher)));
-                }
-                let state = convert::session_state(event.session_state);
-                if state.is_terminal() {
-                    let end = zczk_core::store::WatchEvent { kind: EventKind::SessionEnded(state), path };
-                    // The client panics if asked for events after a terminal one: stop here.
-                    return Some((end, None));
-                }
+/// A persistent watch from the client's watcher. A terminal session state is the last event.
+/// Dropping the stream drops the client's watcher, which removes the server's watch.
+///
+/// After a reconnection the watch is set again before it yields [`EventKind::Reconnected`]:
+/// zookeeper-client 0.11 re-sends only one-shot watches when it reconnects (its
+/// `resend_watches` never reaches the persistent kinds), so the server would otherwise have
+/// forgotten this one and the stream would go silent.
+fn persistent(
+    watcher: zk::PersistentWatcher,
+    path: &str,
+    mode: zk::AddWatchMode,
+    client: Weak<ClientSlot>,
+) -> PersistentWatch {
+    let watch = Rearming { watcher, path: path.to_string(), mode, client, disconnected: false };
+    let events = futures::stream::unfold(Some(watch), |watch| async move {
+        let mut watch = watch?;
+        loop {
+            let event = watch.watcher.changed().await;
+            if convert::node_event(&event).is_some() {
+                return Some((convert::event(event, &watch.path), Some(watch)));
+            }
+            let state = convert::session_state(event.session_state);
+            if state.is_terminal() {
+                // The client panics if asked for events after a terminal one: stop here.
+                return Some((watch.ended(state), None));
+            }
+            match state {
+                SessionState::Disconnected => watch.disconnected = true,
+                SessionState::Connected if watch.disconnected => match watch.rearm().await {
+                    Rearmed::Yes => {
+                        let event = WatchEvent { kind: EventKind::Reconnected, path: watch.path.clone() };
+                        return Some((event, Some(watch)));
+                    }
+                    // Gone again: the next reconnection tries again.
+                    Rearmed::NotYet => {}
+                    Rearmed::Closed => return Some((watch.ended(SessionState::Closed), None)),
+                },
+                _ => {}
             }
         }
     });
     PersistentWatch::new(events.boxed())
+}
+
+/// A persistent watch's client-side state, for setting it again after a reconnection.
+struct Rearming {
+    watcher: zk::PersistentWatcher,
+    path: String,
+    mode: zk::AddWatchMode,
+    client: Weak<ClientSlot>,
+    disconnected: bool,
+}
+
+enum Rearmed {
+    Yes,
+    NotYet,
+    Closed,
+}
+
+impl Rearming {
+    /// Sets the watch again. The old watcher is dropped only after the new one is in place, so
+    /// the client does not ask the server to remove the watch.
+    async fn rearm(&mut self) -> Rearmed {
+        let Some(client) = self.client.upgrade().and_then(|slot| slot.lock().clone()) else {
+            return Rearmed::Closed;
+        };
+        match client.watch(&self.path, self.mode).await {
+            Ok(watcher) => {
+                self.watcher = watcher;
+                self.disconnected = false;
+                Rearmed::Yes
+            }
+            // A lost session shows as a terminal event of the watcher still held.
+            Err(e) => {
+                tracing::debug!(path = %self.path, error = %e, "persistent watch not set again yet");
+                Rearmed::NotYet
+            }
+        }
+    }
+
+    fn ended(&self, state: SessionState) -> WatchEvent {
+        WatchEvent { kind: EventKind::SessionEnded(state), path: self.path.clone() }
+    }
 }
 
 /// The client's create options for ours. The ACL list is converted by the caller and
@@ -359,8 +422,11 @@ impl Store for ZkStore {
             WatchMode::Persistent => zk::AddWatchMode::Persistent,
             WatchMode::PersistentRecursive => zk::AddWatchMode::PersistentRecursive,
         };
+        let slot = Arc::downgrade(&self.client);
         self.send(OpKind::Watch, path, |client| {
-            client.watch(path, mode).map(move |result| result.map(|watcher| persistent(watcher, path)))
+            client
+                .watch(path, mode)
+                .map(move |result| result.map(|watcher| persistent(watcher, path, mode, slot)))
         })
     }
 

@@ -14,7 +14,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::ZooKeeper;
 use crate::props;
-use crate::store::{Code, EventKind, SessionState, Store, StoreError, WatchMode};
+use crate::store::{Code, EventKind, Store, StoreError, WatchMode};
 
 /// How long to wait before trying again to watch a node when the session is still alive but
 /// the watch could not be set (the connection is down, the server refused).
@@ -110,8 +110,8 @@ impl<S: Store + 'static> Task<S> {
     }
 
     /// Watches on one session: sets the watch, then reads (so no change falls between the read
-    /// and the watch), then re-reads on each event and after each reconnection (a persistent
-    /// watch is not told what changed while the connection was down).
+    /// and the watch), then re-reads on each event, `Reconnected` included (a persistent watch
+    /// is not told what changed while the connection was down).
     async fn watch_session(&self, store: &S, stopped: &mut oneshot::Receiver<()>) -> Ended {
         let mut watch = match store.add_watch(&self.path, WatchMode::Persistent).await {
             Ok(watch) => watch,
@@ -133,12 +133,8 @@ impl<S: Store + 'static> Task<S> {
                     Some(_) => {}
                 },
                 changed = session.changed() => {
-                    let now = *session.borrow_and_update();
-                    if changed.is_err() || now.is_terminal() {
+                    if changed.is_err() || session.borrow_and_update().is_terminal() {
                         return Ended::Session;
-                    }
-                    if now == SessionState::Connected {
-                        self.refresh(store).await;
                     }
                 }
             }

@@ -96,7 +96,10 @@ pub trait Store: Send + Sync {
         Box::pin(futures::future::join_all(replies).map(Ok))
     }
 
-    /// Adds a persistent (or persistent-recursive) watch on `path` (which need not exist).
+    /// Adds a persistent (or persistent-recursive) watch on `path` (which need not exist). It
+    /// lasts as long as the session: after a disconnection it is armed again and yields
+    /// [`EventKind::Reconnected`](crate::store::EventKind::Reconnected), and the end of the
+    /// session is its last event.
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch>;
 
     /// Waits until the server this session talks to has caught up with the leader.

@@ -365,6 +365,11 @@ pub enum EventKind {
     /// The session ended (expired, closed or failed authentication) before the watch fired:
     /// it will never fire. For persistent watches this is the last event.
     SessionEnded(SessionState),
+    /// Persistent watches only: the session's connection came back after a disconnection, and
+    /// the watch is armed again. What changed while the connection was down was not reported
+    /// (as on the server, a persistent watch does not replay missed changes): re-read the node.
+    /// The path is the watched one.
+    Reconnected,
 }
 
 /// A watch event: what happened and to which path (for recursive watches, the node that

@@ -215,6 +215,8 @@ fn event_type(kind: EventKind) -> Option<i32> {
         EventKind::NodeChildrenChanged => Some(event::NODE_CHILDREN_CHANGED),
         // The client learns of its session's end from the connection, not from a watch.
         EventKind::SessionEnded(_) => None,
+        // The client re-arms its watches itself when it reconnects.
+        EventKind::Reconnected => None,
     }
 }
 
