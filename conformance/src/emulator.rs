@@ -3,7 +3,7 @@
 use zczk_core::store::{Connector, SessionState, Store, StoreError};
 use zczk_emulator::{Emulator, EmulatorConnector, Session};
 
-use crate::{Backend, SESSION_TIMEOUT};
+use crate::{wait_for_state, Backend, SESSION_TIMEOUT};
 
 /// Sessions on a fresh [`Emulator`] of the test's own, asking for [`SESSION_TIMEOUT`] as the
 /// real-server backend does.
@@ -58,5 +58,15 @@ impl Backend for EmulatorBackend {
         // The emulator ends the session at once; this only confirms it.
         let seen = state.wait_for(|s| *s == SessionState::Expired).await;
         assert!(seen.is_ok(), "the emulator session did not report Expired");
+    }
+
+    async fn disconnect(&self, store: &Session) {
+        store.faults().disconnect();
+        wait_for_state(store.session_state(), SessionState::Disconnected).await;
+    }
+
+    async fn reconnect(&self, store: &Session) {
+        store.faults().reconnect();
+        wait_for_state(store.session_state(), SessionState::Connected).await;
     }
 }

@@ -25,6 +25,22 @@ pub use zookeeper::RealZooKeeper;
 /// The session timeout tests ask for. The test server (tickTime 200) grants it.
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// How long a backend waits for a session to see the state a fault leads to.
+const FAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `store` is in `want`, failing the test after [`FAULT_WAIT`].
+async fn wait_for_state(
+    mut states: tokio::sync::watch::Receiver<zczk_core::store::SessionState>,
+    want: zczk_core::store::SessionState,
+) {
+    let seen = tokio::time::timeout(FAULT_WAIT, states.wait_for(|s| *s == want)).await;
+    assert!(
+        seen.is_ok_and(|r| r.is_ok()),
+        "the session did not become {want:?}; it is {:?}",
+        *states.borrow()
+    );
+}
+
 /// A place to run a test: makes sessions on one private tree, and injects faults.
 #[async_trait::async_trait]
 pub trait Backend: Connector + Clone {
@@ -35,6 +51,14 @@ pub trait Backend: Connector + Clone {
     /// its ephemerals are deleted, its watches are dropped, and `store` sees `Expired`. Returns
     /// once `store` has seen it.
     async fn expire(&self, store: &Self::Store);
+
+    /// Cuts `store` off from the server without ending its session, as a broken network
+    /// would, until [`Backend::reconnect`]. Returns once `store` has seen `Disconnected`.
+    /// Other sessions keep working meanwhile.
+    async fn disconnect(&self, store: &Self::Store);
+
+    /// Lets `store` reach the server again. Returns once it is connected, in the same session.
+    async fn reconnect(&self, store: &Self::Store);
 
     /// A new session; panics (failing the test) when none can be made.
     async fn session(&self) -> Self::Store {

@@ -1,16 +1,19 @@
 //! The emulator over the wire: a fresh `zczk_emulator::serve` server in this process per test,
 //! reached through the `zookeeper-client` crate, so every case also checks the jute encoding,
 //! session handling and watch delivery of `zczk serve` against a real ZooKeeper client.
+//! Sessions reach it through a [`Relay`] that [`Backend::disconnect`] cuts, as a broken
+//! network would (the emulator's own disconnect fault would let the client straight back in).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use zczk_core::store::{Connector, Store, StoreError};
+use zczk_core::store::{Connector, SessionState, Store, StoreError};
 use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::Emulator;
+use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{Backend, SESSION_TIMEOUT};
+use crate::{wait_for_state, Backend, SESSION_TIMEOUT};
 
 /// How long [`Backend::expire`] waits for the client to see its session end.
 const EXPIRY_WAIT: Duration = Duration::from_secs(5);
@@ -19,6 +22,7 @@ const EXPIRY_WAIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct ServedEmulator {
     server: Arc<ServerHandle>,
+    relay: Arc<Relay>,
     connector: ZkConnector,
 }
 
@@ -26,9 +30,10 @@ impl ServedEmulator {
     /// Serves a fresh emulator on a free loopback port.
     pub async fn start() -> ServedEmulator {
         let server = zczk_emulator::serve("127.0.0.1:0", Emulator::new()).await.expect("binding the server");
-        let connector =
-            ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
-        ServedEmulator { server: Arc::new(server), connector }
+        let address = server.local_addr().to_string();
+        let relay = Relay::start(&address).await.expect("starting a relay");
+        let connector = ZkConnector::new(relay.address()).with_session_timeout(SESSION_TIMEOUT);
+        ServedEmulator { server: Arc::new(server), relay: Arc::new(relay), connector }
     }
 
     /// The emulator behind the server, for fault injection and inspection.
@@ -66,5 +71,15 @@ impl Backend for ServedEmulator {
             .await
             .expect("the client did not see its session end")
             .expect("the state channel closed");
+    }
+
+    async fn disconnect(&self, store: &ZkStore) {
+        self.relay.cut(store.session_id());
+        wait_for_state(store.session_state(), SessionState::Disconnected).await;
+    }
+
+    async fn reconnect(&self, store: &ZkStore) {
+        self.relay.restore(store.session_id());
+        wait_for_state(store.session_state(), SessionState::Connected).await;
     }
 }

@@ -24,6 +24,7 @@ both!(
     the_wait_option_retries_until_a_session_is_made,
     calls_during_a_renewal_wait_for_the_new_session,
     registrations_deleted_recursively_stay_gone,
+    views_catch_up_after_a_reconnection,
 );
 
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
@@ -206,11 +207,9 @@ async fn no_server_is_a_failed_connect_naming_the_address() {
     }
 }
 
-/// On the emulator: a view gets the changes made while its session's connection was down (a
-/// persistent watch misses them, as on a real server), and keeps watching after.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn views_catch_up_after_a_reconnection() {
-    let backend = zczk_conformance::EmulatorBackend::new();
+/// A view gets the changes made while its session's connection was down (a persistent watch
+/// misses them), and keeps watching after.
+async fn views_catch_up_after_a_reconnection<B: Backend>(backend: B) {
     let zk = ZooKeeper::new(backend.clone()).await.unwrap();
     let other = backend.session().await;
     put(&other, "/n", json!({"v": 0})).await;
@@ -218,20 +217,21 @@ async fn views_catch_up_after_a_reconnection() {
     let view = zk.properties("/n", true).await.unwrap();
     let children = zk.children("/p").await.unwrap();
     let mut events = zk.events();
-    let faults = zk.store().faults();
-    faults.disconnect();
+    let session = zk.store().session_id();
+    backend.disconnect(&*zk.store()).await;
     event(&mut events, "disconnected state", |e| *e == ClientEvent::State(SessionState::Disconnected)).await;
     set(&other, "/n", json!({"v": 1})).await;
     put(&other, "/p/c", json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(view.get("v").unwrap(), Some(json!(0)), "nothing arrives while disconnected");
-    faults.reconnect();
+    backend.reconnect(&*zk.store()).await;
     event(&mut events, "connected state", |e| *e == ClientEvent::State(SessionState::Connected)).await;
     eventually("the change made while disconnected", || view.get("v").unwrap() == Some(json!(1))).await;
     eventually("the child made while disconnected", || children.names() == ["c"]).await;
     set(&other, "/n", json!({"v": 2})).await;
     eventually("a change after reconnecting", || view.get("v").unwrap() == Some(json!(2))).await;
     assert_eq!(zk.generation().borrow().to_owned(), 0, "the same session");
+    assert_eq!(zk.store().session_id(), session);
 }
 
 async fn calls_during_a_renewal_wait_for_the_new_session<B: Backend>(backend: B) {

@@ -45,6 +45,8 @@ both!(
     events_of_one_multi_arrive_in_op_order,
     persistent_watch_sees_its_node_and_its_children_list,
     persistent_recursive_watch_sees_the_whole_subtree,
+    a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed,
+    persistent_watches_are_armed_again_after_a_reconnection,
 );
 
 async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
@@ -276,4 +278,50 @@ async fn persistent_recursive_watch_sees_the_whole_subtree<B: Backend>(b: B) {
     quiet(&mut stream).await;
     close(s).await;
     close(other).await;
+}
+
+async fn a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    other.create("/d", b"0", &CreateOptions::default()).await.unwrap();
+    let (_, _, changed) = s.get_data_watch("/d").await.unwrap();
+    let (_, _, children) = s.get_children_watch("/d").await.unwrap();
+    b.disconnect(&s).await;
+    other.set_data("/d", b"1", None).await.unwrap();
+    b.reconnect(&s).await;
+    // The watch is set again with the last zxid the client saw, so the server fires it for
+    // the change it missed; the children did not change, so that watch stays armed.
+    assert_eq!(fired(changed).await, event(EventKind::NodeDataChanged, "/d"));
+    let mut children = children.boxed();
+    assert!(tokio::time::timeout(QUIET, &mut children).await.is_err(), "the child watch fired");
+    other.create("/d/c", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(fired(OneshotWatch::new(children)).await, event(EventKind::NodeChildrenChanged, "/d"));
+    close(s).await;
+}
+
+async fn persistent_watches_are_armed_again_after_a_reconnection<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    other.create("/w", b"0", &CreateOptions::default()).await.unwrap();
+    other.create("/t", b"", &CreateOptions::default()).await.unwrap();
+    // Different paths: ZooKeeper 3.8 keeps one watch mode per path for a session.
+    let mut node = s.add_watch("/w", WatchMode::Persistent).await.unwrap();
+    let mut tree = s.add_watch("/t", WatchMode::PersistentRecursive).await.unwrap();
+    b.disconnect(&s).await;
+    other.set_data("/w", b"1", None).await.unwrap();
+    other.create("/t/missed", b"", &CreateOptions::default()).await.unwrap();
+    b.reconnect(&s).await;
+    // A persistent watch does not replay what it missed: it says it is back, once.
+    assert_eq!(next(&mut node).await, event(EventKind::Reconnected, "/w"));
+    assert_eq!(next(&mut tree).await, event(EventKind::Reconnected, "/t"));
+    quiet(&mut node).await;
+    quiet(&mut tree).await;
+    // And it is armed on the server again.
+    other.set_data("/w", b"2", None).await.unwrap();
+    other.create("/w/c", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/t/missed/c", b"", &CreateOptions::default()).await.unwrap();
+    assert_eq!(next(&mut node).await, event(EventKind::NodeDataChanged, "/w"));
+    assert_eq!(next(&mut node).await, event(EventKind::NodeChildrenChanged, "/w"));
+    assert_eq!(next(&mut tree).await, event(EventKind::NodeCreated, "/t/missed/c"));
+    close(s).await;
 }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -41,9 +42,14 @@ fn servers(connection_string: &str) -> &str {
 }
 
 /// A TCP relay on a free loopback port in front of a real server. Clients that connect to
-/// [`Relay::address`] reach the server through it, and a test can cut them off as a broken
-/// network would: [`Relay::cut`] closes every relayed connection and refuses new ones until
-/// [`Relay::restore`]. Dropping the relay closes everything it carries.
+/// [`Relay::address`] reach the server through it, and a test can cut one session off as a
+/// broken network would: [`Relay::cut`] closes that session's connections and refuses its
+/// reconnections until [`Relay::restore`]; other sessions go on. Dropping the relay closes
+/// everything it carries.
+///
+/// The relay reads the session id from each connection's handshake (the client's connect
+/// request names the session it resumes, the server's response the session it got); all
+/// other bytes pass through untouched.
 #[derive(Debug)]
 pub struct Relay {
     address: SocketAddr,
@@ -54,10 +60,20 @@ pub struct Relay {
 
 #[derive(Debug)]
 struct RelayState {
-    open: AtomicBool,
-    /// Bumped by every cut: each relayed connection ends when it changes.
+    /// Sessions cut off; `None` once the relay is dropped (everything is cut).
+    cut: Mutex<Option<HashSet<i64>>>,
+    /// Bumped on every cut: each relayed connection then checks whether it is one.
     cuts: watch::Sender<u64>,
 }
+
+impl RelayState {
+    fn is_cut(&self, session: i64) -> bool {
+        self.cut.lock().as_ref().map_or(true, |cut| cut.contains(&session))
+    }
+}
+
+/// The largest handshake frame the relay reads (a connect request or response is tiny).
+const MAX_HANDSHAKE: usize = 4096;
 
 impl Relay {
     /// Starts relaying to `server` (`host:port`; a chroot after it is ignored).
@@ -65,7 +81,8 @@ impl Relay {
         let server = servers(server).to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
-        let shared = Arc::new(RelayState { open: AtomicBool::new(true), cuts: watch::channel(0).0 });
+        let cut = Mutex::new(Some(HashSet::new()));
+        let shared = Arc::new(RelayState { cut, cuts: watch::channel(0).0 });
         let accepting = tokio::spawn(accept(listener, server.clone(), Arc::clone(&shared)));
         Ok(Relay { address, server, shared, accepting })
     }
@@ -75,31 +92,36 @@ impl Relay {
         self.address.to_string()
     }
 
-    /// Closes every relayed connection and refuses (accepts and closes) new ones.
-    pub fn cut(&self) {
-        self.shared.open.store(false, Ordering::SeqCst);
+    /// Closes the connections of session `session` and refuses its reconnections.
+    pub fn cut(&self, session: i64) {
+        if let Some(cut) = self.shared.cut.lock().as_mut() {
+            cut.insert(session);
+        }
         self.shared.cuts.send_modify(|n| *n += 1);
     }
 
-    /// Relays new connections again.
-    pub fn restore(&self) {
-        self.shared.open.store(true, Ordering::SeqCst);
+    /// Lets session `session` connect again.
+    pub fn restore(&self, session: i64) {
+        if let Some(cut) = self.shared.cut.lock().as_mut() {
+            cut.remove(&session);
+        }
     }
 
     /// Makes the session of `store` (a client connected through this relay) expire, as the
     /// server does when a client stops answering: its ephemerals are deleted, other sessions'
     /// watches fire, and `store` sees `Expired`. Returns once it has.
     ///
-    /// With the relay cut, `store` cannot reach the server, so a second connection straight to
-    /// the server can take over the session (with its id and password) and close it without a
-    /// race; the relay is then restored, and `store`, reconnecting, is told the session expired.
+    /// With the session cut off, `store` cannot reach the server, so a second connection
+    /// straight to the server can take over the session (with its id and password) and close
+    /// it without a race; then `store` may reconnect, and is told the session expired.
     pub async fn expire(&self, store: &ZkStore) -> Result<(), StoreError> {
+        let id = store.session_id();
         let failed = |what: String| {
             StoreError::new(Code::ConnectionLoss, OpKind::Close, self.server.as_str())
-                .with_detail(format!("could not expire session {:#x}: {what}", store.session_id()))
+                .with_detail(format!("could not expire session {id:#x}: {what}"))
         };
         let mut state = store.session_state();
-        self.cut();
+        self.cut(id);
         let joined = zk::Client::connector()
             .with_session(store.session_info().clone())
             .with_session_timeout(store.session_timeout())
@@ -119,7 +141,7 @@ impl Relay {
             Ok(Err(e)) => Err(failed(format!("joining it from a second connection: {e}"))),
             Err(_) => Err(failed("joining it from a second connection took too long".into())),
         };
-        self.restore();
+        self.restore(id);
         outcome?;
         let ended = tokio::time::timeout(EXPIRY_WAIT, state.wait_for(|s| s.is_terminal())).await;
         if ended.is_ok_and(|r| r.is_ok()) {
@@ -133,26 +155,67 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.accepting.abort();
-        self.cut();
+        *self.shared.cut.lock() = None;
+        self.shared.cuts.send_modify(|n| *n += 1);
     }
 }
 
-/// Accepts clients and relays each to `server` until the relay is cut or either side closes.
+/// Accepts clients and relays each in a task of its own.
 async fn accept(listener: TcpListener, server: String, shared: Arc<RelayState>) {
-    while let Ok((mut client, _)) = listener.accept().await {
-        if !shared.open.load(Ordering::SeqCst) {
-            continue; // dropped: the client sees its connection closed
-        }
-        let server = server.clone();
-        let mut cuts = shared.cuts.subscribe();
-        tokio::spawn(async move {
-            let Ok(mut upstream) = TcpStream::connect(&server).await else { return };
-            tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
-                _ = cuts.changed() => {}
-            }
-        });
+    while let Ok((client, _)) = listener.accept().await {
+        tokio::spawn(relay(client, server.clone(), Arc::clone(&shared)));
     }
+}
+
+/// Relays one connection until either side closes it or its session is cut. Any failure just
+/// closes it: the client sees a lost connection, as it would on a real network.
+async fn relay(mut client: TcpStream, server: String, shared: Arc<RelayState>) -> std::io::Result<()> {
+    let mut cuts = shared.cuts.subscribe();
+    // Connect request: protocolVersion (4 bytes), lastZxidSeen (8), timeOut (4), sessionId (8).
+    let request = read_frame(&mut client).await?;
+    let asked = session_id_at(&request, 4 + 8 + 4);
+    if asked != 0 && shared.is_cut(asked) {
+        return Ok(());
+    }
+    let mut upstream = TcpStream::connect(&server).await?;
+    upstream.write_all(&request).await?;
+    // Connect response: protocolVersion (4 bytes), timeOut (4), sessionId (8).
+    let response = read_frame(&mut upstream).await?;
+    let session = session_id_at(&response, 4 + 4);
+    if shared.is_cut(session) {
+        return Ok(());
+    }
+    client.write_all(&response).await?;
+    let copy = tokio::io::copy_bidirectional(&mut client, &mut upstream);
+    tokio::pin!(copy);
+    loop {
+        tokio::select! {
+            _ = &mut copy => return Ok(()),
+            changed = cuts.changed() => if changed.is_err() || shared.is_cut(session) {
+                return Ok(());
+            },
+        }
+    }
+}
+
+/// One length-prefixed frame, the 4-byte length included.
+async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut length = [0u8; 4];
+    stream.read_exact(&mut length).await?;
+    let n = usize::try_from(i32::from_be_bytes(length)).unwrap_or(usize::MAX);
+    if n > MAX_HANDSHAKE {
+        return Err(std::io::Error::other(format!("a handshake frame of {n} bytes")));
+    }
+    let mut frame = vec![0u8; 4 + n];
+    frame[..4].copy_from_slice(&length);
+    stream.read_exact(&mut frame[4..]).await?;
+    Ok(frame)
+}
+
+/// The big-endian i64 at `offset` of a frame's body (0 when the frame is too short).
+fn session_id_at(frame: &[u8], offset: usize) -> i64 {
+    let at = 4 + offset;
+    frame.get(at..at + 8).and_then(|b| b.try_into().ok()).map_or(0, i64::from_be_bytes)
 }
 
 /// One watch the server holds: the (server, not chrooted) path and the session id.

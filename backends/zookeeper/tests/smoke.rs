@@ -129,10 +129,10 @@ async fn a_cut_connection_resumes_the_same_session() {
     let path = unique("cut");
     store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let mut state = store.session_state();
-    relay.cut();
+    relay.cut(store.session_id());
     let seen = tokio::time::timeout(TIMEOUT, state.wait_for(|s| *s == SessionState::Disconnected)).await;
     assert!(seen.is_ok_and(|r| r.is_ok()), "no Disconnected state after the cut");
-    relay.restore();
+    relay.restore(store.session_id());
     let seen = tokio::time::timeout(TIMEOUT, state.wait_for(|s| *s == SessionState::Connected)).await;
     assert!(seen.is_ok_and(|r| r.is_ok()), "no Connected state after the relay was restored");
     // Back within the session timeout: the same session, its ephemeral kept.
