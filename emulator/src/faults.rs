@@ -34,7 +34,8 @@ impl Faults {
     /// Drops the session's connection. Until [`Faults::reconnect`]: every request fails with
     /// `ConnectionLoss` and is not applied, the state is `Disconnected`, one-shot watches stay
     /// armed (changes meanwhile are reported on reconnect) and persistent watches miss what
-    /// happens (as with a real server). If the session stays disconnected longer than its
+    /// happens (as with a real server; they yield `Reconnected` when the connection is back).
+    /// If the session stays disconnected longer than its
     /// timeout (on tokio's clock, so `tokio::time::pause` works), it expires.
     pub fn disconnect(&self) {
         let expiry = self.inner.state.lock().disconnect(self.session);
