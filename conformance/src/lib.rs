@@ -28,6 +28,18 @@ pub const SESSION_TIMEOUT: Duration = Duration::from_secs(4);
 /// How long a backend waits for a session to see the state a fault leads to.
 const FAULT_WAIT: Duration = Duration::from_secs(5);
 
+/// Cuts a session that reaches its server through `relay` off, and waits until it sees it.
+async fn cut_off(relay: &zczk_zookeeper::testing::Relay, store: &zczk_zookeeper::ZkStore) {
+    relay.cut(store.session_id());
+    wait_for_state(store.session_state(), zczk_core::store::SessionState::Disconnected).await;
+}
+
+/// Lets a session cut off by [`cut_off`] back, and waits until it is connected again.
+async fn let_back(relay: &zczk_zookeeper::testing::Relay, store: &zczk_zookeeper::ZkStore) {
+    relay.restore(store.session_id());
+    wait_for_state(store.session_state(), zczk_core::store::SessionState::Connected).await;
+}
+
 /// Waits until `store` is in `want`, failing the test after [`FAULT_WAIT`].
 async fn wait_for_state(
     mut states: tokio::sync::watch::Receiver<zczk_core::store::SessionState>,

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use zczk_core::store::{Connector, SessionState, Store, StoreError};
+use zczk_core::store::{Connector, Store, StoreError};
 use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::Emulator;
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{wait_for_state, Backend, SESSION_TIMEOUT};
+use crate::{cut_off, let_back, Backend, SESSION_TIMEOUT};
 
 /// How long [`Backend::expire`] waits for the client to see its session end.
 const EXPIRY_WAIT: Duration = Duration::from_secs(5);
@@ -74,12 +74,10 @@ impl Backend for ServedEmulator {
     }
 
     async fn disconnect(&self, store: &ZkStore) {
-        self.relay.cut(store.session_id());
-        wait_for_state(store.session_state(), SessionState::Disconnected).await;
+        cut_off(&self.relay, store).await;
     }
 
     async fn reconnect(&self, store: &ZkStore) {
-        self.relay.restore(store.session_id());
-        wait_for_state(store.session_state(), SessionState::Connected).await;
+        let_back(&self.relay, store).await;
     }
 }

@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use zczk_core::store::{Connector, CreateOptions, SessionState, Store, StoreError};
+use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{real_server_address, wait_for_state, Backend, SESSION_TIMEOUT};
+use crate::{cut_off, let_back, real_server_address, Backend, SESSION_TIMEOUT};
 
 /// Sessions on a real Apache ZooKeeper, chrooted to a node of the test's own, through a
 /// [`Relay`] that [`Backend::expire`] uses to cut them off.
@@ -72,12 +72,10 @@ impl Backend for RealZooKeeper {
     }
 
     async fn disconnect(&self, store: &ZkStore) {
-        self.relay.cut(store.session_id());
-        wait_for_state(store.session_state(), SessionState::Disconnected).await;
+        cut_off(&self.relay, store).await;
     }
 
     async fn reconnect(&self, store: &ZkStore) {
-        self.relay.restore(store.session_id());
-        wait_for_state(store.session_state(), SessionState::Connected).await;
+        let_back(&self.relay, store).await;
     }
 }
