@@ -54,10 +54,8 @@ impl Backend for EmulatorBackend {
 
     async fn expire(&self, store: &Session) {
         store.faults().expire();
-        let mut state = store.session_state();
         // The emulator ends the session at once; this only confirms it.
-        let seen = state.wait_for(|s| *s == SessionState::Expired).await;
-        assert!(seen.is_ok(), "the emulator session did not report Expired");
+        wait_for_state(store.session_state(), SessionState::Expired).await;
     }
 
     async fn disconnect(&self, store: &Session) {

@@ -5,18 +5,14 @@
 //! network would (the emulator's own disconnect fault would let the client straight back in).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use zczk_core::store::{Connector, Store, StoreError};
+use zczk_core::store::{Connector, SessionState, Store, StoreError};
 use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::Emulator;
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{cut_off, let_back, Backend, SESSION_TIMEOUT};
-
-/// How long [`Backend::expire`] waits for the client to see its session end.
-const EXPIRY_WAIT: Duration = Duration::from_secs(5);
+use crate::{cut_off, let_back, wait_for_state, Backend, SESSION_TIMEOUT};
 
 /// Sessions through `zookeeper-client` on an emulator served over TCP in this process.
 #[derive(Clone)]
@@ -66,11 +62,8 @@ impl Backend for ServedEmulator {
 
     async fn expire(&self, store: &ZkStore) {
         self.emulator().faults(store.session_id()).expire();
-        let mut state = store.session_state();
-        tokio::time::timeout(EXPIRY_WAIT, state.wait_for(|s| s.is_terminal()))
-            .await
-            .expect("the client did not see its session end")
-            .expect("the state channel closed");
+        // The client learns it when it reconnects, told by the server that the session expired.
+        wait_for_state(store.session_state(), SessionState::Expired).await;
     }
 
     async fn disconnect(&self, store: &ZkStore) {
