@@ -202,7 +202,10 @@ impl Storage {
         // Refuse what is not a regular file, and a missing store that is only to be read,
         // before a lock file is made next to it.
         let exists = match fs::metadata(&real) {
-            Ok(metadata) => regular(path, &metadata).map(|()| true)?,
+            Ok(metadata) => {
+                regular(path, &metadata)?;
+                true
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(io_error("read", e)),
         };

@@ -16,7 +16,8 @@ pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ZkArgs {
     /// The connection string: `host:port[,host:port...][/chroot]` for a real ZooKeeper,
-    /// `mem:` for a fresh in-process emulator, `file:PATH` for an emulator kept in a file.
+    /// `mem:` for a fresh in-process emulator, `file:PATH` for an emulator kept in a file (made
+    /// by the first command that writes; commands that only read never write it).
     #[arg(long, value_name = "CONNECTION", env = ENV_VAR, default_value = DEFAULT)]
     pub zk: String,
     /// Seconds to wait for a session before giving up (also the session timeout asked for).
