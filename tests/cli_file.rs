@@ -2,7 +2,8 @@
 //! read-only file or directory, symbolic links, a mistyped path, and what is not a regular file.
 //!
 //! They run as root in CI too, where permission bits stop nothing: a read-only file is checked
-//! by its mode bits, and a read-only directory by finding nothing changed in it.
+//! by its mode bits, a read-only directory by finding nothing changed in it, and once more as
+//! `nobody` (through `setpriv`) so that the OS enforces the bits.
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -192,4 +193,59 @@ fn a_fifo_a_device_or_a_directory_is_refused_at_once() {
     assert_eq!(names_in(dir.path()), ["directory", "fifo"]);
     assert!(names_in(&directory).is_empty());
     assert!(!Path::new("/dev/zero.lock").exists());
+}
+
+/// `zczk ARGS --zk file:PATH` as a user who is not root (`nobody`, through `setpriv`, when the
+/// tests run as root), so that permission bits are enforced for real.
+fn zczk_unprivileged(store: &Path, args: &[&str]) -> Command {
+    let bin = assert_cmd::cargo::cargo_bin("zczk");
+    let is_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut command = if is_root {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(bin);
+        command
+    } else {
+        Command::new(bin)
+    };
+    command
+        .env_remove("ZC_ZK_CONNECTION_STRING")
+        .args(args)
+        .arg("--zk")
+        .arg(format!("file:{}", store.display()))
+        .timeout(Duration::from_secs(20));
+    command
+}
+
+#[test]
+fn a_user_who_may_not_write_the_directory_reads_with_or_without_a_lock_file() {
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("ro");
+    std::fs::create_dir(&home).unwrap();
+    let store = home.join("zk.json");
+    import(&store);
+    chmod(dir.path(), 0o755);
+    chmod(&store, 0o644);
+    let lock = home.join("zk.json.lock");
+    chmod(&lock, 0o644);
+    chmod(&home, 0o555);
+    let before = snapshot(&store);
+    // With the lock file a writer left: a shared lock through a read-only descriptor.
+    zczk_unprivileged(&store, &["get", "/db"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("db.example"));
+    zczk_unprivileged(&store, &["set-property", "/db", "x=1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Permission denied"));
+    // Without one (it cannot be made here): read all the same.
+    chmod(&home, 0o755);
+    std::fs::remove_file(&lock).unwrap();
+    chmod(&home, 0o555);
+    for args in READERS {
+        zczk_unprivileged(&store, args).write_stdin(TREE).assert().success();
+    }
+    let after = (snapshot(&store), names_in(&home));
+    chmod(&home, 0o755);
+    assert_eq!(after, (before, vec!["zk.json".to_string()]));
 }
