@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zczk_core::client::{ClientError, ConnectOptions, ZooKeeper};
-use zczk_core::connection::{Connection, ConnectionError};
+use zczk_core::connection::{Access, Connection, ConnectionError};
 use zczk_core::store::{Connector, Store, StoreError};
-use zczk_emulator::{Emulator, FileError};
+use zczk_emulator::{Config, Emulator, FileError};
 use zczk_zookeeper::ZkConnector;
 
 /// A session of any backend.
@@ -44,11 +44,14 @@ pub struct Options {
     /// How long to wait for a first session before failing with a `FailedConnect` error
     /// naming the address. `None`: the session timeout.
     pub connect_timeout: Option<Duration>,
+    /// Whether the session will only read: a `file:` store is then never written, and must
+    /// exist. Changes nothing for an ensemble or `mem:`.
+    pub access: Access,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None }
+        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None, access: Access::ReadWrite }
     }
 }
 
@@ -86,7 +89,8 @@ impl Session {
         self.emulator.as_ref()
     }
 
-    /// Closes the session (its ephemerals vanish at once) and, for `file:`, saves the file.
+    /// Closes the session (its ephemerals vanish at once) and, for `file:` opened to write,
+    /// saves the file.
     pub async fn close(self) -> Result<(), ConnectError> {
         self.client.close().await?;
         if let Some(emulator) = &self.emulator {
@@ -111,7 +115,7 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
         Connection::Memory => in_process(Emulator::new(), options).await,
         Connection::File(path) => {
             let limit = options.connect_timeout.unwrap_or(options.session_timeout);
-            in_process(open_file(path, limit).await?, options).await
+            in_process(open_file(path, options.access, limit).await?, options).await
         }
     }
 }
@@ -123,13 +127,15 @@ async fn in_process(emulator: Emulator, options: &Options) -> Result<Session, Co
 }
 
 /// Opens a `file:` emulator, waiting up to `limit` while another process has it open.
-async fn open_file(path: PathBuf, limit: Duration) -> Result<Emulator, ConnectError> {
+async fn open_file(path: PathBuf, access: Access, limit: Duration) -> Result<Emulator, ConnectError> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let attempt = path.clone();
-        let opened = tokio::task::spawn_blocking(move || Emulator::try_open_file(attempt))
-            .await
-            .expect("opening an emulator file does not panic");
+        let opened = tokio::task::spawn_blocking(move || {
+            Emulator::open_file_with(attempt, Config::default(), access, false)
+        })
+        .await
+        .expect("opening an emulator file does not panic");
         match opened {
             Err(FileError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -21,6 +21,21 @@ pub struct ConnectionError {
     pub reason: String,
 }
 
+/// What a user of a connection will do with the data: only read it, or write it too.
+///
+/// For `file:PATH` storage this decides how the file is treated: with [`Access::Read`] it is
+/// never written (a read works in a read-only directory) and a missing file is an error; with
+/// [`Access::ReadWrite`] a missing file is created at the first save. A real ensemble and
+/// `mem:` behave the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Only reads: the storage is never written.
+    Read,
+    /// Reads and writes (creates `file:` storage that does not exist yet).
+    #[default]
+    ReadWrite,
+}
+
 /// A parsed connection string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use zczk_core::connection::Access;
 use zczk_core::store::{Code, CreateOptions, OpKind, SessionState, StoreError};
 use zczk_core::tree;
 
@@ -81,32 +82,42 @@ impl Emulator {
     }
 
     /// A server whose persistent nodes are kept in the JSON file at `path` (the CLI's
-    /// `file:PATH`). See [`crate::file`] for the format, the lock and when it is written.
+    /// `file:PATH`), to read and write. See [`crate::file`] for the format, the lock and when
+    /// the file is written.
     ///
-    /// Takes an exclusive lock on `PATH.lock` first, **waiting** while another emulator (in
-    /// this or another process) has the file open, so two users of one file are serialized
-    /// and neither loses the other's writes. A missing file is an empty tree; a file that
-    /// does not parse is an error and is left untouched.
+    /// Takes an exclusive lock first, **waiting** while another emulator (in this or another
+    /// process) has the file open, so two users of one file are serialized and neither loses
+    /// the other's writes. A missing file is an empty tree, created (mode `0600`) at the first
+    /// save; a file that does not parse, is not a regular file or is read-only is an error
+    /// and is left untouched.
     pub fn open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
-        Emulator::open_file_with(path, Config::default(), true)
+        Emulator::open_file_with(path, Config::default(), Access::ReadWrite, true)
     }
 
     /// As [`Emulator::open_file`], but fails at once with [`FileError::Locked`] instead of
     /// waiting when the file is in use.
     pub fn try_open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
-        Emulator::open_file_with(path, Config::default(), false)
+        Emulator::open_file_with(path, Config::default(), Access::ReadWrite, false)
     }
 
-    /// As [`Emulator::open_file`] with a [`Config`]; `wait` says whether to wait for the lock.
-    pub fn open_file_with(path: impl AsRef<Path>, config: Config, wait: bool) -> Result<Emulator, FileError> {
-        let (storage, loaded) = Storage::open(path.as_ref(), wait)?;
+    /// As [`Emulator::open_file`] with a [`Config`] and an [`Access`]; `wait` says whether to
+    /// wait for the lock. With [`Access::Read`] the file must exist and is never written:
+    /// changes made through this emulator last only as long as it does (as with `mem:`).
+    pub fn open_file_with(
+        path: impl AsRef<Path>,
+        config: Config,
+        access: Access,
+        wait: bool,
+    ) -> Result<Emulator, FileError> {
+        let (storage, loaded) = Storage::open(path.as_ref(), access, wait)?;
         let (tree, zxid) = loaded.unwrap_or_default();
         Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
     }
 
     /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
     /// the same directory, synced, then renamed over the old one). Does nothing for an
-    /// emulator without a file. The file is also written when the last handle on the server
+    /// emulator without a file, one opened for [`Access::Read`], or when nothing changed
+    /// since the file was read or last written. The file is also written when the last handle on the server
     /// (emulator, session or connector) is dropped; call this to see errors.
     pub fn flush(&self) -> Result<(), FileError> {
         match &self.inner.storage {

@@ -7,25 +7,47 @@
 //! ACL, kind and the Stat fields the server keeps. Ephemerals, sessions and watches live only
 //! as long as the process and are not saved.
 //!
-//! **Lock**: an emulator opened on `PATH` holds an exclusive OS lock (`flock`) on `PATH.lock`
-//! for as long as the server lives. [`crate::Emulator::open_file`] waits for the lock (so two
-//! processes on one file run one after the other and neither loses the other's writes);
-//! [`crate::Emulator::try_open_file`] fails at once with [`FileError::Locked`]. The lock is on
-//! a file of its own because the data file is replaced at each save.
+//! **Access**: an emulator opened for [`Access::Read`] never writes the file (nor creates
+//! anything next to it when it can't: a read works in a read-only directory), and a missing
+//! file is [`FileError::NoSuchStore`]. With [`Access::ReadWrite`] a missing file is created at
+//! the first save, and a file without any write permission bit (`chmod a-w`), or one this user
+//! may not write, is refused with [`FileError::ReadOnly`] or [`FileError::Io`] rather than
+//! replaced: the mode bits are checked themselves, since root may write anything.
 //!
-//! **Saving**: [`crate::Emulator::flush`] writes `PATH.tmp`, syncs it, renames it over `PATH`
-//! and syncs the directory, so a crash leaves the old file or the new one, never half of one.
-//! The last handle on the server saves too when it goes away (errors are then only logged).
-//! A file that does not parse is an error at open, and is never overwritten by an empty tree.
+//! **The file itself**: `PATH` is followed through symbolic links to the real file, which is
+//! the one read, locked and replaced, so a link stays a link and its target gets the writes.
+//! Anything but a regular file (a directory, a FIFO, a device) is refused with
+//! [`FileError::NotAFile`] before it is opened, and opened without blocking in case it changed.
+//!
+//! **Lock**: an emulator holds an OS lock (`flock`) on `REAL.lock` next to the real file for as
+//! long as the server lives: exclusive for [`Access::ReadWrite`], shared for [`Access::Read`]
+//! (readers run together, writers one at a time and never beside a reader).
+//! [`crate::Emulator::open_file`] waits for the lock; [`crate::Emulator::try_open_file`] fails
+//! at once with [`FileError::Locked`]. The lock is on a file of its own because the data file
+//! is replaced at each save. A reader that finds no lock file and may not create one (a
+//! read-only directory) reads without it: no writer can have written there without creating
+//! it, and a save is an atomic rename, so the reader sees one whole version of the file.
+//!
+//! **Saving**: [`crate::Emulator::flush`] writes a new temporary file next to the real one
+//! (created exclusively under a fresh random name, so nothing planted there is followed), with
+//! the mode and owner of the file it replaces (`0600` for a new store: it may hold digest ACL
+//! hashes), syncs it, renames it over the real file and syncs the directory, so a crash leaves
+//! the old file or the new one, never half of one. Nothing is written when nothing changed
+//! since the file was read or last saved. The last handle on the server saves too when it goes
+//! away (errors are then only logged). A file that does not parse is an error at open, and is
+//! never overwritten by an empty tree.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs::{self, File, Metadata, OpenOptions, Permissions};
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use zczk_core::connection::Access;
 use zczk_core::store::{Acl, Perms};
 
 use crate::tree::{Node, NodeKind, Tree};
@@ -35,11 +57,19 @@ pub const FORMAT: &str = "zczk-emulator";
 /// The version this build writes and reads.
 pub const VERSION: u32 = 1;
 
-/// Why an emulator file could not be opened or saved. Every variant names the file.
+/// The mode of a store the emulator creates: only its owner may read it, as it may hold
+/// digest ACL hashes.
+pub const NEW_FILE_MODE: u32 = 0o600;
+
+/// How many symbolic links are followed from `PATH` to the real file, as the OS's own limit.
+const MAX_LINKS: usize = 40;
+
+/// Why an emulator file could not be opened or saved. Every variant names the file as given,
+/// as `file:PATH` (the connection string that names it).
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Reading, writing, syncing, renaming or locking failed.
-    #[error("{path}: cannot {action}: {source}")]
+    #[error("file:{}: cannot {action}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -49,7 +79,7 @@ pub enum FileError {
         source: io::Error,
     },
     /// Another emulator (in this process or another) has the file open.
-    #[error("{path}: in use by another zczk emulator (the lock {lock} is held)")]
+    #[error("file:{}: in use by another zczk emulator (the lock {} is held)", path.display(), lock.display())]
     Locked {
         /// The file.
         path: PathBuf,
@@ -57,7 +87,7 @@ pub enum FileError {
         lock: PathBuf,
     },
     /// The file is not a valid emulator file; it was left as it is.
-    #[error("{path}: not a valid zczk emulator file: {reason}")]
+    #[error("file:{}: not a valid zczk emulator file: {reason}", path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -65,12 +95,34 @@ pub enum FileError {
         reason: String,
     },
     /// The file was written by a newer (or unknown) version of the format.
-    #[error("{path}: emulator file format version {version} is not supported (this build reads version {VERSION})")]
+    #[error("file:{}: emulator file format version {version} is not supported (this build reads version {VERSION})", path.display())]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
         /// The version the file says it has.
         version: u32,
+    },
+    /// The file does not exist and was opened only to be read.
+    #[error("file:{}: no such store (a write creates it)", path.display())]
+    NoSuchStore {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file (or what its links lead to) is not a regular file; it was not opened.
+    #[error("file:{}: not a regular file but {kind}", path.display())]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is: `a directory`, `a FIFO`, `a character device`, ...
+        kind: &'static str,
+    },
+    /// The file has no write permission bit: someone made it read-only, so it is not replaced.
+    #[error("file:{}: the store is read-only (mode {mode:04o}); make it writable to change it", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
 }
 
@@ -123,66 +175,257 @@ struct SavedAcl {
     id: String,
 }
 
-/// An open emulator file: its path and the held lock.
+/// An open emulator file: its path, the real file, the access and the held lock.
 pub(crate) struct Storage {
+    /// The path as given, named in errors.
     path: PathBuf,
-    /// Holding the open lock file holds the lock; closing it releases the lock.
-    _lock: File,
+    /// The real file `path` leads to, symbolic links followed: the one read and replaced.
+    real: PathBuf,
+    access: Access,
+    /// The zxid the file holds (as read or last saved): a save at that zxid has nothing new.
+    saved_zxid: Mutex<Option<i64>>,
+    /// Holding the open lock file holds the lock; closing it releases the lock. `None` for a
+    /// reader that could not create the lock file (see the module documentation).
+    _lock: Option<File>,
 }
 
 impl Storage {
-    /// Locks `path` (waiting if `wait`), then reads it: `None` when it does not exist.
-    pub fn open(path: &Path, wait: bool) -> Result<(Storage, Option<(Tree, i64)>), FileError> {
-        let lock_path = lock_path(path);
+    /// Locks `path` (waiting if `wait`), then reads it: `None` when it does not exist (an
+    /// error for [`Access::Read`]).
+    pub fn open(
+        path: &Path,
+        access: Access,
+        wait: bool,
+    ) -> Result<(Storage, Option<(Tree, i64)>), FileError> {
         let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| io_error("create its lock file", e))?;
-        if wait {
-            fs4::FileExt::lock(&lock).map_err(|e| io_error("lock", e))?;
-        } else {
-            match fs4::FileExt::try_lock(&lock) {
-                Ok(()) => {}
-                Err(fs4::TryLockError::WouldBlock) => {
-                    return Err(FileError::Locked { path: path.to_path_buf(), lock: lock_path })
-                }
-                Err(fs4::TryLockError::Error(e)) => return Err(io_error("lock", e)),
+        let real = real_file(path).map_err(|e| io_error("follow its symbolic links", e))?;
+        // Refuse what is not a regular file, and a missing store that is only to be read,
+        // before a lock file is made next to it.
+        let exists = match fs::metadata(&real) {
+            Ok(metadata) => {
+                regular(path, &metadata)?;
+                true
             }
-        }
-        let loaded = match fs::read(path) {
-            Ok(bytes) => Some(decode(path, &bytes)?),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(io_error("read", e)),
         };
-        Ok((Storage { path: path.to_path_buf(), _lock: lock }, loaded))
+        if !exists && access == Access::Read {
+            return Err(FileError::NoSuchStore { path: path.to_path_buf() });
+        }
+        let lock = lock(path, &real, access, wait)?;
+        let loaded = match open_regular(path, &real)? {
+            Some((mut file, metadata)) => {
+                if access == Access::ReadWrite {
+                    writable(path, &real, &metadata)?;
+                }
+                let mut bytes = Vec::with_capacity(metadata.len() as usize);
+                file.read_to_end(&mut bytes).map_err(|e| io_error("read", e))?;
+                Some(decode(path, &bytes)?)
+            }
+            None if access == Access::Read => {
+                return Err(FileError::NoSuchStore { path: path.to_path_buf() })
+            }
+            None => None,
+        };
+        let saved_zxid = Mutex::new(loaded.as_ref().map(|(_, zxid)| *zxid));
+        Ok((Storage { path: path.to_path_buf(), real, access, saved_zxid, _lock: lock }, loaded))
     }
 
-    /// The data file.
+    /// The data file, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Writes the persistent nodes of `tree` atomically.
+    /// Writes the persistent nodes of `tree` atomically, unless the file was opened for
+    /// [`Access::Read`] or already holds `zxid`.
     pub fn save(&self, tree: &Tree, zxid: i64) -> Result<(), FileError> {
-        let bytes = encode(tree, zxid);
-        let io_error = |action, source| FileError::Io { path: self.path.clone(), action, source };
-        let tmp = tmp_path(&self.path);
-        let mut file = File::create(&tmp).map_err(|e| io_error("create the temporary file", e))?;
-        file.write_all(&bytes).map_err(|e| io_error("write the temporary file", e))?;
-        file.sync_all().map_err(|e| io_error("sync the temporary file", e))?;
-        drop(file);
-        fs::rename(&tmp, &self.path).map_err(|e| io_error("rename the temporary file over it", e))?;
-        // The rename itself must reach the disk too.
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(dir) = File::open(dir) {
-                let _ = dir.sync_all();
-            }
+        if self.access == Access::Read {
+            return Ok(());
         }
+        let mut saved_zxid = self.saved_zxid.lock();
+        if *saved_zxid == Some(zxid) {
+            return Ok(());
+        }
+        let io_error = |action, source| FileError::Io { path: self.path.clone(), action, source };
+        // The file being replaced gives its mode and owner to the new one.
+        let old = match fs::metadata(&self.real) {
+            Ok(metadata) => {
+                regular(&self.path, &metadata)?;
+                writable(&self.path, &self.real, &metadata)?;
+                Some(metadata)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error("read", e)),
+        };
+        let mode = old.as_ref().map_or(NEW_FILE_MODE, |m| m.permissions().mode() & 0o7777);
+        let dir = match self.real.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut prefix = self.real.file_name().unwrap_or_default().to_os_string();
+        prefix.push(".");
+        // A fresh name, created exclusively (O_EXCL): nothing already there is followed.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .permissions(Permissions::from_mode(NEW_FILE_MODE))
+            .tempfile_in(dir)
+            .map_err(|e| io_error("create a temporary file next to it", e))?;
+        if let Some(old) = &old {
+            keep_owner(tmp.as_file(), old);
+        }
+        // Set after creation: the umask applies to the mode given at creation, not to this.
+        tmp.as_file()
+            .set_permissions(Permissions::from_mode(mode))
+            .map_err(|e| io_error("set the mode of the temporary file", e))?;
+        tmp.write_all(&encode(tree, zxid)).map_err(|e| io_error("write the temporary file", e))?;
+        tmp.as_file().sync_all().map_err(|e| io_error("sync the temporary file", e))?;
+        tmp.persist(&self.real).map_err(|e| io_error("rename the temporary file over it", e.error))?;
+        // The rename itself must reach the disk too (some file systems cannot sync a directory).
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        *saved_zxid = Some(zxid);
         Ok(())
+    }
+}
+
+/// The real file `path` names: symbolic links followed, the last one possibly dangling (a
+/// store to create at its target).
+fn real_file(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                // A relative target is relative to the link's directory; `join` keeps an
+                // absolute one as it is.
+                current = match current.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::InvalidInput, "too many levels of symbolic links"))
+}
+
+/// [`FileError::NotAFile`] unless `metadata` is a regular file's.
+fn regular(path: &Path, metadata: &Metadata) -> Result<(), FileError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = metadata.file_type();
+    let kind = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "something else"
+    };
+    Err(FileError::NotAFile { path: path.to_path_buf(), kind })
+}
+
+/// Opens the real file for reading, `None` when it does not exist. Without blocking: it was
+/// a regular file when looked at, but may have been replaced by a FIFO since.
+fn open_regular(path: &Path, real: &Path) -> Result<Option<(File, Metadata)>, FileError> {
+    let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
+    let file = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(real) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("open", e)),
+    };
+    let metadata = file.metadata().map_err(|e| io_error("read", e))?;
+    regular(path, &metadata)?;
+    Ok(Some((file, metadata)))
+}
+
+/// Refuses to replace a file that has no write permission bit (so root respects a `chmod
+/// a-w` too), or that this user may not write (the rename alone would not stop them).
+fn writable(path: &Path, real: &Path, metadata: &Metadata) -> Result<(), FileError> {
+    if metadata.permissions().readonly() {
+        return Err(FileError::ReadOnly {
+            path: path.to_path_buf(),
+            mode: metadata.permissions().mode() & 0o7777,
+        });
+    }
+    // Opening for writing changes nothing, and asks the OS.
+    OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(real)
+        .map(drop)
+        .map_err(|source| FileError::Io { path: path.to_path_buf(), action: "write", source })
+}
+
+/// Gives `file` the owner and group of `old` where the OS allows it (root may; others may
+/// only pick a group of their own): a store root writes for a user stays the user's.
+fn keep_owner(file: &File, old: &Metadata) {
+    let Ok(new) = file.metadata() else { return };
+    if (new.uid(), new.gid()) == (old.uid(), old.gid()) {
+        return;
+    }
+    if std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).is_err() {
+        if let Err(error) = std::os::unix::fs::fchown(file, None, Some(old.gid())) {
+            tracing::debug!(%error, "the store's group could not be kept");
+        }
+    }
+}
+
+/// Takes the lock for `access` on `REAL.lock`; `None` when reading without one (see the
+/// module documentation).
+fn lock(path: &Path, real: &Path, access: Access, wait: bool) -> Result<Option<File>, FileError> {
+    let lock_path = lock_path(real);
+    let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
+    // Never blocks on a FIFO planted there.
+    let create = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&lock_path)
+    };
+    let file = match access {
+        Access::ReadWrite => create().map_err(|e| io_error("create its lock file", e))?,
+        // A shared lock needs only a read-only descriptor: no write to the directory.
+        Access::Read => match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&lock_path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match create() {
+                Ok(file) => file,
+                Err(e)
+                    if e.kind() == io::ErrorKind::PermissionDenied
+                        || e.raw_os_error() == Some(libc::EROFS) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(io_error("create its lock file", e)),
+            },
+            Err(e) => return Err(io_error("open its lock file", e)),
+        },
+    };
+    let locked = match (access, wait) {
+        (Access::Read, true) => fs4::FileExt::lock_shared(&file).map_err(fs4::TryLockError::Error),
+        (Access::Read, false) => fs4::FileExt::try_lock_shared(&file),
+        (Access::ReadWrite, true) => fs4::FileExt::lock(&file).map_err(fs4::TryLockError::Error),
+        (Access::ReadWrite, false) => fs4::FileExt::try_lock(&file),
+    };
+    match locked {
+        Ok(()) => Ok(Some(file)),
+        Err(fs4::TryLockError::WouldBlock) => {
+            Err(FileError::Locked { path: path.to_path_buf(), lock: lock_path })
+        }
+        Err(fs4::TryLockError::Error(e)) => Err(io_error("lock", e)),
     }
 }
 
@@ -192,13 +435,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// `PATH.lock`.
-pub fn lock_path(path: &Path) -> PathBuf {
-    with_suffix(path, ".lock")
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    with_suffix(path, ".tmp")
+/// `REAL.lock`, next to the real file `real`.
+fn lock_path(real: &Path) -> PathBuf {
+    with_suffix(real, ".lock")
 }
 
 /// The file's bytes for `tree`: pretty JSON, nodes in path order.

@@ -1,11 +1,15 @@
 //! File persistence (`file:PATH`): round trip, what is and is not saved, corrupt files, the
-//! lock between two openers, atomic replacement.
+//! lock between two openers, atomic replacement, and care for the file itself (mode, symbolic
+//! links, read-only files and directories, what is not a regular file).
 
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
 use std::time::Duration;
 
+use zczk_core::connection::Access;
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Perms, Store};
 use zczk_emulator::acl::digest_acl;
-use zczk_emulator::{Emulator, FileError};
+use zczk_emulator::{Config, Emulator, FileError};
 
 #[tokio::test]
 async fn persistent_nodes_survive_a_reopen_with_their_stat_acl_and_counters() {
@@ -181,4 +185,188 @@ async fn close_ends_every_session_and_saves_without_their_ephemerals() {
     assert_eq!(*s.session_state().borrow(), zczk_core::store::SessionState::Closed);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("\"/p\"") && !text.contains("\"/p/e\""), "{text}");
+}
+
+/// What a test checks is left as it was: the bytes, the mode and the inode (a replaced file
+/// gets a new one) and the modification time.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    bytes: Vec<u8>,
+    mode: u32,
+    inode: u64,
+    mtime: std::time::SystemTime,
+}
+
+fn snapshot(path: &Path) -> Snapshot {
+    let metadata = std::fs::symlink_metadata(path).unwrap();
+    Snapshot {
+        bytes: std::fs::read(path).unwrap(),
+        mode: metadata.permissions().mode() & 0o7777,
+        inode: metadata.ino(),
+        mtime: metadata.modified().unwrap(),
+    }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A store holding `/kept`, written and closed.
+fn store_with_a_node(file: &Path) {
+    let emulator = Emulator::open_file(file).unwrap();
+    futures::executor::block_on(emulator.session().create("/kept", b"", &CreateOptions::default())).unwrap();
+    emulator.close().unwrap();
+}
+
+#[tokio::test]
+async fn a_new_store_is_0600_and_a_save_keeps_the_mode_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    store_with_a_node(&file);
+    assert_eq!(mode_of(&file), 0o600, "a new store may hold digest hashes: only its owner reads it");
+    for mode in [0o640, 0o600, 0o664] {
+        chmod(&file, mode);
+        let emulator = Emulator::open_file(&file).unwrap();
+        emulator.session().create(&format!("/m{mode:o}"), b"", &CreateOptions::default()).await.unwrap();
+        emulator.flush().unwrap();
+        assert_eq!(mode_of(&file), mode, "a {mode:o} store");
+        assert!(std::fs::read_to_string(&file).unwrap().contains(&format!("/m{mode:o}")));
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_store_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    store_with_a_node(&file);
+    // Root may write it anyway: the refusal rests on the mode bits, not on EACCES.
+    chmod(&file, 0o444);
+    let before = snapshot(&file);
+    let error = Emulator::open_file(&file).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("file:{}: the store is read-only (mode 0444); make it writable to change it", file.display())
+    );
+    assert_eq!(snapshot(&file), before);
+    // Made read-only while open: the save is refused too.
+    chmod(&file, 0o644);
+    let emulator = Emulator::open_file(&file).unwrap();
+    emulator.session().create("/late", b"", &CreateOptions::default()).await.unwrap();
+    chmod(&file, 0o444);
+    let before = snapshot(&file);
+    assert!(emulator.flush().unwrap_err().to_string().contains("read-only (mode 0444)"));
+    drop(emulator);
+    assert_eq!(snapshot(&file), before);
+}
+
+#[tokio::test]
+async fn a_symlink_at_the_old_temporary_name_is_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join("zk.json.tmp")).unwrap();
+    let emulator = Emulator::open_file(&file).unwrap();
+    emulator.session().create("/a", b"", &CreateOptions::default()).await.unwrap();
+    emulator.flush().unwrap();
+    drop(emulator);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(std::fs::symlink_metadata(dir.path().join("zk.json.tmp")).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&file).unwrap().file_type().is_file());
+    assert!(std::fs::read_to_string(&file).unwrap().contains("\"/a\""));
+    // No temporary file is left behind.
+    assert_eq!(names_in(dir.path()), ["victim", "zk.json", "zk.json.lock", "zk.json.tmp"]);
+}
+
+#[tokio::test]
+async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let real = dir.path().join("data/real.json");
+    store_with_a_node(&real);
+    chmod(&real, 0o640);
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("data/real.json", &link).unwrap();
+    let emulator = Emulator::open_file(&link).unwrap();
+    // One lock for both names: the real file's.
+    assert!(matches!(Emulator::try_open_file(&real), Err(FileError::Locked { .. })));
+    emulator.session().create("/via-link", b"", &CreateOptions::default()).await.unwrap();
+    emulator.close().unwrap();
+    drop(emulator);
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("data/real.json"), "the link stays a link");
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.contains("\"/via-link\"") && text.contains("\"/kept\""), "{text}");
+    assert_eq!(mode_of(&real), 0o640);
+    assert_eq!(names_in(dir.path()), ["data", "link.json"]);
+    // A link to a store not made yet: the store is made at the target.
+    let dangling = dir.path().join("new-link.json");
+    std::os::unix::fs::symlink("data/new.json", &dangling).unwrap();
+    store_with_a_node(&dangling);
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(dir.path().join("data/new.json")).unwrap().contains("\"/kept\""));
+}
+
+/// Runs `open` on another thread; a hang fails the test after 10 s instead of hanging it.
+fn promptly<T: Send + 'static>(open: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(open()));
+    rx.recv_timeout(Duration::from_secs(10)).expect("opening the store hung")
+}
+
+#[test]
+fn anything_but_a_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::fs::create_dir(dir.path().join("directory")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+    for (name, kind) in [("fifo", "a FIFO"), ("directory", "a directory"), ("zero", "a character device")] {
+        let path = dir.path().join(name);
+        let error = {
+            let path = path.clone();
+            promptly(move || Emulator::open_file(&path).unwrap_err())
+        };
+        assert_eq!(error.to_string(), format!("file:{}: not a regular file but {kind}", path.display()));
+    }
+    // Nothing was made next to them.
+    assert_eq!(names_in(dir.path()), ["directory", "fifo", "zero"]);
+}
+
+#[tokio::test]
+async fn a_reader_never_writes_and_needs_an_existing_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.json");
+    let error = Emulator::open_file_with(&missing, Config::default(), Access::Read, true).unwrap_err();
+    assert_eq!(error.to_string(), format!("file:{}: no such store (a write creates it)", missing.display()));
+    assert!(names_in(dir.path()).is_empty(), "a read made files");
+    let file = dir.path().join("zk.json");
+    store_with_a_node(&file);
+    let before = snapshot(&file);
+    {
+        let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+        // Readers share the lock; a writer waits for them.
+        let other = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+        assert!(matches!(Emulator::try_open_file(&file), Err(FileError::Locked { .. })));
+        let s = reader.session();
+        assert!(s.exists("/kept").await.unwrap().is_some());
+        reader.close().unwrap();
+        drop((s, reader, other));
+    }
+    assert_eq!(snapshot(&file), before, "a reader wrote the file");
+    // A writer that changes nothing does not rewrite it either.
+    Emulator::open_file(&file).unwrap().flush().unwrap();
+    assert_eq!(snapshot(&file), before, "an unchanged store was rewritten");
 }

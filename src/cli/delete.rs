@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use zczk_core::connection::Access;
 use zczk_core::delete::DeleteOptions;
 
 use super::text_io::write_lines;
@@ -35,11 +36,12 @@ pub struct Args {
 /// Runs `zczk delete`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = DeleteOptions { dry_run: args.dry_run, force: args.force, ..DeleteOptions::default() };
-    let report =
-        with_client(
-            &args.zk,
-            |client| async move { Ok(client.delete_recursive(&args.path, &options).await?) },
-        )?;
+    let report = with_client(
+        &args.zk,
+        // A dry run only reads.
+        if args.dry_run { Access::Read } else { Access::ReadWrite },
+        |client| async move { Ok(client.delete_recursive(&args.path, &options).await?) },
+    )?;
     write_lines(&report.lines)?;
     Ok(ExitCode::SUCCESS)
 }

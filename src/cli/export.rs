@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use zczk_core::connection::Access;
 use zczk_core::export::{self, ExportOptions};
 
 use super::text_io::{write_stdout, Format};
@@ -37,7 +38,7 @@ pub struct Args {
 /// Runs `zczk export`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = ExportOptions { ephemeral: args.ephemeral, name: args.name.clone(), ..Default::default() };
-    let text = with_client(&args.zk, |client| async move {
+    let text = with_client(&args.zk, Access::Read, |client| async move {
         let store = client.store();
         Ok(match args.format {
             Format::Text => export::export_tree(&*store, &args.path, &options).await?,

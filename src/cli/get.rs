@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Map, Value};
+use zczk_core::connection::Access;
 
 use super::text_io::write_stdout;
 use super::zk::{with_client, ZkArgs};
@@ -29,7 +30,7 @@ pub struct Args {
 
 /// Runs `zczk get`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let object = with_client(&args.zk, |client| async move {
+    let object = with_client(&args.zk, Access::Read, |client| async move {
         let properties = client.properties(&args.path, false).await?;
         let snapshot = properties.snapshot();
         if args.raw {

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use zczk_core::connection::Access;
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::graph;
 
@@ -12,7 +13,7 @@ use super::CliError;
 
 /// The whole live tree (ephemeral nodes left out: registrations are not part of the graph).
 fn live_tree(zk: &ZkArgs) -> Result<zczk_core::tree::Node, CliError> {
-    with_client(zk, |client| async move {
+    with_client(zk, Access::Read, |client| async move {
         let options = ExportOptions::default();
         let snapshot = export::read(&*client.store(), "/", &options, None).await?;
         Ok(export::to_tree(&snapshot, &options))

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use zczk_core::connection::Access;
 use zczk_core::import::{self, ImportOptions};
 use zczk_core::store::{Acl, Perms};
 
@@ -76,7 +77,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         options.acl = Some(vec![Acl::new(perms, "world", "anyone")]);
     }
     options.apply.atomic = args.atomic;
-    let imported = with_client(&args.zk, |client| async move {
+    // A dry run only reads.
+    let access = if args.dry_run { Access::Read } else { Access::ReadWrite };
+    let imported = with_client(&args.zk, access, |client| async move {
         let bar = Bar::new();
         let mut show = |p| bar.import(p);
         let result =

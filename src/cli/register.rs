@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Map, Value};
+use zczk_core::connection::Access;
 
 use super::set_property::assignment;
 use super::signals::shutdown_signal;
@@ -36,7 +37,7 @@ pub struct Args {
 /// Runs `zczk register`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let properties: Map<String, Value> = args.properties.into_iter().collect();
-    with_client(&args.zk, |client| async move {
+    with_client(&args.zk, Access::ReadWrite, |client| async move {
         // Handlers first: a signal that comes while registering still ends the command.
         let stop = shutdown_signal()?;
         let created = client.register(&args.path, &args.addr, properties).await?;

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use zczk_core::connection::Access;
+
 use super::text_io::write_stdout;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
@@ -20,7 +22,8 @@ pub struct ResolveArgs {
 
 /// Runs `zczk resolve`.
 pub fn resolve(args: ResolveArgs) -> Result<ExitCode, CliError> {
-    let real = with_client(&args.zk, |client| async move { Ok(client.resolve(&args.path).await?) })?;
+    let real =
+        with_client(&args.zk, Access::Read, |client| async move { Ok(client.resolve(&args.path).await?) })?;
     write_stdout(&format!("{real}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -43,6 +46,8 @@ pub struct LnArgs {
 
 /// Runs `zczk ln`.
 pub fn ln(args: LnArgs) -> Result<ExitCode, CliError> {
-    with_client(&args.zk, |client| async move { Ok(client.ln(&args.target, &args.source).await?) })?;
+    with_client(&args.zk, Access::ReadWrite, |client| async move {
+        Ok(client.ln(&args.target, &args.source).await?)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use zczk_core::client::ClientError;
+use zczk_core::connection::Access;
 use zczk_emulator::wire::Server;
 use zczk_emulator::{Config, Emulator};
 
@@ -40,7 +41,8 @@ pub struct Args {
     /// Tree text to load at start (`-` for stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "file")]
     pub tree: Option<String>,
-    /// Keep the nodes in this JSON file (created if missing, locked while serving).
+    /// Keep the nodes in this JSON file (created with mode 0600 if missing, locked while
+    /// serving).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// ZooKeeper's tickTime in ms: sessions get timeouts between 2 and 20 ticks (2000: 4 s to
@@ -56,7 +58,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Config { min_session_timeout: 2 * tick, max_session_timeout: 20 * tick, ..Config::default() };
     let emulator = match (&args.tree, &args.file) {
         (Some(tree), _) => load_tree(tree, config)?,
-        (None, Some(path)) => Emulator::open_file_with(path, config, false).map_err(ConnectError::from)?,
+        (None, Some(path)) => {
+            Emulator::open_file_with(path, config, Access::ReadWrite, false).map_err(ConnectError::from)?
+        }
         (None, None) => Emulator::with_config(config),
     };
     // One thread: the emulator applies requests under one lock anyway, and without hand-offs

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Map, Value};
+use zczk_core::connection::Access;
 use zczk_core::tree::parse_value;
 
 use super::zk::{with_client, ZkArgs};
@@ -42,7 +43,7 @@ pub fn assignment(text: &str) -> Result<(String, Value), String> {
 /// Runs `zczk set-property`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let changes: Map<String, Value> = args.assignments.into_iter().collect();
-    with_client(&args.zk, |client| async move {
+    with_client(&args.zk, Access::ReadWrite, |client| async move {
         let properties = client.properties(&args.path, false).await?;
         properties.update(changes).await?;
         Ok(())

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 use zczk_core::client::WalkOptions;
+use zczk_core::connection::Access;
 
 use super::text_io::{write_stdout, Format};
 use super::zk::{with_client, ZkArgs};
@@ -35,7 +36,7 @@ pub struct Args {
 /// Runs `zczk walk`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = WalkOptions { ephemeral: !args.no_ephemeral };
-    let text = with_client(&args.zk, |client| async move {
+    let text = with_client(&args.zk, Access::Read, |client| async move {
         let mut walk = client.walk(&args.path, options)?;
         let mut text = String::new();
         let mut items = Vec::new();

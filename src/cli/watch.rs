@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use serde_json::{json, Value};
+use zczk_core::connection::Access;
 
 use super::text_io::write_stdout;
 use super::zk::{with_client, ZkArgs};
@@ -33,7 +34,7 @@ pub struct Args {
 
 /// Runs `zczk watch`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    with_client(&args.zk, |client| async move {
+    with_client(&args.zk, Access::Read, |client| async move {
         // Each view lives while its stream is read: dropping it would end the stream.
         if args.children {
             let view = client.children(&args.path).await?;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::connect::{self, Client, Options};
-use zczk_core::connection::{DEFAULT, ENV_VAR};
+use zczk_core::connection::{Access, DEFAULT, ENV_VAR};
 
 use super::CliError;
 
@@ -16,7 +16,8 @@ pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ZkArgs {
     /// The connection string: `host:port[,host:port...][/chroot]` for a real ZooKeeper,
-    /// `mem:` for a fresh in-process emulator, `file:PATH` for an emulator kept in a file.
+    /// `mem:` for a fresh in-process emulator, `file:PATH` for an emulator kept in a file (made
+    /// by the first command that writes; commands that only read never write it).
     #[arg(long, value_name = "CONNECTION", env = ENV_VAR, default_value = DEFAULT)]
     pub zk: String,
     /// Seconds to wait for a session before giving up (also the session timeout asked for).
@@ -32,9 +33,9 @@ fn seconds(text: &str) -> Result<f64, String> {
 }
 
 impl ZkArgs {
-    fn options(&self) -> Options {
+    fn options(&self, access: Access) -> Options {
         let timeout = Duration::from_secs_f64(self.timeout);
-        Options { session_timeout: timeout, connect_timeout: Some(timeout) }
+        Options { session_timeout: timeout, connect_timeout: Some(timeout), access }
     }
 }
 
@@ -48,14 +49,16 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// Connects, runs `job` with the client, and closes the session (ephemerals vanish at once)
-/// whether `job` succeeded or not. `job`'s error wins over a close error.
-pub fn with_client<T, F, Fut>(zk: &ZkArgs, job: F) -> Result<T, CliError>
+/// whether `job` succeeded or not. `job`'s error wins over a close error. `access` says
+/// whether the command writes: a `file:` store is then created if missing, else it must
+/// exist and is never written.
+pub fn with_client<T, F, Fut>(zk: &ZkArgs, access: Access, job: F) -> Result<T, CliError>
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = Result<T, CliError>>,
 {
     runtime()?.block_on(async {
-        let session = connect::connect(&zk.zk, &zk.options()).await?;
+        let session = connect::connect(&zk.zk, &zk.options(access)).await?;
         let result = job(session.client().clone()).await;
         let closed = session.close().await;
         let value = result?;
