@@ -53,6 +53,9 @@ fn long_names_are_cut_short_in_errors() {
     let bad = format!("{}:99999", "h".repeat(100_000));
     let stderr = one_short_error(zczk(&bad).args(["get", "/"]));
     assert!(stderr.contains("bad connection string \"hhh"), "{stderr}");
+    // A file: store path too long for the file system.
+    let stderr = one_short_error(zczk(&format!("file:/tmp/{}", "f".repeat(100_000))).args(["export"]));
+    assert!(stderr.contains("/tmp/fff") && stderr.contains("..."), "{stderr}");
 }
 
 #[test]

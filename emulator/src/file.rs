@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use zczk_core::message::short;
 use zczk_core::store::{Acl, Perms};
 
 use crate::tree::{Node, NodeKind, Tree};
@@ -39,7 +40,7 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Reading, writing, syncing, renaming or locking failed.
-    #[error("{path}: cannot {action}: {source}")]
+    #[error("{}: cannot {action}: {source}", short(&.path.to_string_lossy()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -49,7 +50,7 @@ pub enum FileError {
         source: io::Error,
     },
     /// Another emulator (in this process or another) has the file open.
-    #[error("{path}: in use by another zczk emulator (the lock {lock} is held)")]
+    #[error("{}: in use by another zczk emulator (the lock {} is held)", short(&.path.to_string_lossy()), short(&.lock.to_string_lossy()))]
     Locked {
         /// The file.
         path: PathBuf,
@@ -57,7 +58,7 @@ pub enum FileError {
         lock: PathBuf,
     },
     /// The file is not a valid emulator file; it was left as it is.
-    #[error("{path}: not a valid zczk emulator file: {reason}")]
+    #[error("{}: not a valid zczk emulator file: {reason}", short(&.path.to_string_lossy()))]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -65,7 +66,7 @@ pub enum FileError {
         reason: String,
     },
     /// The file was written by a newer (or unknown) version of the format.
-    #[error("{path}: emulator file format version {version} is not supported (this build reads version {VERSION})")]
+    #[error("{}: emulator file format version {version} is not supported (this build reads version {VERSION})", short(&.path.to_string_lossy()))]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
