@@ -102,3 +102,37 @@ fn no_colour_codes_on_a_stderr_that_is_not_a_terminal() {
     serve.wait().unwrap();
     assert!(!line.contains('\x1b'), "{line:?}");
 }
+
+/// The log of a `zczk serve` run on a terminal (a pseudo-terminal from `script`) until its
+/// warning about an unknown four-letter word; `NO_COLOR` set to `no_color` when given.
+fn log_on_a_terminal(no_color: Option<&str>) -> String {
+    let serve = format!("timeout 3 {} serve --port 0", assert_cmd::cargo::cargo_bin("zczk").display());
+    let mut script = StdCommand::new("script");
+    script.args(["-qec", &serve, "/dev/null"]).env_remove("NO_COLOR").env_remove("ZCZK_LOG");
+    if let Some(value) = no_color {
+        script.env("NO_COLOR", value);
+    }
+    let mut script = script.stdin(Stdio::null()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut terminal = BufReader::new(script.stdout.take().unwrap());
+    let mut address = String::new();
+    terminal.read_line(&mut address).unwrap();
+    TcpStream::connect(address.trim()).unwrap().write_all(b"zzzz").unwrap();
+    let mut line = String::new();
+    while !line.contains("unknown four-letter word") {
+        line.clear();
+        assert_ne!(terminal.read_line(&mut line).unwrap(), 0, "zczk serve ended without the warning");
+    }
+    script.wait().unwrap();
+    line
+}
+
+/// On a terminal the log is coloured, unless `NO_COLOR` is set to anything but the empty string.
+/// (tracing-subscriber checks `NO_COLOR` itself, but only when not told whether to colour; this
+/// guards the CLI's own choice, which overrides it.)
+#[test]
+fn no_colour_codes_with_no_color_even_on_a_terminal() {
+    assert!(log_on_a_terminal(None).contains("\x1b["), "no colours on a terminal");
+    assert!(log_on_a_terminal(Some("")).contains("\x1b["), "an empty NO_COLOR turned colours off");
+    let line = log_on_a_terminal(Some("1"));
+    assert!(!line.contains('\x1b'), "{line:?}");
+}
