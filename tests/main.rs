@@ -1,5 +1,7 @@
 //! End-to-end tests of the built `zczk` binaries, as one test binary.
 
 mod cli_file;
+mod cli_messages;
+mod cli_serve;
 mod cli_tree;
 mod cli_zk;

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::message::short;
 use crate::path;
 
 /// The environment variable that names the default connection string.
@@ -13,7 +14,7 @@ pub const DEFAULT: &str = "127.0.0.1:2181";
 
 /// Why a connection string is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad connection string {input:?}: {reason}")]
+#[error("bad connection string {:?}: {reason}", short(.input))]
 pub struct ConnectionError {
     /// The string as given.
     pub input: String,
@@ -57,8 +58,14 @@ impl Connection {
     pub fn parse(input: &str) -> Result<Connection, ConnectionError> {
         let bad = |reason: &str| ConnectionError { input: input.to_string(), reason: reason.to_string() };
         let s = input.trim();
-        if s == "mem:" {
-            return Ok(Connection::Memory);
+        if let Some(rest) = s.strip_prefix("mem:") {
+            // ZooKeeper's chroot is a suffix of a server list; a fresh, empty emulator has no
+            // node to root a client at, so there is nothing it could mean here.
+            return match rest {
+                "" => Ok(Connection::Memory),
+                _ if rest.starts_with('/') => Err(bad("mem: takes no chroot (only a host:port list does)")),
+                _ => Err(bad("mem: takes nothing after the colon")),
+            };
         }
         if let Some(file) = s.strip_prefix("file:") {
             if file.is_empty() {
@@ -84,16 +91,27 @@ impl Connection {
         for server in hosts.split(',') {
             let server = server.trim();
             let (host, port) = if let Some(rest) = server.strip_prefix('[') {
-                rest.split_once("]:").ok_or_else(|| bad(&format!("{server:?}: expected [ipv6]:port")))?
+                rest.split_once("]:")
+                    .ok_or_else(|| bad(&format!("{:?}: expected [ipv6]:port", short(server))))?
             } else {
-                server.rsplit_once(':').ok_or_else(|| bad(&format!("{server:?}: expected host:port")))?
+                server
+                    .rsplit_once(':')
+                    .ok_or_else(|| bad(&format!("{:?}: expected host:port", short(server))))?
             };
             if host.is_empty() || host.contains(':') && !server.starts_with('[') {
-                return Err(bad(&format!("{server:?}: expected host:port (IPv6 hosts in brackets)")));
+                return Err(bad(&format!(
+                    "{:?}: expected host:port (IPv6 hosts in brackets)",
+                    short(server)
+                )));
             }
             match port.parse::<u16>() {
                 Ok(p) if p > 0 => {}
-                _ => return Err(bad(&format!("{server:?}: the port must be a number from 1 to 65535"))),
+                _ => {
+                    return Err(bad(&format!(
+                        "{:?}: the port must be a number from 1 to 65535",
+                        short(server)
+                    )))
+                }
             }
             servers.push(server.to_string());
         }
@@ -154,10 +172,17 @@ mod tests {
             "h:1/a/",
             "h:1//a",
             ":2181",
+            "mem:x",
         ] {
             let e = Connection::parse(bad).unwrap_err();
             assert!(!e.reason.is_empty(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn mem_takes_no_chroot() {
+        let e = Connection::parse("mem:/chroot").unwrap_err();
+        assert!(e.reason.starts_with("mem: takes no chroot"), "{e}");
     }
 
     #[test]

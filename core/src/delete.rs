@@ -210,7 +210,7 @@ pub enum DeleteError {
     Read(StoreError),
     /// A delete failed (the node changed or got a new child meanwhile, or the session may not
     /// delete it); nothing was sent after the failure was seen.
-    #[error("delete stopped after {deleted} node(s): {}", pipeline::describe(.failures))]
+    #[error("delete stopped after {deleted} node(s): {}", crate::store::summarize(.failures))]
     Stopped {
         /// The failed deletes, in order.
         failures: Vec<StoreError>,

@@ -11,6 +11,7 @@
 //! - [`export`]: a subtree as tree text or JSON.
 //! - [`import`]: tree text into ZooKeeper: plan (pure) and apply (pipelined, versioned).
 //! - [`delete`]: recursive delete, keeping ephemeral nodes.
+//! - [`message`]: long names and values cut short for one-line error messages.
 #![warn(missing_docs)]
 
 pub mod client;
@@ -19,6 +20,7 @@ pub mod delete;
 pub mod export;
 pub mod graph;
 pub mod import;
+pub mod message;
 pub mod path;
 pub mod props;
 pub mod snapshot;

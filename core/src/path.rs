@@ -3,7 +3,7 @@
 
 /// Why a path is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid path {path:?}: {reason}")]
+#[error("invalid path {:?}: {reason}", crate::message::short(.path))]
 pub struct PathError {
     /// The path as given.
     pub path: String,

@@ -48,6 +48,7 @@ use base64::Engine as _;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use zczk_core::connection::Access;
+use zczk_core::message::short;
 use zczk_core::store::{Acl, Perms};
 
 use crate::tree::{Node, NodeKind, Tree};
@@ -69,7 +70,7 @@ const MAX_LINKS: usize = 40;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Reading, writing, syncing, renaming or locking failed.
-    #[error("file:{}: cannot {action}: {source}", path.display())]
+    #[error("file:{}: cannot {action}: {source}", short(&.path.to_string_lossy()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -79,7 +80,7 @@ pub enum FileError {
         source: io::Error,
     },
     /// Another emulator (in this process or another) has the file open.
-    #[error("file:{}: in use by another zczk emulator (the lock {} is held)", path.display(), lock.display())]
+    #[error("file:{}: in use by another zczk emulator (the lock {} is held)", short(&.path.to_string_lossy()), short(&.lock.to_string_lossy()))]
     Locked {
         /// The file.
         path: PathBuf,
@@ -87,7 +88,7 @@ pub enum FileError {
         lock: PathBuf,
     },
     /// The file is not a valid emulator file; it was left as it is.
-    #[error("file:{}: not a valid zczk emulator file: {reason}", path.display())]
+    #[error("file:{}: not a valid zczk emulator file: {reason}", short(&.path.to_string_lossy()))]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -95,7 +96,7 @@ pub enum FileError {
         reason: String,
     },
     /// The file was written by a newer (or unknown) version of the format.
-    #[error("file:{}: emulator file format version {version} is not supported (this build reads version {VERSION})", path.display())]
+    #[error("file:{}: emulator file format version {version} is not supported (this build reads version {VERSION})", short(&.path.to_string_lossy()))]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -103,13 +104,13 @@ pub enum FileError {
         version: u32,
     },
     /// The file does not exist and was opened only to be read.
-    #[error("file:{}: no such store (a write creates it)", path.display())]
+    #[error("file:{}: no such store (a write creates it)", short(&.path.to_string_lossy()))]
     NoSuchStore {
         /// The file.
         path: PathBuf,
     },
     /// The file (or what its links lead to) is not a regular file; it was not opened.
-    #[error("file:{}: not a regular file but {kind}", path.display())]
+    #[error("file:{}: not a regular file but {kind}", short(&.path.to_string_lossy()))]
     NotAFile {
         /// The file.
         path: PathBuf,
@@ -117,7 +118,7 @@ pub enum FileError {
         kind: &'static str,
     },
     /// The file has no write permission bit: someone made it read-only, so it is not replaced.
-    #[error("file:{}: the store is read-only (mode {mode:04o}); make it writable to change it", path.display())]
+    #[error("file:{}: the store is read-only (mode {mode:04o}); make it writable to change it", short(&.path.to_string_lossy()))]
     ReadOnly {
         /// The file.
         path: PathBuf,

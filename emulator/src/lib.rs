@@ -73,4 +73,4 @@ pub use faults::Faults;
 pub use file::FileError;
 pub use server::Config;
 pub use session::{Session, SessionOptions, DEFAULT_CLIENT_ADDRESS, DEFAULT_TIMEOUT};
-pub use wire::serve;
+pub use wire::{serve, serve_with};

@@ -6,5 +6,6 @@ mod faults;
 mod file;
 mod load;
 mod server;
+mod wire_access;
 mod wire_fuzz;
 mod wire_session;

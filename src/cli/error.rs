@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use zczk_core::message::short;
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// A file (or stdin, shown as `-`) could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", short(&.path.to_string_lossy()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -14,7 +16,7 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// Tree text did not parse: `FILE:LINE:COLUMN: message`.
-    #[error("{file}:{}:{}: {}", error.line, error.column, error.kind)]
+    #[error("{}:{}:{}: {}", short(.file), error.line, error.column, error.kind)]
     Parse {
         /// The file name as given (`-` for stdin).
         file: String,
@@ -22,7 +24,7 @@ pub enum CliError {
         error: zczk_core::tree::ParseError,
     },
     /// An argument is malformed in a way clap cannot see.
-    #[error("{0}")]
+    #[error("{}", short(.0))]
     Usage(String),
     /// No session could be opened.
     #[error(transparent)]

@@ -54,7 +54,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let line = first_difference(&text, &canonical);
-    eprintln!("{}: not in canonical form (from line {line}; `zczk fmt` prints it)", args.file);
+    eprintln!(
+        "{}: not in canonical form (from line {line}; `zczk fmt` prints it)",
+        zczk_core::message::short(&args.file)
+    );
     Ok(ExitCode::from(1))
 }
 

@@ -50,7 +50,12 @@ pub struct Args {
 
 /// Parses `rwcda` letters or a permission integer (upstream's `-p` takes an integer).
 pub fn perms(text: &str) -> Result<Perms, String> {
-    let bad = || format!("{text:?} is not a permission: use letters of rwcda or an integer from 0 to 31");
+    let bad = || {
+        format!(
+            "{:?} is not a permission: use letters of rwcda or an integer from 0 to 31",
+            zczk_core::message::short(text)
+        )
+    };
     match text.parse::<u32>() {
         Ok(bits) if bits <= Perms::ALL.0 as u32 => Ok(Perms(bits as i32)),
         Ok(_) => Err(bad()),

@@ -107,5 +107,17 @@ fn init(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZCZK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
+        .with_env_filter(filter)
+        .try_init();
+}
+
+/// True when stderr is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org>):
+/// colour codes in a file or a pipe are noise. (clap decides the same way for its own
+/// messages; progress bars are drawn only on a terminal and have no colours.)
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
 }

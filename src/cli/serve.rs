@@ -1,4 +1,5 @@
-//! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH]`.
+//! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH] [--control]
+//! [--max-client-cnxns N]`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use zczk_core::client::ClientError;
 use zczk_core::connection::Access;
-use zczk_emulator::wire::Server;
+use zczk_emulator::wire::{Control, Server, ServerOptions};
 use zczk_emulator::{Config, Emulator};
 
 use super::signals::shutdown_signal;
@@ -27,7 +28,14 @@ use crate::connect::ConnectError;
 ///
 /// Faults can be injected with four-letter words on the same port, as ZooKeeper's own
 /// `ruok`: `echo 'sess' | nc HOST PORT` lists the sessions, `expi 0xID` expires one, `drop
-/// 0xID` drops its connection (the client reconnects and keeps its session).
+/// 0xID` drops its connection (the client reconnects and keeps its session). These control
+/// words reach anyone's session, so they are answered only when the server listens on a
+/// loopback address (the default `--bind`), or with `--control`; the listen address decides,
+/// not the client's, since a local proxy or tunnel can relay anyone. `ruok` and `srvr` are
+/// always answered.
+///
+/// As ZooKeeper's `maxClientCnxns`, one client address may hold at most 60 connections at once
+/// (`--max-client-cnxns`); one more is closed unanswered, with a warning in the log.
 ///
 /// Example: `zczk serve --port 2181 --tree services.zk --tick-time 200`
 #[derive(Debug, clap::Args)]
@@ -49,6 +57,13 @@ pub struct Args {
     /// 40 s, as a default server; 200 lets tests use short timeouts).
     #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub tick_time: u64,
+    /// Answer the control words (`sess`, `expi`, `drop`) on a non-loopback `--bind` address
+    /// too. Anyone who can connect can then expire or drop any session.
+    #[arg(long)]
+    pub control: bool,
+    /// The most connections one client address may hold at once; 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = zczk_emulator::wire::DEFAULT_MAX_CLIENT_CNXNS)]
+    pub max_client_cnxns: usize,
 }
 
 /// Runs `zczk serve`.
@@ -72,7 +87,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         .map_err(CliError::io("tokio runtime"))?;
     runtime.block_on(async {
         let addr = SocketAddr::new(args.bind, args.port);
-        let server = Server::bind(addr, emulator.clone()).await.map_err(CliError::io(addr.to_string()))?;
+        let control = if args.control { Control::Enabled } else { Control::OnLoopback };
+        let options = ServerOptions { control, max_client_cnxns: args.max_client_cnxns };
+        let server = Server::bind_with(addr, emulator.clone(), options)
+            .await
+            .map_err(CliError::io(addr.to_string()))?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", server.local_addr())
             .and_then(|()| out.flush())

@@ -31,10 +31,12 @@ pub struct Args {
 
 /// Parses `name=value`, the value in the tree value grammar.
 pub fn assignment(text: &str) -> Result<(String, Value), String> {
-    let (name, value) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{:?} is not NAME=VALUE", zczk_core::message::short(text)))?;
     let name = name.trim();
     if name.is_empty() {
-        return Err(format!("{text:?} has no property name before '='"));
+        return Err(format!("{:?} has no property name before '='", zczk_core::message::short(text)));
     }
     let value = parse_value(value).map_err(|e| format!("bad value for {name}: {e}"))?;
     Ok((name.to_string(), value))

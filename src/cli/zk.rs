@@ -28,7 +28,10 @@ pub struct ZkArgs {
 fn seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
-        _ => Err(format!("{text:?} is not a number of seconds between 0 and 3600")),
+        _ => Err(format!(
+            "{:?} is not a number of seconds between 0 and 3600",
+            zczk_core::message::short(text)
+        )),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The high-level client's error type.
 
+use crate::message::{few, short};
 use crate::path::PathError;
 use crate::store::{Code, StoreError};
 
@@ -10,13 +11,13 @@ pub enum ClientError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A (virtual) path leads to no node: neither a node nor a link of that name exists.
-    #[error("{path}: no such node")]
+    #[error("{}: no such node", short(.path))]
     NoNode {
         /// The path as the caller gave it.
         path: String,
     },
     /// Following links came back to a path already followed.
-    #[error("link loop: {}", chain.join(" -> "))]
+    #[error("link loop: {}", few(&.chain.iter().map(|p| short(p)).collect::<Vec<_>>(), " -> "))]
     LinkLoop {
         /// The paths followed, the repeated one last.
         chain: Vec<String>,
@@ -25,7 +26,7 @@ pub enum ClientError {
     #[error(transparent)]
     Path(#[from] PathError),
     /// A property link cannot be followed.
-    #[error("bad property link {link:?} in {path}: {reason}")]
+    #[error("bad property link {:?} in {}: {reason}", short(.link), short(.path))]
     BadPropertyLink {
         /// The node holding the link.
         path: String,
@@ -35,7 +36,7 @@ pub enum ClientError {
         reason: String,
     },
     /// An address given to `register` is malformed.
-    #[error("bad address {addr:?}: {reason}")]
+    #[error("bad address {:?}: {reason}", short(.addr))]
     BadAddress {
         /// The address as given.
         addr: String,
@@ -43,7 +44,7 @@ pub enum ClientError {
         reason: &'static str,
     },
     /// No session could be opened.
-    #[error("can't connect to ZooKeeper at {address}: {reason}")]
+    #[error("can't connect to ZooKeeper at {}: {reason}", short(.address))]
     FailedConnect {
         /// The connection string.
         address: String,

@@ -12,6 +12,7 @@ use super::callbacks::{Callback, CallbackError, Flow, ViewChannel, ViewEvent, Vi
 use super::node_watch::{NodeWatch, Watched};
 use super::resolve::Relocation;
 use super::{ClientError, Result, ZooKeeper};
+use crate::message::short;
 use crate::path;
 use crate::props;
 use crate::store::{Code, Store};
@@ -424,7 +425,7 @@ async fn follow<S: Store + 'static>(
     }
     let properties = linked_properties(zk, &resolved, cache, notify).await.map_err(|e| bad(e.to_string()))?;
     let Some(properties) = properties else {
-        return Err(bad(format!("{resolved}: no such node")));
+        return Err(bad(format!("{}: no such node", short(&resolved))));
     };
     if let Some(v) = properties.get(name) {
         return Ok(v.clone());
@@ -434,7 +435,7 @@ async fn follow<S: Store + 'static>(
         let next = next.as_str().unwrap_or_default();
         return Box::pin(follow(zk, &resolved, name, next, cache, notify, chain)).await;
     }
-    Err(bad(format!("{resolved} has no property {name:?}")))
+    Err(bad(format!("{} has no property {:?}", short(&resolved), short(name))))
 }
 
 /// The properties of a node a link leads to (`None` when it does not exist): as already known

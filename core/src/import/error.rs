@@ -1,10 +1,10 @@
 //! Why an import failed.
 
 use crate::path::PathError;
-use crate::store::{MultiError, StoreError};
+use crate::store::{summarize, MultiError, StoreError};
 use crate::tree::ParseError;
 
-use super::pipeline::describe;
+use crate::message::short;
 
 /// Why an import failed. Every variant but `Conflict`, `Write` and `Multi` is raised before
 /// anything is written.
@@ -18,7 +18,7 @@ pub enum ImportError {
     #[error(transparent)]
     Path(#[from] PathError),
     /// A node of the text has a name ZooKeeper refuses.
-    #[error("invalid node name for {path}: {source}")]
+    #[error("invalid node name for {}: {source}", short(.path))]
     InvalidName {
         /// The node's path as it would be.
         path: String,
@@ -26,7 +26,7 @@ pub enum ImportError {
         source: PathError,
     },
     /// A node's data is larger than ZooKeeper accepts.
-    #[error("{path}: data is {size} bytes, more than ZooKeeper's limit of {limit} bytes")]
+    #[error("{}: data is {size} bytes, more than ZooKeeper's limit of {limit} bytes", short(.path))]
     DataTooLarge {
         /// The node.
         path: String,
@@ -36,19 +36,19 @@ pub enum ImportError {
         limit: usize,
     },
     /// The node to import into does not exist.
-    #[error("cannot import into {path}: no such node")]
+    #[error("cannot import into {}: no such node", short(.path))]
     NoImportPoint {
         /// The import path.
         path: String,
     },
     /// The text would write into `/zookeeper`, ZooKeeper's own subtree.
-    #[error("{path}: ZooKeeper's own subtree is not imported into")]
+    #[error("{}: ZooKeeper's own subtree is not imported into", short(.path))]
     Reserved {
         /// The node.
         path: String,
     },
     /// The text puts a node below an existing ephemeral node, which cannot have children.
-    #[error("cannot create {path}: its parent is an ephemeral node")]
+    #[error("cannot create {}: its parent is an ephemeral node", short(.path))]
     EphemeralParent {
         /// The node that cannot be created.
         path: String,
@@ -60,7 +60,7 @@ pub enum ImportError {
     #[error(
         "import stopped: the tree changed since it was read ({}); {written} write(s) done, {not_sent} not written; \
          run the import again to re-plan",
-        describe(.failures)
+        summarize(.failures)
     )]
     Conflict {
         /// The writes that found a changed node (each names its node), in plan order.
@@ -72,7 +72,7 @@ pub enum ImportError {
         not_sent: usize,
     },
     /// A write failed for another reason (permissions, connection, ...); the import stopped.
-    #[error("import stopped: {}; {written} write(s) done, {not_sent} not written", describe(.failures))]
+    #[error("import stopped: {}; {written} write(s) done, {not_sent} not written", summarize(.failures))]
     Write {
         /// The failed writes, in plan order.
         failures: Vec<StoreError>,

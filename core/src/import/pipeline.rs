@@ -335,11 +335,6 @@ pub(crate) fn is_conflict(code: Code) -> bool {
     matches!(code, Code::BadVersion | Code::NoNode | Code::NodeExists | Code::NotEmpty)
 }
 
-/// The failures as one line: `set data /a: version conflict (...); delete /b: ...`.
-pub(crate) fn describe(failures: &[StoreError]) -> String {
-    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

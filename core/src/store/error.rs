@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::message::{few, short};
+
 /// ZooKeeper's error codes, as the server returns them (plus the client-side ones a store can
 /// produce). The numeric value is ZooKeeper's own, so backends map them one to one.
 #[non_exhaustive]
@@ -240,9 +242,9 @@ impl fmt::Display for OpKind {
 
 /// A failed request: the ZooKeeper code, the operation and the path it was made on.
 ///
-/// Displays as one line: `create /a/b: node already exists`.
+/// Displays as one line: `create /a/b: node already exists` (a long path cut short).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{op} {path}: {code}{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+#[error("{op} {}: {code}{}", short(.path), in_brackets(.detail))]
 pub struct StoreError {
     /// What went wrong, as ZooKeeper says it.
     pub code: Code,
@@ -272,6 +274,34 @@ impl StoreError {
     }
 }
 
+/// Failed requests as one short line: failures with the same operation and reason share it
+/// (`create /a, /b: not authorized`); the paths and the groups are cut by [`few`].
+pub fn summarize(failures: &[StoreError]) -> String {
+    let mut groups: Vec<(&StoreError, Vec<&str>)> = Vec::new();
+    for failure in failures {
+        let same = |(first, _): &&mut (&StoreError, Vec<&str>)| {
+            (first.op, first.code, &first.detail) == (failure.op, failure.code, &failure.detail)
+        };
+        match groups.iter_mut().find(same) {
+            Some((_, paths)) => paths.push(&failure.path),
+            None => groups.push((failure, vec![&failure.path])),
+        }
+    }
+    let groups: Vec<String> = groups
+        .iter()
+        .map(|(first, paths)| {
+            let paths: Vec<_> = paths.iter().map(|p| short(p)).collect();
+            format!("{} {}: {}{}", first.op, few(&paths, ", "), first.code, in_brackets(&first.detail))
+        })
+        .collect();
+    few(&groups, "; ")
+}
+
+/// ` (detail)`, cut short, or nothing.
+fn in_brackets(detail: &Option<String>) -> String {
+    detail.as_deref().map(|d| format!(" ({})", short(d))).unwrap_or_default()
+}
+
 /// The failure of a `multi`: either one op failed (nothing was applied) or the request as a
 /// whole failed (connection loss, expired session, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -295,5 +325,25 @@ impl MultiError {
         match self {
             MultiError::Op { error, .. } | MultiError::Request(error) => error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_group_failures_by_reason_and_cut_long_lists() {
+        let mut failures: Vec<StoreError> =
+            (0..5).map(|i| StoreError::new(Code::NoAuth, OpKind::Create, format!("/a{i}"))).collect();
+        failures.insert(1, StoreError::new(Code::BadVersion, OpKind::SetData, "/b").with_detail("why"));
+        assert_eq!(
+            summarize(&failures),
+            "create /a0, /a1, /a2, and 2 more: not authorized; set data /b: version conflict \
+             (the node was changed by someone else) (why)"
+        );
+        let long = StoreError::new(Code::NoNode, OpKind::Delete, "/x".repeat(1_000_000));
+        assert!(summarize(std::slice::from_ref(&long)).len() < 200);
+        assert!(long.to_string().len() < 200);
     }
 }

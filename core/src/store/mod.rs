@@ -17,7 +17,7 @@ mod types;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-pub use error::{Code, MultiError, OpKind, StoreError};
+pub use error::{summarize, Code, MultiError, OpKind, StoreError};
 pub use types::{
     Acl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms, PersistentWatch,
     ReadOp, ReadResult, SessionState, Stat, WatchEvent, WatchMode,

@@ -5,6 +5,10 @@
 //! ids of the sessions wire clients hold, one per line; `expi ID` expires a session; `drop
 //! ID` drops its connection (the client reconnects and keeps its session). IDs are hex
 //! (`0x...`) or decimal.
+//!
+//! `sess`, `expi` and `drop` are the control words: they reach other clients' sessions, so
+//! they are answered only where [`super::Control`] allows (by default, on a server listening
+//! on a loopback address); elsewhere they get a one-line refusal.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +23,8 @@ use super::server::Shared;
 const LINE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest command line read.
 const MAX_LINE: usize = 256;
+/// The words that reach other clients' sessions.
+const CONTROL_WORDS: [&str; 3] = ["sess", "expi", "drop"];
 
 /// Answers the command starting with `word`, then the connection closes.
 pub(crate) async fn command(
@@ -29,9 +35,19 @@ pub(crate) async fn command(
     peer: SocketAddr,
 ) {
     let word = String::from_utf8_lossy(&word).into_owned();
+    // The argument is read even when refused: closing with unread bytes would reset the
+    // connection, and the client might never see the answer.
     let argument =
         if matches!(word.as_str(), "expi" | "drop") { read_line(&mut read).await } else { String::new() };
-    let Some(answer) = answer(shared, &word, argument.trim()) else {
+    let answer = if CONTROL_WORDS.contains(&word.as_str()) && !shared.control {
+        tracing::warn!(%peer, word, "refusing a control word: control words are off");
+        Some(format!(
+            "error: {word} is refused: control words are off (zczk serve --control turns them on)\n"
+        ))
+    } else {
+        answer(shared, &word, argument.trim())
+    };
+    let Some(answer) = answer else {
         tracing::warn!(%peer, word, "closing a connection: unknown four-letter word");
         return;
     };

@@ -8,7 +8,10 @@
 //! A client that sends nothing (not even a ping) for the whole timeout has its session expired.
 //! Faults are injected through the emulator: `emulator.faults(id).disconnect()` drops the
 //! session's connection, `.expire()` ends the session; another process does the same with
-//! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`).
+//! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`); the
+//! last three, which reach other clients' sessions, only as [`ServerOptions::control`] allows
+//! (by default, on a loopback listen address). One client address holds at most
+//! [`ServerOptions::max_client_cnxns`] connections (ZooKeeper's `maxClientCnxns`, 60).
 //!
 //! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
 //! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
@@ -21,4 +24,4 @@ mod ops;
 pub mod proto;
 mod server;
 
-pub use server::{serve, Server, ServerHandle};
+pub use server::{serve, serve_with, Control, Server, ServerHandle, ServerOptions, DEFAULT_MAX_CLIENT_CNXNS};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -23,6 +23,40 @@ use crate::session::{Session, SessionOptions};
 /// Room for the request header and record framing above `jute.maxbuffer`, as the server's
 /// `zookeeper.jute.maxbuffer.extrasize`.
 const FRAME_SLACK: usize = 1024;
+
+/// ZooKeeper's default `maxClientCnxns`: connections one client address may hold at once.
+pub const DEFAULT_MAX_CLIENT_CNXNS: usize = 60;
+
+/// Who may use the control words (`sess`, `expi`, `drop`), which list, expire and drop
+/// other clients' sessions. The health words (`ruok`, `srvr`, `stat`) are always answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Control {
+    /// Allowed when the server listens on a loopback address, refused otherwise. The listen
+    /// address decides, not the peer's: on a server others can reach, a client's loopback
+    /// address may be a local proxy or tunnel relaying anyone's connection.
+    #[default]
+    OnLoopback,
+    /// Allowed whatever the listen address (`zczk serve --control`).
+    Enabled,
+    /// Always refused.
+    Disabled,
+}
+
+/// How a [`Server`] admits clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Who may use the control words.
+    pub control: Control,
+    /// The most connections one client address may hold at once (0: no limit), as ZooKeeper's
+    /// `maxClientCnxns`: one more is closed as soon as it is accepted, with a log line.
+    pub max_client_cnxns: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { control: Control::OnLoopback, max_client_cnxns: DEFAULT_MAX_CLIENT_CNXNS }
+    }
+}
 
 /// A session some client holds over the wire.
 pub(crate) struct Slot {
@@ -43,6 +77,30 @@ pub(crate) struct Shared {
     pub max_frame: usize,
     pub shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
+    /// Whether the control words are answered.
+    pub control: bool,
+    /// See [`ServerOptions::max_client_cnxns`].
+    max_client_cnxns: usize,
+    /// Open connections per client address.
+    cnxns: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection counted against its client address's cap until dropped.
+struct Admission {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut cnxns = self.shared.cnxns.lock();
+        if let Some(count) = cnxns.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                cnxns.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// A connection's claim on its session.
@@ -64,6 +122,18 @@ pub(crate) enum Attach {
 }
 
 impl Shared {
+    /// Counts a new connection from `peer`, or `None` when its address is at the cap.
+    fn admit(self: &Arc<Self>, peer: SocketAddr) -> Option<Admission> {
+        let ip = peer.ip().to_canonical();
+        let mut cnxns = self.cnxns.lock();
+        let count = cnxns.entry(ip).or_insert(0);
+        if self.max_client_cnxns != 0 && *count >= self.max_client_cnxns {
+            return None;
+        }
+        *count += 1;
+        Some(Admission { shared: self.clone(), ip })
+    }
+
     fn password(&self, session: i64) -> [u8; PASSWORD_LEN] {
         let mut out = [0; PASSWORD_LEN];
         out[..8].copy_from_slice(&self.password_key.hash_one((session, 0u8)).to_be_bytes());
@@ -183,9 +253,24 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Listens on `addr` (port 0 picks a free port) for clients of `emulator`.
+    /// Listens on `addr` (port 0 picks a free port) for clients of `emulator`, with the
+    /// default [`ServerOptions`].
     pub async fn bind(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<Server> {
+        Server::bind_with(addr, emulator, ServerOptions::default()).await
+    }
+
+    /// Listens on `addr` (port 0 picks a free port) for clients of `emulator`.
+    pub async fn bind_with(
+        addr: impl ToSocketAddrs,
+        emulator: Emulator,
+        options: ServerOptions,
+    ) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        let control = match options.control {
+            Control::OnLoopback => listener.local_addr()?.ip().to_canonical().is_loopback(),
+            Control::Enabled => true,
+            Control::Disabled => false,
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let max_frame = emulator.config().max_request_bytes + FRAME_SLACK;
         let shared = Arc::new(Shared {
@@ -195,6 +280,9 @@ impl Server {
             max_frame,
             shutdown: shutdown_rx,
             next_conn: AtomicU64::new(1),
+            control,
+            max_client_cnxns: options.max_client_cnxns,
+            cnxns: Mutex::new(HashMap::new()),
         });
         Ok(Server { listener, shared, shutdown })
     }
@@ -218,7 +306,16 @@ impl Server {
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        tokio::spawn(conn::serve(self.shared.clone(), stream, peer));
+                        let Some(admission) = self.shared.admit(peer) else {
+                            // As ZooKeeper: a log line, and the socket is closed unanswered.
+                            tracing::warn!(%peer, max = self.shared.max_client_cnxns, "too many connections from one address; closing");
+                            continue;
+                        };
+                        let shared = self.shared.clone();
+                        tokio::spawn(async move {
+                            conn::serve(shared, stream, peer).await;
+                            drop(admission);
+                        });
                     }
                     Err(error) => {
                         // Out of file descriptors and the like: wait instead of spinning.
@@ -284,7 +381,18 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Starts a wire-protocol server for `emulator` on `addr` in the background (see [`Server`]).
+/// Starts a wire-protocol server for `emulator` on `addr` in the background (see [`Server`]),
+/// with the default [`ServerOptions`].
 pub async fn serve(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<ServerHandle> {
     Ok(Server::bind(addr, emulator).await?.spawn())
+}
+
+/// Starts a wire-protocol server for `emulator` on `addr` in the background, admitting clients
+/// as `options` say.
+pub async fn serve_with(
+    addr: impl ToSocketAddrs,
+    emulator: Emulator,
+    options: ServerOptions,
+) -> io::Result<ServerHandle> {
+    Ok(Server::bind_with(addr, emulator, options).await?.spawn())
 }
