@@ -3,7 +3,7 @@
 use zczk_core::store::{Connector, SessionState, Store, StoreError};
 use zczk_emulator::{Emulator, EmulatorConnector, Session};
 
-use crate::{wait_for_state, Backend, SESSION_TIMEOUT};
+use crate::{wait_for_state, Backend, Orphan, SESSION_TIMEOUT};
 
 /// Sessions on a fresh [`Emulator`] of the test's own, asking for [`SESSION_TIMEOUT`] as the
 /// real-server backend does.
@@ -66,5 +66,11 @@ impl Backend for EmulatorBackend {
     async fn reconnect(&self, store: &Session) {
         store.faults().reconnect();
         wait_for_state(store.session_state(), SessionState::Connected).await;
+    }
+
+    async fn orphan(&self, store: &Session) -> Orphan {
+        store.faults().expire_on_client();
+        wait_for_state(store.session_state(), SessionState::Expired).await;
+        Orphan::Emulated(store.faults())
     }
 }

@@ -72,6 +72,12 @@ pub trait Backend: Connector + Clone {
     /// Lets `store` reach the server again. Returns once it is connected, in the same session.
     async fn reconnect(&self, store: &Self::Store);
 
+    /// Makes `store`'s client give its session up as expired while the server keeps the
+    /// session and its ephemerals, as after an outage longer than the session timeout when the
+    /// server comes back with its data. Returns once `store` has seen `Expired`; the session
+    /// lives on the server until [`Orphan::end`].
+    async fn orphan(&self, store: &Self::Store) -> Orphan;
+
     /// A new session; panics (failing the test) when none can be made.
     async fn session(&self) -> Self::Store {
         match self.connect().await {
@@ -79,6 +85,31 @@ pub trait Backend: Connector + Clone {
             Err(error) => panic!("{}: cannot open a session: {error}", Self::NAME),
         }
     }
+}
+
+/// A session its client gave up on while the server still holds it (see [`Backend::orphan`]).
+#[derive(Debug)]
+pub enum Orphan {
+    /// On the in-process emulator: the session's fault handle.
+    Emulated(zczk_emulator::Faults),
+    /// Behind a relay: a second connection keeps the session alive.
+    Held(zczk_zookeeper::testing::HeldSession),
+}
+
+impl Orphan {
+    /// Ends the session on the server, as its timeout running out does: its ephemerals are
+    /// deleted and other sessions' watches fire. Returns once the server has done so.
+    pub async fn end(self) {
+        match self {
+            Orphan::Emulated(faults) => faults.expire(),
+            Orphan::Held(held) => held.end().await.expect("ending the orphaned session"),
+        }
+    }
+}
+
+/// Takes the session of `store` from it through `relay` (see [`Backend::orphan`]).
+async fn hold(relay: &zczk_zookeeper::testing::Relay, store: &zczk_zookeeper::ZkStore) -> Orphan {
+    Orphan::Held(relay.hold(store).await.expect("holding the session while its client gives it up"))
 }
 
 pub use zczk_zookeeper::testing::real_server_address;

@@ -12,7 +12,7 @@ use zczk_emulator::Emulator;
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{cut_off, let_back, wait_for_state, Backend, SESSION_TIMEOUT};
+use crate::{cut_off, hold, let_back, wait_for_state, Backend, Orphan, SESSION_TIMEOUT};
 
 /// Sessions through `zookeeper-client` on an emulator served over TCP in this process.
 #[derive(Clone)]
@@ -72,5 +72,9 @@ impl Backend for ServedEmulator {
 
     async fn reconnect(&self, store: &ZkStore) {
         let_back(&self.relay, store).await;
+    }
+
+    async fn orphan(&self, store: &ZkStore) -> Orphan {
+        hold(&self.relay, store).await
     }
 }

@@ -9,7 +9,7 @@ use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{cut_off, let_back, real_server_address, Backend, SESSION_TIMEOUT};
+use crate::{cut_off, hold, let_back, real_server_address, Backend, Orphan, SESSION_TIMEOUT};
 
 /// Sessions on a real Apache ZooKeeper, chrooted to a node of the test's own, through a
 /// [`Relay`] that [`Backend::expire`] uses to cut them off.
@@ -77,5 +77,9 @@ impl Backend for RealZooKeeper {
 
     async fn reconnect(&self, store: &ZkStore) {
         let_back(&self.relay, store).await;
+    }
+
+    async fn orphan(&self, store: &ZkStore) -> Orphan {
+        hold(&self.relay, store).await
     }
 }

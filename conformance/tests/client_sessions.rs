@@ -25,6 +25,9 @@ both!(
     calls_during_a_renewal_wait_for_the_new_session,
     registrations_deleted_recursively_stay_gone,
     views_catch_up_after_a_reconnection,
+    a_registration_held_by_the_old_session_comes_back_when_that_session_ends,
+    a_registration_unregistered_while_held_by_the_old_session_stays_gone,
+    a_registration_the_server_refuses_is_reported_and_forgotten,
 );
 
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
@@ -43,6 +46,22 @@ async fn event(
         }
     });
     assert!(found.await.is_ok(), "no {what} event");
+}
+
+/// Waits for a `Restored` event for each of `paths`, in any order, failing after [`PATIENCE`].
+async fn restored(events: &mut broadcast::Receiver<ClientEvent>, paths: &[&str]) {
+    let mut missing = paths.to_vec();
+    let all = async {
+        while !missing.is_empty() {
+            match events.recv().await {
+                Ok(ClientEvent::Restored { path }) => missing.retain(|p| *p != path),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(PATIENCE, all).await;
+    assert!(missing.is_empty(), "no restored event for {missing:?}");
 }
 
 async fn expiry_brings_a_new_session_that_restores_registrations<B: Backend>(backend: B) {
@@ -92,34 +111,95 @@ async fn unregistered_and_deleted_registrations_stay_gone<B: Backend>(backend: B
     assert_eq!(zk.registrations(), ["/svc/h:1"]);
 }
 
+/// A registration whose parent is gone at restore time (its tree is being re-imported, say)
+/// is reported, the others are restored, and it comes back once its parent is made again.
 async fn a_registration_whose_parent_vanished_is_reported_and_the_rest_restored<B: Backend>(backend: B) {
     let gate = Gated::new(backend.clone());
     let zk = ZooKeeper::new(gate.clone()).await.unwrap();
     let mut events = zk.events();
     let other = backend.session().await;
     put(&other, "/a", json!({})).await;
+    put(&other, "/a/svc", json!({})).await;
     put(&other, "/b", json!({})).await;
-    zk.register("/a", "h:1", Default::default()).await.unwrap();
+    zk.register("/a/svc", "h:1", map(json!({"n": 1}))).await.unwrap();
     zk.register("/b", "h:2", Default::default()).await.unwrap();
     // Hold the new session back while /a goes away.
     gate.shut();
     backend.expire(&*zk.store()).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while other.exists("/a/h:1").await.unwrap().is_some() {
+    while other.exists("/a/svc/h:1").await.unwrap().is_some() {
         assert!(tokio::time::Instant::now() < deadline, "the expired session's ephemeral stayed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    other.delete("/a/svc", None).await.unwrap();
     other.delete("/a", None).await.unwrap();
     gate.open();
-    event(
-        &mut events,
-        "restore failure",
-        |e| matches!(e, ClientEvent::RestoreFailed { path, .. } if path == "/a/h:1"),
-    )
+    event(&mut events, "report of the wait", |e| {
+        matches!(e, ClientEvent::RestoreWaiting { path, reason }
+            if path == "/a/svc/h:1" && reason == "its parent /a/svc is missing")
+    })
     .await;
     new_session(&zk, 1).await;
     assert!(other.exists("/b/h:2").await.unwrap().is_some(), "the other registration is restored");
-    assert_eq!(zk.registrations(), ["/b/h:2"]);
+    assert_eq!(zk.registrations(), ["/a/svc/h:1", "/b/h:2"], "both are still wanted");
+    // The tree comes back, parents first: so does the registration.
+    put(&other, "/a", json!({})).await;
+    put(&other, "/a/svc", json!({})).await;
+    event(&mut events, "restored", |e| *e == ClientEvent::Restored { path: "/a/svc/h:1".into() }).await;
+    let stat = other.exists("/a/svc/h:1").await.unwrap().expect("the restored node");
+    assert_eq!(stat.ephemeral_owner, zk.store().session_id());
+    assert_eq!(json(&other, "/a/svc/h:1").await, json!({"n": 1, "pid": std::process::id()}));
+}
+
+/// After an outage longer than the session timeout, the server can still hold the old session
+/// (it came back with its data) and so the registration's node, after the client made a new
+/// one: the client makes the node on its new session once the old session ends.
+async fn a_registration_held_by_the_old_session_comes_back_when_that_session_ends<B: Backend>(backend: B) {
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    zk.register("/svc", "h:1", map(json!({"a": 1}))).await.unwrap();
+    zk.register("/svc", "h:2", Default::default()).await.unwrap();
+    let old_session = zk.store().session_id();
+    let orphan = backend.orphan(&*zk.store()).await;
+    let held = format!("/svc/h:1 exists, held by session {old_session:#x}");
+    event(&mut events, "report of the wait", |e| {
+        matches!(e, ClientEvent::RestoreWaiting { path, reason } if path == "/svc/h:1" && *reason == held)
+    })
+    .await;
+    new_session(&zk, 1).await;
+    let stat = other.exists("/svc/h:1").await.unwrap().expect("the old session's node");
+    assert_eq!(stat.ephemeral_owner, old_session, "the server still holds the old session");
+    assert_eq!(zk.registrations(), ["/svc/h:1", "/svc/h:2"], "still wanted");
+    orphan.end().await;
+    restored(&mut events, &["/svc/h:1", "/svc/h:2"]).await;
+    for path in ["/svc/h:1", "/svc/h:2"] {
+        let stat = other.exists(path).await.unwrap().expect("the restored node");
+        assert_eq!(stat.ephemeral_owner, zk.store().session_id());
+    }
+    assert_eq!(json(&other, "/svc/h:1").await, json!({"a": 1, "pid": std::process::id()}));
+    zk.close().await.unwrap();
+}
+
+/// A registration unregistered while its node is still held by the old session is not made
+/// again when that session ends; the others are.
+async fn a_registration_unregistered_while_held_by_the_old_session_stays_gone<B: Backend>(backend: B) {
+    let zk = ZooKeeper::new(backend.clone()).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    zk.register("/svc", "h:1", Default::default()).await.unwrap();
+    zk.register("/svc", "h:2", Default::default()).await.unwrap();
+    let orphan = backend.orphan(&*zk.store()).await;
+    new_session(&zk, 1).await;
+    // Deletes the old session's node too.
+    zk.unregister("/svc", "h:1").await.unwrap();
+    assert_eq!(zk.registrations(), ["/svc/h:2"]);
+    orphan.end().await;
+    event(&mut events, "restored", |e| *e == ClientEvent::Restored { path: "/svc/h:2".into() }).await;
+    assert_eq!(other.get_children("/svc").await.unwrap().0, ["h:2"]);
+    assert_eq!(zk.registrations(), ["/svc/h:2"]);
 }
 
 async fn views_are_rearmed_and_get_the_changes_made_meanwhile<B: Backend>(backend: B) {
@@ -274,4 +354,66 @@ async fn registrations_deleted_recursively_stay_gone<B: Backend>(backend: B) {
     new_session(&zk, 1).await;
     assert!(other.exists("/gone").await.unwrap().is_none());
     assert!(other.exists("/kept/h:2").await.unwrap().is_some());
+}
+
+/// A registration the server refuses to make again (its parent no longer lets this client
+/// create children) is reported and forgotten; the others are restored.
+async fn a_registration_the_server_refuses_is_reported_and_forgotten<B: Backend>(backend: B) {
+    let gate = Gated::new(backend.clone());
+    let zk = ZooKeeper::new(gate.clone()).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/closed", json!({})).await;
+    put(&other, "/open", json!({})).await;
+    zk.register("/closed", "h:1", Default::default()).await.unwrap();
+    zk.register("/open", "h:2", Default::default()).await.unwrap();
+    gate.shut();
+    backend.expire(&*zk.store()).await;
+    other.set_acl("/closed", &Acl::read_only(), None).await.unwrap();
+    gate.open();
+    event(&mut events, "restore failure", |e| {
+        matches!(e, ClientEvent::RestoreFailed { path, reason } if path == "/closed/h:1" && reason.contains("/closed/h:1"))
+    })
+    .await;
+    new_session(&zk, 1).await;
+    assert!(other.exists("/open/h:2").await.unwrap().is_some(), "the other registration is restored");
+    assert_eq!(zk.registrations(), ["/open/h:2"]);
+}
+
+/// A connector over the emulator whose sessions, after the first, fail their first request
+/// with `ConnectionLoss` (without applying it), as when the connection drops at once.
+#[derive(Clone)]
+struct Flaky(zczk_conformance::EmulatorBackend, Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait::async_trait]
+impl zczk_core::store::Connector for Flaky {
+    type Store = zczk_emulator::Session;
+
+    async fn connect(&self) -> Result<zczk_emulator::Session, zczk_core::store::StoreError> {
+        let session = self.0.connect().await?;
+        if self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            session.faults().fail_next(1, zczk_core::store::Code::ConnectionLoss);
+        }
+        Ok(session)
+    }
+}
+
+/// On the emulator: a restore whose request is lost with the connection is tried again, not
+/// given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_lost_with_the_connection_is_tried_again() {
+    let backend = zczk_conformance::EmulatorBackend::new();
+    let zk = ZooKeeper::new(Flaky(backend.clone(), Default::default())).await.unwrap();
+    let mut events = zk.events();
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    zk.register("/svc", "h:1", Default::default()).await.unwrap();
+    zk.store().faults().expire();
+    event(&mut events, "report of the wait", |e| {
+        matches!(e, ClientEvent::RestoreWaiting { path, reason } if path == "/svc/h:1" && reason.contains("connection"))
+    })
+    .await;
+    restored(&mut events, &["/svc/h:1"]).await;
+    let stat = other.exists("/svc/h:1").await.unwrap().expect("the restored node");
+    assert_eq!(stat.ephemeral_owner, zk.store().session_id());
 }

@@ -59,6 +59,20 @@ impl Faults {
         self.inner.state.lock().end_session(self.session, SessionState::Expired, Some(SessionState::Expired));
     }
 
+    /// Makes the client give the session up as expired while the server keeps it, as after
+    /// an outage longer than the session timeout: the client (zookeeper-client declares its
+    /// session expired after 7/5 of the timeout without an answer) goes on with a new session,
+    /// but the server, back with its data, holds the old one until the timeout passes again.
+    /// From now on the session's state is `Expired`, its requests fail with `SessionExpired`
+    /// and its watches end with `SessionEnded(Expired)`; its ephemerals stay until
+    /// [`Faults::expire`] or its timeout (on tokio's clock).
+    pub fn expire_on_client(&self) {
+        let expiry = self.inner.state.lock().abandon(self.session, SessionState::Expired);
+        if let Some((epoch, timeout)) = expiry {
+            schedule_expiry(&self.inner, self.session, epoch, timeout);
+        }
+    }
+
     /// Makes the next `n` requests of the session fail with `code` without being applied
     /// (`close` is exempt). Replaces any earlier `fail_next`.
     pub fn fail_next(&self, n: u32, code: Code) {

@@ -57,9 +57,10 @@ pub(crate) enum Status {
     /// Requests fail with `ConnectionLoss`; one-shot watches wait for the reconnect; the
     /// session expires when its timeout passes first.
     Disconnected,
-    /// Authentication failed: the client can do nothing more; the server keeps the session
-    /// (and its ephemerals) until its timeout passes.
-    AuthFailed,
+    /// The client gave the session up, told this state: its authentication failed
+    /// (`AuthFailed`), or it could not reach the server for too long (`Expired`). It can do
+    /// nothing more; the server keeps the session (and its ephemerals) until its timeout passes.
+    Abandoned(SessionState),
     /// Closed or expired for good.
     Ended(SessionState),
 }
@@ -200,7 +201,8 @@ impl State {
         let code = match entry.status {
             Status::Connected => None,
             Status::Disconnected => Some(Code::ConnectionLoss),
-            Status::AuthFailed => Some(Code::AuthFailed),
+            Status::Abandoned(SessionState::AuthFailed) => Some(Code::AuthFailed),
+            Status::Abandoned(_) => Some(Code::SessionExpired),
             Status::Ended(SessionState::Closed) => Some(Code::SessionClosed),
             Status::Ended(_) => Some(Code::SessionExpired),
         };
@@ -227,7 +229,7 @@ impl State {
         if matches!(entry.status, Status::Ended(_)) {
             return;
         }
-        let was_auth_failed = entry.status == Status::AuthFailed;
+        let was_abandoned = matches!(entry.status, Status::Abandoned(_));
         let dropped = entry.dropped;
         entry.status = Status::Ended(state);
         entry.epoch += 1;
@@ -235,7 +237,7 @@ impl State {
             entry.state_tx.send_replace(client_state);
         }
         self.suspended.remove(&session);
-        if !was_auth_failed {
+        if !was_abandoned {
             self.watches.end_session(session, state);
         }
         self.zxid += 1;
@@ -293,18 +295,20 @@ impl State {
         self.watches.resume(session, &self.tree, seen);
     }
 
-    /// Marks the session's authentication as failed: the client is finished (its watches end
-    /// with `SessionEnded(AuthFailed)`), the server keeps the session until its timeout.
-    pub fn auth_failed(&mut self, session: i64) -> Option<(u64, Duration)> {
+    /// The client gives the session up, told `told` (`AuthFailed` or `Expired`): it is
+    /// finished (its watches end with `SessionEnded(told)`), the server keeps the session until
+    /// its timeout. Returns the epoch the expiry timer must still find, or `None` if the session
+    /// was already given up or ended.
+    pub fn abandon(&mut self, session: i64, told: SessionState) -> Option<(u64, Duration)> {
         let entry = self.sessions.get_mut(&session)?;
-        if matches!(entry.status, Status::Ended(_) | Status::AuthFailed) {
+        if matches!(entry.status, Status::Ended(_) | Status::Abandoned(_)) {
             return None;
         }
-        entry.status = Status::AuthFailed;
+        entry.status = Status::Abandoned(told);
         entry.epoch += 1;
-        entry.state_tx.send_replace(SessionState::AuthFailed);
+        entry.state_tx.send_replace(told);
         self.suspended.insert(session);
-        self.watches.end_session(session, SessionState::AuthFailed);
+        self.watches.end_session(session, told);
         Some((entry.epoch, entry.timeout))
     }
 }
@@ -341,7 +345,7 @@ pub(crate) fn schedule_expiry(inner: &Arc<Inner>, session: i64, epoch: u64, time
             Status::Disconnected => {
                 st.end_session(session, SessionState::Expired, Some(SessionState::Expired))
             }
-            Status::AuthFailed => st.end_session(session, SessionState::Expired, None),
+            Status::Abandoned(_) => st.end_session(session, SessionState::Expired, None),
             Status::Connected | Status::Ended(_) => {}
         }
     });

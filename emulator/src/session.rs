@@ -516,7 +516,7 @@ impl Store for Session {
             "ip" => Vec::new(),
             _ => {
                 // No provider for the scheme: the server fails the auth and drops the client.
-                let expiry = st.auth_failed(self.id);
+                let expiry = st.abandon(self.id, SessionState::AuthFailed);
                 drop(st);
                 if let Some((epoch, timeout)) = expiry {
                     schedule_expiry(&self.inner, self.id, epoch, timeout);
@@ -574,7 +574,7 @@ impl Drop for Session {
                 }
             }
             // Their expiry timer is already running.
-            Status::Disconnected | Status::AuthFailed => {}
+            Status::Disconnected | Status::Abandoned(_) => {}
         }
     }
 }

@@ -106,6 +106,42 @@ async fn a_dropped_session_keeps_its_ephemerals_until_its_timeout() {
     assert_eq!(emulator.session_count(), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_session_expired_on_the_client_keeps_its_ephemerals_until_the_server_ends_it() {
+    let emulator = Emulator::new();
+    let s = emulator
+        .session_with(&SessionOptions { timeout: Duration::from_secs(4), ..SessionOptions::default() });
+    let other = emulator.session();
+    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    let (_, own) = s.exists_watch("/later").await.unwrap();
+    let (_, gone) = other.exists_watch("/eph").await.unwrap();
+    s.faults().expire_on_client();
+    assert_eq!(*s.session_state().borrow(), SessionState::Expired);
+    assert_eq!(own.await, event(EventKind::SessionEnded(SessionState::Expired), "/later"));
+    assert_eq!(s.get_data("/").await.unwrap_err().code, Code::SessionExpired);
+    let stat = other.exists("/eph").await.unwrap().expect("the server still holds the session");
+    assert_eq!(stat.ephemeral_owner, s.session_id());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(other.exists("/eph").await.unwrap().is_some());
+    // No client keeps it alive: the server expires it when its timeout passes.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(gone.await, event(EventKind::NodeDeleted, "/eph"));
+    assert_eq!(*s.session_state().borrow(), SessionState::Expired);
+}
+
+#[tokio::test]
+async fn expire_deletes_the_ephemerals_of_a_session_expired_on_the_client() {
+    let emulator = Emulator::new();
+    let s = emulator.session();
+    let other = emulator.session();
+    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    let (_, gone) = other.exists_watch("/eph").await.unwrap();
+    s.faults().expire_on_client();
+    assert!(other.exists("/eph").await.unwrap().is_some());
+    s.faults().expire();
+    assert_eq!(gone.await, event(EventKind::NodeDeleted, "/eph"));
+}
+
 #[tokio::test]
 async fn expire_deletes_ephemerals_and_ends_persistent_watches() {
     let emulator = Emulator::new();

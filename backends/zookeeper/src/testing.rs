@@ -107,6 +107,43 @@ impl Relay {
         }
     }
 
+    /// Takes the session of `store` (a client connected through this relay) away from it, as
+    /// an outage longer than the session timeout does when the server comes back with its
+    /// data: `store` is cut off until its client gives the session up and says `Expired`
+    /// (zookeeper-client does after 7/5 of the session timeout without an answer), while a
+    /// second connection straight to the server keeps the session, and so its ephemerals,
+    /// alive. Returns once `store` has seen `Expired`; the session lives on until
+    /// [`HeldSession::end`].
+    pub async fn hold(&self, store: &ZkStore) -> Result<HeldSession, StoreError> {
+        let id = store.session_id();
+        let failed = |what: String| {
+            StoreError::new(Code::ConnectionLoss, OpKind::Connect, self.server.as_str())
+                .with_detail(format!("could not hold session {id:#x}: {what}"))
+        };
+        let mut state = store.session_state();
+        self.cut(id);
+        let joined = zk::Client::connector()
+            .with_session(store.session_info().clone())
+            .with_session_timeout(store.session_timeout())
+            .connect(&self.server);
+        let client = match tokio::time::timeout(EXPIRY_WAIT, joined).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(failed(format!("joining it from a second connection: {e}"))),
+            Err(_) => return Err(failed("joining it from a second connection took too long".into())),
+        };
+        let held = HeldSession { client, id, server: self.server.clone() };
+        let given_up = tokio::time::timeout(store.session_timeout() * 3, state.wait_for(|s| s.is_terminal()))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        // The client is done with the session: letting it back changes nothing.
+        self.restore(id);
+        if given_up {
+            Ok(held)
+        } else {
+            Err(failed(format!("its client still says {:?}", *state.borrow())))
+        }
+    }
+
     /// Makes the session of `store` (a client connected through this relay) expire, as the
     /// server does when a client stops answering: its ephemerals are deleted, other sessions'
     /// watches fire, and `store` sees `Expired`. Returns once it has.
@@ -149,6 +186,35 @@ impl Relay {
         }
         let now = *state.borrow();
         Err(failed(format!("the session was closed, but its store still says {now:?}")))
+    }
+}
+
+/// A session taken from its client by [`Relay::hold`]: the server keeps it alive, with its
+/// ephemerals, until [`HeldSession::end`] (or until it is dropped).
+#[derive(Debug)]
+pub struct HeldSession {
+    client: zk::Client,
+    id: i64,
+    server: String,
+}
+
+impl HeldSession {
+    /// The held session's id.
+    pub fn session_id(&self) -> i64 {
+        self.id
+    }
+
+    /// Ends the session on the server (its ephemerals are deleted and other sessions' watches
+    /// fire), as its timeout running out would. Returns once the server has answered.
+    pub async fn end(self) -> Result<(), StoreError> {
+        let mut state = self.client.state_watcher();
+        // Dropping the only handle sends CloseSession, answered before the state ends.
+        drop(self.client);
+        let closed = async { while !state.changed().await.is_terminated() {} };
+        tokio::time::timeout(EXPIRY_WAIT, closed).await.map_err(|_| {
+            StoreError::new(Code::ConnectionLoss, OpKind::Close, self.server.as_str())
+                .with_detail(format!("could not end held session {:#x}: no answer", self.id))
+        })
     }
 }
 

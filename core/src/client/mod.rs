@@ -2,11 +2,12 @@
 //!
 //! The client owns a [`Connector`] and the current session. A supervisor task (`session`)
 //! watches the session: when it expires, the client opens a new one, re-creates the ephemeral
-//! nodes registered through it (with their latest data and ACL) and tells the live views to
-//! re-arm. Everything else is a method that talks to the current session: links (`resolve`),
-//! live views (`properties`, `children`, built on `node_watch` and `callbacks`), `register`,
-//! and `walk`.
+//! nodes registered through it (with their latest data and ACL; `restore` waits, with watches,
+//! for those that cannot be made yet) and tells the live views to re-arm. Everything else is a
+//! method that talks to the current session: links (`resolve`), live views (`properties`,
+//! `children`, built on `node_watch` and `callbacks`), `register`, and `walk`.
 
+mod backoff;
 mod callbacks;
 mod children;
 mod delete;
@@ -15,6 +16,7 @@ mod node_watch;
 mod properties;
 mod register;
 mod resolve;
+mod restore;
 mod session;
 mod tree_io;
 mod walk;
@@ -53,8 +55,19 @@ pub enum ClientEvent {
         /// Its path.
         path: String,
     },
-    /// A registered ephemeral node could not be re-created (for example its parent is gone);
-    /// the client forgets it.
+    /// A registered ephemeral node cannot be re-created yet: its name is still taken (by the
+    /// expired session, which the server may keep for a while after an outage), or its parent
+    /// is missing, or the connection is down. The client makes it as soon as that changes
+    /// (then [`ClientEvent::Restored`]), unless the registration is forgotten first. Sent
+    /// again when the reason changes.
+    RestoreWaiting {
+        /// Its path.
+        path: String,
+        /// Why it must wait.
+        reason: String,
+    },
+    /// The server refused to re-create a registered ephemeral node in a way no watch can tell
+    /// the end of (no permission, a bad ACL); the client forgets it.
     RestoreFailed {
         /// Its path.
         path: String,
@@ -65,10 +78,30 @@ pub enum ClientEvent {
 
 /// An ephemeral node registered through the client, kept so that it can be re-created in a new
 /// session.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Registration {
     data: Vec<u8>,
     acl: Vec<Acl>,
+    /// The session its node was made on, or is being restored on.
+    session: i64,
+    /// Dropped with the registration, which closes the channel a waiting restore listens to.
+    alive: watch::Sender<()>,
+}
+
+impl Registration {
+    fn new(data: Vec<u8>, acl: Vec<Acl>, session: i64) -> Registration {
+        Registration { data, acl, session, alive: watch::Sender::new(()) }
+    }
+
+    /// A handle that tells whether this very registration is still wanted.
+    fn wanted(&self) -> restore::Wanted {
+        self.alive.subscribe()
+    }
+
+    /// True when `wanted` is this registration's handle.
+    fn is(&self, wanted: &restore::Wanted) -> bool {
+        wanted.same_channel(&self.alive.subscribe())
+    }
 }
 
 type Subscriber = Box<dyn Fn(&mut RegisteringServer) + Send + Sync>;

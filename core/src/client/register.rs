@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::{Map, Value};
 
-use super::{ClientError, Registration, Result, ZooKeeper};
+use super::{restore, ClientError, Registration, Result, ZooKeeper};
 use crate::path;
 use crate::props;
 use crate::store::{Acl, CreateMode, CreateOptions, Store};
@@ -161,10 +161,9 @@ impl<S: Store + 'static> ZooKeeper<S> {
         for (p, result) in paths.iter().zip(results) {
             match result {
                 Ok(_) => {
-                    self.shared
-                        .registrations
-                        .lock()
-                        .insert(p.clone(), Registration { data: data.clone(), acl: options.acl.clone() });
+                    let registration =
+                        Registration::new(data.clone(), options.acl.clone(), store.session_id());
+                    self.shared.registrations.lock().insert(p.clone(), registration);
                     created.push(p.clone());
                 }
                 Err(e) => {
@@ -172,34 +171,12 @@ impl<S: Store + 'static> ZooKeeper<S> {
                 }
             }
         }
-        self.recreate_if_session_changed(&store, &created, &data, &create).await;
+        // Nodes made on a session that expired and was replaced before they were recorded here
+        // were missed by the restore of the others: make them on the new session.
+        restore::catch_up(&self.shared, &created).await;
         match first_error {
             Some(e) => Err(e.into()),
             None => Ok(created),
-        }
-    }
-
-    /// When the session the nodes were made on expired and was replaced before they were
-    /// recorded as registrations, the restore missed them: make them on the new session.
-    async fn recreate_if_session_changed(
-        &self,
-        made_on: &S,
-        paths: &[String],
-        data: &[u8],
-        create: &CreateOptions,
-    ) {
-        let current = self.store();
-        if current.session_id() == made_on.session_id() {
-            return;
-        }
-        let results = futures::future::join_all(paths.iter().map(|p| current.create(p, data, create))).await;
-        for (p, result) in paths.iter().zip(results) {
-            match result {
-                Err(e) if !e.is(crate::store::Code::NodeExists) => {
-                    tracing::warn!(path = %p, error = %e, "can't make a registration on the new session");
-                }
-                _ => {}
-            }
         }
     }
 
@@ -223,7 +200,8 @@ impl<S: Store + 'static> ZooKeeper<S> {
         self.shared.subscribers.lock().push(Box::new(subscriber));
     }
 
-    /// The paths of the registrations this client will restore after a session expiry.
+    /// The paths of the registrations this client will restore after a session expiry (those
+    /// still waiting to be restored included).
     pub fn registrations(&self) -> Vec<String> {
         self.shared.registrations.lock().keys().cloned().collect()
     }
