@@ -360,7 +360,6 @@ fn oversized_data_is_refused() {
 
 #[test]
 fn values_too_deep_to_read_back_are_refused() {
-    let s = snap("/", vec![]);
     let deep = (0..=crate::props::MAX_VALUE_DEPTH).fold(json!(1), |inner, _| json!([inner]));
     let t = text(vec![("a", node(json!({}), vec![("deep", node(json!({ "x": deep }), vec![]))]))]);
     match check(&t, "/") {
