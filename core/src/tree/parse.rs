@@ -64,9 +64,8 @@ pub fn decode_text(bytes: Vec<u8>) -> Result<String, ParseError> {
 
 /// Parses tree text to be imported under `import_path`, reporting every error: as
 /// [`parse_all`], and also refusing a top-level node that would go into `/zookeeper`,
-/// ZooKeeper's own subtree. With this, a text that parses is refused by an import into
-/// `import_path` for no reason of its own (only for what exists in ZooKeeper, or an invalid
-/// `import_path`).
+/// ZooKeeper's own subtree. So an import into `import_path` of a text that parses here fails
+/// only for what exists in ZooKeeper (or for an invalid `import_path`), never for the text.
 pub fn parse_for_import(text: &str, import_path: &str) -> Result<Node, Vec<ParseError>> {
     parse_with(text, None, Some(import_path))
 }
