@@ -217,42 +217,45 @@ fn nested_value(depth: usize) -> String {
 
 /// Texts that ZooKeeper (or reading node data back) would refuse, each with the position and
 /// message both `validate` and `import` must give.
-fn refused_texts() -> Vec<(&'static str, Vec<u8>, &'static str)> {
-    let big = format!("/ok\n/big\n  x = '{}'\n", "a".repeat(1024 * 1024));
+fn refused_texts() -> Vec<(&'static str, Vec<u8>, String)> {
+    let limit = zczk_core::import::MAX_DATA_LEN;
+    // `{"x":"..."}` is the string and 8 bytes: this is one byte too many.
+    let big = format!("/ok\n/big\n  x = '{}'\n", "a".repeat(limit - 7));
+    let refused = |what, text: &[u8], message: &str| (what, text.to_vec(), message.to_string());
     vec![
-        (
+        refused(
             "slash in a name",
-            b"/ok\n  /a/b\n".to_vec(),
+            b"/ok\n  /a/b\n",
             "2:5: invalid node name `a/b`: a node name cannot contain /",
         ),
-        (
+        refused(
             "dot-dot",
-            b"/..\n".to_vec(),
+            b"/..\n",
             "1:2: invalid node name `..`: relative paths (. and ..) are not allowed",
         ),
-        (
+        refused(
             "zookeeper",
-            b"/ok\n/zookeeper\n".to_vec(),
+            b"/ok\n/zookeeper\n",
             "2:2: `/zookeeper` is in ZooKeeper's own subtree, which is not imported into",
         ),
-        (
+        refused(
             "control character",
-            b"/ok\n  /a\x01b\n".to_vec(),
+            b"/ok\n  /a\x01b\n",
             "2:5: invalid node name `a\\u{1}b`: invalid character",
         ),
-        (
+        refused(
             "data over the limit",
-            big.into_bytes(),
-            "2:1: node data is 1048584 bytes, more than ZooKeeper's limit of 1048576 bytes",
+            big.as_bytes(),
+            &format!("2:1: node data is {} bytes, more than ZooKeeper's limit of {limit} bytes", limit + 1),
         ),
-        (
+        refused(
             "value too deep",
-            nested_value(127).into_bytes(),
+            nested_value(127).as_bytes(),
             "2:133: bad value: value nested deeper than 126 levels",
         ),
-        (
+        refused(
             "invalid UTF-8",
-            b"/ok\n  x = 1\n  y = '\xff'\n".to_vec(),
+            b"/ok\n  x = 1\n  y = '\xff'\n",
             "3:8: invalid UTF-8: byte 0xff is not part of a UTF-8 character (tree text is UTF-8)",
         ),
     ]
