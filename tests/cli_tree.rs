@@ -209,3 +209,130 @@ fn example_tree_is_valid_canonical_and_graphs() {
         "digraph g { \"/lb\" -> \"/web\"; \"/web\" -> \"/cache\"; \"/web\" -> \"/databases/main\"; }\n",
     );
 }
+
+/// `x = [[...[1]...]]`, `depth` lists deep, under `/a`.
+fn nested_value(depth: usize) -> String {
+    format!("/a\n  x = {}1{}\n", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// Texts that ZooKeeper (or reading node data back) would refuse, each with the position and
+/// message both `validate` and `import` must give.
+fn refused_texts() -> Vec<(&'static str, Vec<u8>, String)> {
+    let limit = zczk_core::import::MAX_DATA_LEN;
+    // `{"x":"..."}` is the string and 8 bytes: this is one byte too many.
+    let big = format!("/ok\n/big\n  x = '{}'\n", "a".repeat(limit - 7));
+    let refused = |what, text: &[u8], message: &str| (what, text.to_vec(), message.to_string());
+    vec![
+        refused(
+            "slash in a name",
+            b"/ok\n  /a/b\n",
+            "2:5: invalid node name `a/b`: a node name cannot contain /",
+        ),
+        refused(
+            "dot-dot",
+            b"/..\n",
+            "1:2: invalid node name `..`: relative paths (. and ..) are not allowed",
+        ),
+        refused(
+            "zookeeper",
+            b"/ok\n/zookeeper\n",
+            "2:2: `/zookeeper` is in ZooKeeper's own subtree, which is not imported into",
+        ),
+        refused(
+            "control character",
+            b"/ok\n  /a\x01b\n",
+            "2:5: invalid node name `a\\u{1}b`: invalid character",
+        ),
+        refused(
+            "data over the limit",
+            big.as_bytes(),
+            &format!("2:1: node data is {} bytes, more than ZooKeeper's limit of {limit} bytes", limit + 1),
+        ),
+        refused(
+            "value too deep",
+            nested_value(127).as_bytes(),
+            "2:133: bad value: value nested deeper than 126 levels",
+        ),
+        refused(
+            "invalid UTF-8",
+            b"/ok\n  x = 1\n  y = '\xff'\n",
+            "3:8: invalid UTF-8: byte 0xff is not part of a UTF-8 character (tree text is UTF-8)",
+        ),
+    ]
+}
+
+#[test]
+fn validate_and_import_refuse_the_same_texts_with_the_same_message() {
+    for (what, text, message) in refused_texts() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("tree.zk");
+        std::fs::write(&path, &text).unwrap();
+        let name = path.display().to_string();
+        zczk().arg("validate").arg(&path).assert().code(1).stdout("").stderr(format!("{name}:{message}\n"));
+        zczk()
+            .args(["import", "--zk", "mem:"])
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(format!("zczk: {name}:{message}\n"));
+        // From stdin too, named `-`.
+        let output = zczk().args(["validate", "-"]).write_stdin(text).assert().code(1).get_output().clone();
+        assert_eq!(String::from_utf8_lossy(&output.stderr), format!("-:{message}\n"), "{what}");
+    }
+}
+
+#[test]
+fn a_refused_import_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let store = dir.path().join("zk.json");
+    let zk = format!("file:{}", store.display());
+    let good = dir.path().join("good.zk");
+    std::fs::write(&good, "/ok\n  x = 1\n").unwrap();
+    zczk().args(["import", "--zk", &zk]).arg(&good).assert().success();
+    let before = std::fs::read(&store).unwrap();
+    for (what, text, _) in refused_texts() {
+        // Each text would also add `/new`, before the line that is refused.
+        let mut text = text;
+        text.splice(0..0, b"/new\n".iter().copied());
+        let path = dir.path().join("bad.zk");
+        std::fs::write(&path, &text).unwrap();
+        zczk().args(["import", "--zk", &zk]).arg(&path).assert().code(1);
+        assert_eq!(std::fs::read(&store).unwrap(), before, "{what}: the store changed");
+    }
+}
+
+#[test]
+fn validate_checks_as_an_import_into_its_path() {
+    let (_dir, path) = file("/zookeeper\n  x = 1\n");
+    zczk().arg("validate").arg(&path).assert().code(1);
+    zczk().arg("validate").arg(&path).arg("/apps").assert().success().stderr("");
+    zczk()
+        .arg("validate")
+        .arg(&path)
+        .arg("/zookeeper")
+        .assert()
+        .code(1)
+        .stderr("zczk: /zookeeper: ZooKeeper's own subtree is not imported into\n");
+}
+
+#[test]
+fn the_deepest_value_round_trips_through_a_store() {
+    let dir = TempDir::new().unwrap();
+    let zk = format!("file:{}", dir.path().join("zk.json").display());
+    let path = dir.path().join("deep.zk");
+    std::fs::write(&path, nested_value(126)).unwrap();
+    zczk().args(["import", "--zk", &zk]).arg(&path).assert().success().stdout("");
+    // Read back exactly: a dry run finds nothing to change, and export prints the same value.
+    zczk().args(["import", "--dry-run", "--zk", &zk]).arg(&path).assert().success().stdout("");
+    let exported = zczk().args(["export", "--zk", &zk]).assert().success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8(exported).unwrap(), nested_value(126));
+    // One level more is refused by set-property too, and nothing changes.
+    let deeper = format!("x={}1{}", "[".repeat(127), "]".repeat(127));
+    zczk()
+        .args(["set-property", "--zk", &zk, "/a", &deeper])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("value nested deeper than 126 levels"));
+    zczk().args(["import", "--dry-run", "--zk", &zk]).arg(&path).assert().success().stdout("");
+}

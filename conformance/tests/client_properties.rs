@@ -8,7 +8,8 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use zczk_conformance::{both, Backend};
 use zczk_core::client::{ClientError, Flow, PropertiesSnapshot, ViewEvent};
-use zczk_core::store::Store;
+use zczk_core::props::MAX_VALUE_DEPTH;
+use zczk_core::store::{Acl, Store};
 
 both!(
     a_view_is_a_map_of_the_nodes_properties,
@@ -19,6 +20,7 @@ both!(
     iteration_strips_the_arrow_and_counts_each_key_once,
     writes_go_to_the_resolved_path_with_compare_and_set,
     a_bad_property_link_in_new_data_is_refused,
+    written_values_read_back_exactly_and_deeper_ones_are_refused,
     links_between_new_properties_are_checked_against_the_new_data,
     concurrent_updaters_lose_no_update,
     callbacks_are_called_at_once_and_on_each_change,
@@ -200,6 +202,31 @@ async fn writes_go_to_the_resolved_path_with_compare_and_set<B: Backend>(backend
     set(&*store, "/real", json!({"only": true, "theirs": 1})).await;
     view.update(map(json!({"mine": 2}))).await.unwrap();
     assert_eq!(json(&*store, "/real").await, json!({"only": true, "theirs": 1, "mine": 2}));
+}
+
+async fn written_values_read_back_exactly_and_deeper_ones_are_refused<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/n", json!({"a": 1})).await;
+    let view = zk.properties("/n", false).await.unwrap();
+    let deepest = (0..MAX_VALUE_DEPTH).fold(json!(1), |inner, _| json!([inner]));
+    // A float that serde_json, unless told to round-trip floats, reads back one bit off.
+    let float = -2.6904824113900647e-147;
+    view.update(map(json!({"deep": deepest, "f": float}))).await.unwrap();
+    assert_eq!(zk.get_properties("/n").await.unwrap(), map(json!({"a": 1, "deep": deepest, "f": float})));
+    // A lone `string_value` that raw data would not give back.
+    for text in ["", "{\"b\": 2}"] {
+        view.set(map(json!({ "string_value": text }))).await.unwrap();
+        assert_eq!(zk.get_properties("/n").await.unwrap(), map(json!({ "string_value": text })));
+    }
+    // One level deeper would read back as a string: refused, and nothing changes.
+    let before = store.get_data("/n").await.unwrap();
+    let refused = view.update(map(json!({ "x": [deepest] }))).await;
+    assert!(matches!(&refused, Err(ClientError::BadProperties { path, .. }) if path == "/n"), "{refused:?}");
+    let refused = zk.create_recursive("/m", &map(json!({ "x": [deepest] })), &Acl::open()).await;
+    assert!(matches!(&refused, Err(ClientError::BadProperties { path, .. }) if path == "/m"), "{refused:?}");
+    assert_eq!(store.get_data("/n").await.unwrap(), before);
+    assert_eq!(store.exists("/m").await.unwrap(), None);
 }
 
 async fn a_bad_property_link_in_new_data_is_refused<B: Backend>(backend: B) {

@@ -345,9 +345,14 @@ async fn parse_error_changes_nothing<B: Backend>(b: B) {
 async fn bad_node_name_changes_nothing<B: Backend>(b: B) {
     let s = b.session().await;
     let before = stats(&s, "/").await;
-    let err = import::import_tree(&s, "/a\n  /..\n", "/", &ImportOptions::default(), None).await.unwrap_err();
-    assert!(matches!(&err, ImportError::InvalidName { path, .. } if path == "/a/.."), "{err:?}");
-    assert_eq!(stats(&s, "/").await, before);
+    // Refused while parsing, with the line and column.
+    for (text, line, column) in [("/a\n  /..\n", 2, 4), ("/a\n/zookeeper\n", 2, 2), ("/a\n  /b\u{1}\n", 2, 5)]
+    {
+        let err = import::import_tree(&s, text, "/", &ImportOptions::default(), None).await.unwrap_err();
+        let ImportError::Parse(error) = &err else { panic!("{text:?}: {err:?}") };
+        assert_eq!((error.line, error.column), (line, column), "{text:?}: {err}");
+        assert_eq!(stats(&s, "/").await, before);
+    }
     close(s).await;
 }
 

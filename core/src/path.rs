@@ -43,31 +43,35 @@ pub fn validate(path: &str) -> Result<(), PathError> {
     if path.ends_with('/') {
         return Err(err(path, "path must not end with /"));
     }
-    for segment in path[1..].split('/') {
-        match segment {
-            "" => return Err(err(path, "empty node name")),
-            "." | ".." => return Err(err(path, "relative paths (. and ..) are not allowed")),
-            _ => {}
-        }
-        if segment.contains('\0') {
-            return Err(err(path, "null character not allowed"));
-        }
-        if segment.chars().any(is_refused_char) {
-            return Err(err(path, "invalid character"));
-        }
+    match path[1..].split('/').find_map(name_problem) {
+        Some((_, reason)) => Err(err(path, reason)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks one node name (a path segment).
 pub fn validate_name(name: &str) -> Result<(), PathError> {
-    if name.is_empty() {
-        return Err(err(name, "empty node name"));
+    match name_problem(name) {
+        Some((_, reason)) => Err(err(name, reason)),
+        None => Ok(()),
     }
-    if name.contains('/') {
-        return Err(err(name, "a node name cannot contain /"));
+}
+
+/// What ZooKeeper refuses in the node name `name`: the byte offset of the problem (the
+/// refused character, else 0) and why.
+pub(crate) fn name_problem(name: &str) -> Option<(usize, &'static str)> {
+    match name {
+        "" => return Some((0, "empty node name")),
+        "." | ".." => return Some((0, "relative paths (. and ..) are not allowed")),
+        _ => {}
     }
-    validate(&format!("/{name}")).map_err(|e| PathError { path: name.to_string(), reason: e.reason })
+    let (offset, c) = name.char_indices().find(|&(_, c)| c == '/' || is_refused_char(c))?;
+    let reason = match c {
+        '/' => "a node name cannot contain /",
+        '\0' => "null character not allowed",
+        _ => "invalid character",
+    };
+    Some((offset, reason))
 }
 
 /// Normalizes `.` and `..` segments of an absolute path (`/a/b/../c` is `/a/c`). Empty segments
@@ -193,6 +197,15 @@ mod tests {
         assert_eq!(split("/"), None);
         assert_eq!(child("/", "a"), "/a");
         assert_eq!(child("/a", "b"), "/a/b");
+    }
+
+    #[test]
+    fn name_problem_points_at_the_refused_character() {
+        assert_eq!(name_problem("ab"), None);
+        assert_eq!(name_problem("a/b"), Some((1, "a node name cannot contain /")));
+        assert_eq!(name_problem("é\u{1}"), Some((2, "invalid character")));
+        assert_eq!(name_problem("x\0"), Some((1, "null character not allowed")));
+        assert_eq!(name_problem(".."), Some((0, "relative paths (. and ..) are not allowed")));
     }
 
     #[test]

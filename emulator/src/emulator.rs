@@ -288,7 +288,13 @@ fn load_children(
             return Err(StoreError::new(Code::BadArguments, OpKind::Create, path).with_detail(reason));
         }
         let properties = child.to_properties();
-        let data = if properties.is_empty() { Vec::new() } else { zczk_core::props::encode(&properties) };
+        let data = if properties.is_empty() {
+            Vec::new()
+        } else {
+            zczk_core::props::encode(&properties).map_err(|e| {
+                StoreError::new(Code::BadArguments, OpKind::Create, &path).with_detail(e.to_string())
+            })?
+        };
         st.zxid += 1;
         let ctx = Ctx { zxid: st.zxid, time, session: 0, auth: &auth, extended_types };
         let mut log = Log::new(st.watches.has_any(), false);

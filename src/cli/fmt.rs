@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use zczk_core::tree;
 
-use super::text_io::{read_text, write_stdout};
-use super::validate::report;
+use super::text_io::write_stdout;
+use super::validate::{read_or_report, report};
 use super::CliError;
 
 /// Print tree text in canonical form.
@@ -38,7 +38,10 @@ pub struct Args {
 
 /// Runs `zczk fmt`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let text = read_text(&args.file)?;
+    let text = match read_or_report(&args.file)? {
+        Ok(text) => text,
+        Err(code) => return Ok(code),
+    };
     let canonical = match tree::format(&text) {
         Ok(canonical) => canonical,
         Err(errors) => {

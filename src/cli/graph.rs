@@ -39,7 +39,7 @@ pub struct Args {
 /// Runs `zczk graph`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let root = match &args.file {
-        Some(file) => match parse_file(file)? {
+        Some(file) => match parse_file(file, None)? {
             Ok((root, _)) => root,
             Err(code) => return Ok(code),
         },

@@ -66,9 +66,10 @@ pub fn perms(text: &str) -> Result<Perms, String> {
 /// Runs `zczk import`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let text = read_text(&args.file)?;
-    // Parse before connecting: a bad file never costs a session.
-    let tree =
-        zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: args.file.clone(), error })?;
+    // Parse before connecting: a bad file never costs a session. The parser refuses what
+    // ZooKeeper would refuse of the text (as `zczk validate` does), with line and column.
+    let tree = zczk_core::tree::parse_for_import(&text, &args.path)
+        .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
     let mut options = ImportOptions {
         trim: match (args.trim, args.quiet) {
             (true, _) => Some(true),

@@ -108,8 +108,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 /// An emulator holding the nodes of the tree text in `file`.
 fn load_tree(file: &str, config: Config) -> Result<Emulator, CliError> {
     let text = read_text(file)?;
-    let root =
-        zczk_core::tree::parse(&text).map_err(|error| CliError::Parse { file: file.to_string(), error })?;
+    let root = zczk_core::tree::parse_for_import(&text, "/")
+        .map_err(|mut errors| CliError::Parse { file: file.to_string(), error: errors.swap_remove(0) })?;
     let emulator = Emulator::with_config(config);
     emulator.load("/", &root).map_err(|e| CliError::Client(ClientError::from(e)))?;
     Ok(emulator)

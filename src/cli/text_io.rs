@@ -13,15 +13,17 @@ pub enum Format {
     Json,
 }
 
-/// The text of `file`, or of stdin when `file` is `-`.
+/// The tree text of `file`, or of stdin when `file` is `-`. Bytes that are not UTF-8 are an
+/// error at their line and column.
 pub fn read_text(file: &str) -> Result<String, CliError> {
-    if file == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(CliError::io("<stdin>"))?;
-        Ok(text)
+    let bytes = if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(CliError::io("<stdin>"))?;
+        bytes
     } else {
-        std::fs::read_to_string(file).map_err(CliError::io(file))
-    }
+        std::fs::read(file).map_err(CliError::io(file))?
+    };
+    zczk_core::tree::decode_text(bytes).map_err(|error| CliError::Parse { file: file.to_string(), error })
 }
 
 /// Writes `text` to stdout. A closed pipe (`zczk export | head`) is not an error.

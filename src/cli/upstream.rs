@@ -124,6 +124,6 @@ impl Validate {
     /// Runs it.
     pub fn run(self) -> ExitCode {
         super::init(0);
-        super::finish(validate::run(validate::Args { file: self.file }))
+        super::finish(validate::run(validate::Args { file: self.file, path: "/".to_string() }))
     }
 }

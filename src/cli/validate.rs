@@ -1,7 +1,8 @@
-//! `zczk validate FILE|-`: check tree text without connecting.
+//! `zczk validate FILE|- [PATH]`: check tree text without connecting.
 
 use std::process::ExitCode;
 
+use zczk_core::import;
 use zczk_core::tree::{self, Node, ParseError};
 
 use super::text_io::read_text;
@@ -9,8 +10,10 @@ use super::CliError;
 
 /// Check tree text, without connecting.
 ///
-/// Prints nothing and exits 0 when the text is valid; otherwise prints every error as
-/// `FILE:LINE:COLUMN: message` on stderr and exits 1.
+/// Refuses exactly what `zczk import FILE PATH` refuses for reasons of the text itself
+/// (syntax, node names ZooKeeper refuses, node data over its size limit, nodes that would go
+/// into `/zookeeper`). Prints nothing and exits 0 when the text is valid; otherwise prints
+/// every error as `FILE:LINE:COLUMN: message` on stderr and exits 1.
 ///
 /// Example: `zczk validate services.zk` or `zczk export | zczk validate -`
 #[derive(Debug, clap::Args)]
@@ -19,31 +22,60 @@ FILE:LINE:COLUMN: message on stderr and exits 1. Never connects to ZooKeeper.
 
 Examples:
   zczk validate services.zk
+  zczk validate services.zk /apps   # checked as an import into /apps
   zczk export /services | zczk validate -"#)]
 pub struct Args {
     /// The tree file, or `-` for stdin.
     pub file: String,
+    /// Where the file would be imported (as `zczk import FILE PATH`).
+    #[arg(default_value = "/")]
+    pub path: String,
 }
 
 /// Runs `zczk validate`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    Ok(match parse_file(&args.file)? {
+    // The import path itself, as import checks it (an empty tree has nothing else to refuse).
+    import::check(&Node::default(), &args.path)?;
+    Ok(match parse_file(&args.file, Some(&args.path))? {
         Ok(_) => ExitCode::SUCCESS,
         Err(code) => code,
     })
 }
 
-/// Reads and parses `file` (`-` for stdin). Parse errors are printed on stderr, one line each
-/// (`FILE:LINE:COLUMN: message`), and give the exit status 1; a file that cannot be read is
-/// an error.
-pub(super) fn parse_file(file: &str) -> Result<Result<(Node, String), ExitCode>, CliError> {
-    let text = read_text(file)?;
-    match tree::parse_all(&text) {
+/// Reads and parses `file` (`-` for stdin), as text to import under `import_path` when given.
+/// Parse errors are printed on stderr, one line each (`FILE:LINE:COLUMN: message`), and give
+/// the exit status 1; a file that cannot be read is an error.
+pub(super) fn parse_file(
+    file: &str,
+    import_path: Option<&str>,
+) -> Result<Result<(Node, String), ExitCode>, CliError> {
+    let text = match read_or_report(file)? {
+        Ok(text) => text,
+        Err(code) => return Ok(Err(code)),
+    };
+    let parsed = match import_path {
+        Some(path) => tree::parse_for_import(&text, path),
+        None => tree::parse_all(&text),
+    };
+    match parsed {
         Ok(root) => Ok(Ok((root, text))),
         Err(errors) => {
             eprint!("{}", report(file, &errors));
             Ok(Err(ExitCode::from(1)))
         }
+    }
+}
+
+/// Reads the tree text of `file` (`-` for stdin); text that is not UTF-8 is reported as a
+/// parse error is (on stderr, exit status 1).
+pub(super) fn read_or_report(file: &str) -> Result<Result<String, ExitCode>, CliError> {
+    match read_text(file) {
+        Ok(text) => Ok(Ok(text)),
+        Err(CliError::Parse { error, .. }) => {
+            eprint!("{}", report(file, &[error]));
+            Ok(Err(ExitCode::from(1)))
+        }
+        Err(e) => Err(e),
     }
 }
 

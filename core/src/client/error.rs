@@ -25,6 +25,15 @@ pub enum ClientError {
     /// A path is malformed.
     #[error(transparent)]
     Path(#[from] PathError),
+    /// Properties that node data cannot hold so that they read back as they are; nothing
+    /// was written.
+    #[error("{path}: {source}")]
+    BadProperties {
+        /// The node.
+        path: String,
+        /// What is wrong with the properties.
+        source: crate::props::EncodeError,
+    },
     /// A property link cannot be followed.
     #[error("bad property link {:?} in {}: {reason}", short(.link), short(.path))]
     BadPropertyLink {
@@ -57,6 +66,12 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// A [`ClientError::BadProperties`] for the node at `path`.
+    pub(crate) fn bad_properties(path: &str) -> impl FnOnce(crate::props::EncodeError) -> ClientError {
+        let path = path.to_string();
+        move |source| ClientError::BadProperties { path, source }
+    }
+
     /// The ZooKeeper code behind this error, if it came from the server.
     pub fn code(&self) -> Option<Code> {
         match self {

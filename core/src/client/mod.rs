@@ -284,7 +284,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
             missing.push(current);
             current = parent;
         }
-        let data = props::encode(properties);
+        let data = props::encode(properties).map_err(ClientError::bad_properties(path))?;
         if missing.is_empty() {
             self.set_data(path, &data, None).await?;
             return Ok(());

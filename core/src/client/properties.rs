@@ -265,7 +265,8 @@ impl<S: Store + 'static> Properties<S> {
             let mut properties = decoded.properties.clone();
             change(&mut properties);
             check_new_links(zk, &path, &decoded.properties, &properties).await?;
-            match zk.set_data(&path, &decoded.encode_updated(&properties), Some(stat.version)).await {
+            let data = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(&path))?;
+            match zk.set_data(&path, &data, Some(stat.version)).await {
                 Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
                 Err(e) => return Err(e),
                 Ok(stat) => {

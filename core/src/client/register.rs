@@ -151,7 +151,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         for subscriber in self.shared.subscribers.lock().iter() {
             subscriber(&mut event);
         }
-        let data = props::encode(&event.properties);
+        let data = props::encode(&event.properties).map_err(ClientError::bad_properties(&service))?;
         let create = CreateOptions::new(CreateMode::Ephemeral).with_acl(options.acl.clone());
         let store = self.session().await?;
         let paths: Vec<String> = names.iter().map(|n| path::child(&service, n)).collect();

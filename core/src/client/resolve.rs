@@ -113,7 +113,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
             let decoded = props::decode(&data);
             let mut properties = decoded.properties.clone();
             change(&mut properties);
-            let new = decoded.encode_updated(&properties);
+            let new = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(path))?;
             match self.set_data(path, &new, Some(stat.version)).await {
                 Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
                 other => return other.map(|_| ()),

@@ -35,6 +35,14 @@ pub enum ImportError {
         /// The limit.
         limit: usize,
     },
+    /// A node's properties cannot be stored so that they read back as they are.
+    #[error("{path}: {source}")]
+    BadProperties {
+        /// The node.
+        path: String,
+        /// What is wrong with its properties.
+        source: crate::props::EncodeError,
+    },
     /// The node to import into does not exist.
     #[error("cannot import into {}: no such node", short(.path))]
     NoImportPoint {

@@ -2,7 +2,8 @@
 //!
 //! Each step is its own function over plain values, so each can be used and tested alone:
 //!
-//! 1. [`tree::parse`] the whole text (a parse error changes nothing);
+//! 1. [`tree::parse_for_import`] the whole text (a parse error, including a node ZooKeeper
+//!    would refuse, changes nothing);
 //! 2. [`check`] the names and sizes, then read a [`Snapshot`] of the subtree at the import path;
 //! 3. [`plan`] (pure): what to create, update, re-ACL and trim, with the versions read, and
 //!    the report lines;
@@ -97,8 +98,10 @@ pub enum Progress {
 /// A progress callback.
 pub type ProgressFn<'p> = &'p mut (dyn FnMut(Progress) + Send);
 
-/// Imports tree text under `path` (see the module docs). The text is parsed completely first:
-/// a parse error, a bad node name or oversized data fails before anything is read or written.
+/// Imports tree text under `path` (see the module docs). The text is parsed completely first
+/// ([`tree::parse_for_import`]): a parse error, a bad node name, oversized data or a node in
+/// `/zookeeper` fails before anything is read or written, as an [`ImportError::Parse`] with
+/// its line and column.
 #[tracing::instrument(level = "debug", skip(store, text, progress))]
 pub async fn import_tree<S: Store + ?Sized>(
     store: &S,
@@ -107,7 +110,7 @@ pub async fn import_tree<S: Store + ?Sized>(
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
-    let tree = tree::parse(text)?;
+    let tree = tree::parse_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
     import_parsed(store, &tree, path, options, progress).await
 }
 

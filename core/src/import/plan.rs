@@ -5,10 +5,11 @@ use serde_json::{Map, Value};
 use super::report::{property_changes, ReportLine};
 use super::{ImportError, ImportOptions};
 use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
-use crate::path;
+use crate::path::{self, PathError};
 use crate::props;
 use crate::snapshot::Snapshot;
 use crate::store::Acl;
+use crate::tree::check::{self as tree_check, Refusal};
 use crate::tree::Node;
 
 /// The largest node data ZooKeeper accepts by default (`jute.maxbuffer`, 1 MB).
@@ -95,12 +96,13 @@ pub(crate) fn import_point(path: &str) -> Result<String, ImportError> {
 
 /// Checks the text's tree against what ZooKeeper accepts: node names, data sizes, and no
 /// node inside `/zookeeper`. Pure; [`plan`] checks the same, this lets the caller fail before
-/// reading anything.
+/// reading anything. These are the parser's own checks
+/// ([`tree::parse_for_import`](crate::tree::parse_for_import) reports them with line and
+/// column), so a parsed text fails here only for its import path; a tree built in code can
+/// fail for its nodes.
 pub fn check(tree: &Node, import_path: &str) -> Result<(), ImportError> {
     let root = import_point(import_path)?;
-    if is_reserved(&root) {
-        return Err(ImportError::Reserved { path: root });
-    }
+    tree_check::place(&root).map_err(|refusal| refused(root.clone(), refusal))?;
     let mut stack: Vec<_> = tree.children.iter().map(|(n, c)| (name_path(&root, n), c)).collect();
     while let Some((path, node)) = stack.pop() {
         let path = path?;
@@ -110,32 +112,31 @@ pub fn check(tree: &Node, import_path: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn is_reserved(path: &str) -> bool {
-    path == "/zookeeper" || path.starts_with("/zookeeper/")
-}
-
-/// The path of the child `name` of `parent`, once the name is checked.
+/// The path of the child `name` of `parent`, once the name and the place are checked.
 fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
     let path = path::child(parent, name);
-    path::validate_name(name).map_err(|source| ImportError::InvalidName { path: path.clone(), source })?;
-    if is_reserved(&path) {
-        return Err(ImportError::Reserved { path });
+    match tree_check::name(name).and_then(|()| tree_check::place(&path)) {
+        Ok(()) => Ok(path),
+        Err(refusal) => Err(refused(path, refusal)),
     }
-    Ok(path)
 }
 
-/// The node's properties and encoded data, checked for size.
+/// The node's properties and encoded data, checked for what node data can hold.
 fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
-    let properties = node.to_properties();
-    let data = props::encode(&properties);
-    if data.len() > MAX_DATA_LEN {
-        return Err(ImportError::DataTooLarge {
-            path: path.to_string(),
-            size: data.len(),
-            limit: MAX_DATA_LEN,
-        });
+    tree_check::data(node).map_err(|refusal| refused(path.to_string(), refusal))
+}
+
+/// The import error for a node at `path` that ZooKeeper would refuse.
+fn refused(path: String, refusal: Refusal) -> ImportError {
+    match refusal {
+        Refusal::Name { reason, .. } => {
+            let name = path::split(&path).map_or("", |(_, name)| name).to_string();
+            ImportError::InvalidName { path, source: PathError { path: name, reason } }
+        }
+        Refusal::Reserved => ImportError::Reserved { path },
+        Refusal::Properties(source) => ImportError::BadProperties { path, source },
+        Refusal::DataTooLarge { size, limit } => ImportError::DataTooLarge { path, size, limit },
     }
-    Ok((properties, data))
 }
 
 /// True when two ACLs grant the same, whatever their order.

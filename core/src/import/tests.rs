@@ -359,6 +359,19 @@ fn oversized_data_is_refused() {
 }
 
 #[test]
+fn values_too_deep_to_read_back_are_refused() {
+    let deep = (0..=crate::props::MAX_VALUE_DEPTH).fold(json!(1), |inner, _| json!([inner]));
+    let t = text(vec![("a", node(json!({}), vec![("deep", node(json!({ "x": deep }), vec![]))]))]);
+    match check(&t, "/") {
+        Err(ImportError::BadProperties { path, source }) => {
+            assert_eq!(path, "/a/deep");
+            assert_eq!(source.name, "x");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn missing_import_point_is_an_error() {
     let s = Snapshot::new("/nope");
     let t = text(vec![("a", node(json!({}), vec![]))]);

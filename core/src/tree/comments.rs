@@ -51,7 +51,7 @@ impl Comments {
 /// blank lines are dropped. Invalid text gives every parse error.
 pub fn format(text: &str) -> Result<String, Vec<ParseError>> {
     let mut comments = Comments::default();
-    let root = parse_with(text, Some(&mut comments))?;
+    let root = parse_with(text, Some(&mut comments), None)?;
     Ok(print_with(&root, Some(&comments)))
 }
 

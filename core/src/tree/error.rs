@@ -54,6 +54,36 @@ pub enum ParseErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// A node name ZooKeeper refuses: `.`, `..`, one holding `/` (`/a/b` is the node `a/b`),
+    /// a control character or another character ZooKeeper's path check refuses.
+    #[error("invalid node name `{}`: {reason}", .name.escape_debug())]
+    InvalidNodeName {
+        /// The name.
+        name: String,
+        /// Why ZooKeeper refuses it.
+        reason: &'static str,
+    },
+    /// A top-level node that the import would put into `/zookeeper`, ZooKeeper's own subtree.
+    #[error("`{}` is in ZooKeeper's own subtree, which is not imported into", .path.escape_debug())]
+    ReservedNode {
+        /// The node's path once imported.
+        path: String,
+    },
+    /// A node whose data (its properties and links as stored) is larger than ZooKeeper
+    /// accepts.
+    #[error("node data is {size} bytes, more than ZooKeeper's limit of {limit} bytes")]
+    DataTooLarge {
+        /// The encoded size of the node's data.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The text is not UTF-8 (the position is that of the first byte that is not).
+    #[error("invalid UTF-8: byte 0x{byte:02x} is not part of a UTF-8 character (tree text is UTF-8)")]
+    InvalidUtf8 {
+        /// The first invalid byte.
+        byte: u8,
+    },
 }
 
 /// `column 1`, `column 1 or 3`, `column 1, 3 or 5`.

@@ -11,14 +11,20 @@
 //! After an error the parser carries on, so that [`parse_all`] reports every error: a line
 //! that cannot be used becomes a placeholder whose indented lines are still checked but kept
 //! nowhere.
+//!
+//! What ZooKeeper would refuse is an error here too, with its line and column (see
+//! [`check`](super::check)): a node name it refuses (as a node is opened) and node data over
+//! its size limit (as a node is closed, when all its properties are known).
 
 use serde_json::Value;
 
+use super::check::{self, Refusal};
 use super::comments::{Comments, Item};
 use super::error::{ParseError, ParseErrorKind};
 use super::line::{classify, Line};
 use super::value::column_of;
 use super::Node;
+use crate::path;
 
 /// The deepest nesting of nodes the parser accepts. Deeper trees would make the recursive
 /// operations on [`Node`] (drop, compare, clone) risk the stack; ZooKeeper trees are far
@@ -36,15 +42,52 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 
 /// Parses tree text, reporting every error, in line order (never an empty list).
 pub fn parse_all(text: &str) -> Result<Node, Vec<ParseError>> {
-    parse_with(text, None)
+    parse_with(text, None, None)
 }
 
-/// Parses tree text; with `comments`, also records which item each comment line precedes.
-pub(crate) fn parse_with(text: &str, comments: Option<&mut Comments>) -> Result<Node, Vec<ParseError>> {
+/// Tree text from bytes: the text, or an error at the line and column of the first byte that
+/// is not UTF-8 (numbered as the parser numbers lines and columns).
+pub fn decode_text(bytes: Vec<u8>) -> Result<String, ParseError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let start = bytes[..at].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let end = bytes[at..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| at + i);
+        // Everything before `at` is UTF-8; the parser does not count a byte-order mark.
+        let before = String::from_utf8_lossy(&bytes[start..at]);
+        let before = if start == 0 { before.trim_start_matches('\u{feff}') } else { &before };
+        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+        let text = String::from_utf8_lossy(&bytes[start..end]);
+        error_at(line, &text, before.chars().count() + 1, ParseErrorKind::InvalidUtf8 { byte: bytes[at] })
+    })
+}
+
+/// Parses tree text to be imported under `import_path`, reporting every error: as
+/// [`parse_all`], and also refusing a top-level node that would go into `/zookeeper`,
+/// ZooKeeper's own subtree. So an import into `import_path` of a text that parses here fails
+/// only for what exists in ZooKeeper (or for an invalid `import_path`), never for the text.
+pub fn parse_for_import(text: &str, import_path: &str) -> Result<Node, Vec<ParseError>> {
+    parse_with(text, None, Some(import_path))
+}
+
+/// Parses tree text; with `comments`, also records which item each comment line precedes;
+/// with `import_path`, refuses top-level nodes that would go into `/zookeeper` there.
+pub(crate) fn parse_with(
+    text: &str,
+    comments: Option<&mut Comments>,
+    import_path: Option<&str>,
+) -> Result<Node, Vec<ParseError>> {
     let mut parser = Parser {
-        levels: vec![Level { column: 0, item: Open::Node(String::new(), Node::default()) }],
+        levels: vec![Level {
+            column: 0,
+            item: Open::Node(String::new(), Node::default()),
+            line: 0,
+            text: "",
+        }],
         errors: Vec::new(),
         comments,
+        // An import path that is not a path fails the import anyway.
+        import_point: import_path.and_then(|path| path::normalize(path).ok()),
     };
     // A byte-order mark (some editors write one) is no part of the first line.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -58,6 +101,8 @@ pub(crate) fn parse_with(text: &str, comments: Option<&mut Comments>) -> Result<
     if parser.errors.is_empty() {
         Ok(root)
     } else {
+        // A node's data is checked when it closes, after the lines below it.
+        parser.errors.sort_by_key(|e| e.line);
         Err(parser.errors)
     }
 }
@@ -72,21 +117,31 @@ enum Open {
     Discard,
 }
 
-struct Level {
+struct Level<'t> {
     /// 1-based column of the level's lines; 0 for the root.
     column: usize,
     item: Open,
+    /// The 1-based number and the text of the line that opened the level (0 for the root).
+    line: usize,
+    text: &'t str,
 }
 
-struct Parser<'c> {
+struct Parser<'t, 'c> {
     /// Never empty: the root level stays at the bottom.
-    levels: Vec<Level>,
+    levels: Vec<Level<'t>>,
     errors: Vec<ParseError>,
     comments: Option<&'c mut Comments>,
+    /// Where the text is to be imported (normalized), when known.
+    import_point: Option<String>,
 }
 
-impl Parser<'_> {
-    fn line(&mut self, number: usize, raw: &str) {
+/// An error on line `line` (whose text is `raw`) at `column`.
+fn error_at(line: usize, raw: &str, column: usize, kind: ParseErrorKind) -> ParseError {
+    ParseError { line, column, text: raw.trim_end().to_string(), kind }
+}
+
+impl<'t> Parser<'t, '_> {
+    fn line(&mut self, number: usize, raw: &'t str) {
         let stripped = raw.trim();
         if stripped.is_empty() {
             return;
@@ -99,12 +154,7 @@ impl Parser<'_> {
         }
         let indent = raw[..raw.len() - raw.trim_start().len()].chars().count();
         let column = indent + 1;
-        let error = |kind: ParseErrorKind, column: usize| ParseError {
-            line: number,
-            column,
-            text: raw.trim_end().to_string(),
-            kind,
-        };
+        let error = |kind: ParseErrorKind, column: usize| error_at(number, raw, column, kind);
 
         // Find the level the line goes under, closing the levels it ends.
         let mut usable = true;
@@ -141,7 +191,7 @@ impl Parser<'_> {
             Err(e) => {
                 self.errors.push(error(e.kind, indent + column_of(stripped, e.offset)));
                 let item = if e.node_like || misplaced { Open::Discard } else { Open::Leaf };
-                self.levels.push(Level { column, item });
+                self.levels.push(Level { column, item, line: number, text: raw });
                 return;
             }
         };
@@ -149,18 +199,27 @@ impl Parser<'_> {
         if usable && self.comments.as_ref().is_some_and(|c| !c.pending.is_empty()) {
             self.attach_comments(&line);
         }
+        let mut refused = match &line {
+            Line::Node { name, .. } => self.refused_name(name, at_root).map(|(kind, offset)| {
+                // The name starts after the one-byte `/`.
+                (kind, indent + column_of(stripped, 1 + offset))
+            }),
+            _ => None,
+        };
         let parent = match &mut self.top_mut().item {
             Open::Node(_, node) if usable => Some(node),
             _ => None,
         };
+        // What is wrong, and where on the line.
         let (item, kind) = match line {
             Line::Node { name, node_type } => match parent {
                 None => (Open::Discard, None),
                 Some(_) if depth > MAX_NODE_DEPTH => {
-                    (Open::Discard, Some(ParseErrorKind::TooDeep { limit: MAX_NODE_DEPTH }))
+                    (Open::Discard, Some((ParseErrorKind::TooDeep { limit: MAX_NODE_DEPTH }, column)))
                 }
+                Some(_) if refused.is_some() => (Open::Discard, refused.take()),
                 Some(parent) if parent.children.contains_key(name) => {
-                    (Open::Discard, Some(ParseErrorKind::DuplicateNode { name: name.to_string() }))
+                    (Open::Discard, Some((ParseErrorKind::DuplicateNode { name: name.to_string() }, column)))
                 }
                 Some(_) => {
                     let mut node = Node::default();
@@ -170,14 +229,28 @@ impl Parser<'_> {
                     (Open::Node(name.to_string(), node), None)
                 }
             },
-            _ if at_root && usable => (Open::Leaf, Some(ParseErrorKind::PropertyAboveTopLevel)),
-            property => (Open::Leaf, parent.and_then(|parent| add_property(parent, property))),
+            _ if at_root && usable => (Open::Leaf, Some((ParseErrorKind::PropertyAboveTopLevel, column))),
+            property => (
+                Open::Leaf,
+                parent.and_then(|parent| add_property(parent, property)).map(|kind| (kind, column)),
+            ),
         };
-        if let Some(kind) = kind {
-            self.errors.push(error(kind, column));
+        if let Some((kind, at)) = kind {
+            self.errors.push(error(kind, at));
         }
         let item = if misplaced { Open::Discard } else { item };
-        self.levels.push(Level { column, item });
+        self.levels.push(Level { column, item, line: number, text: raw });
+    }
+
+    /// Why ZooKeeper would refuse a node named `name` (`at_root`: a top-level node), with the
+    /// byte offset in the name to point at.
+    fn refused_name(&self, name: &str, at_root: bool) -> Option<(ParseErrorKind, usize)> {
+        if let Err(Refusal::Name { offset, reason }) = check::name(name) {
+            return Some((ParseErrorKind::InvalidNodeName { name: name.to_string(), reason }, offset));
+        }
+        let root = self.import_point.as_deref().filter(|_| at_root)?;
+        let path = path::child(root, name);
+        check::place(&path).is_err().then_some((ParseErrorKind::ReservedNode { path }, 0))
     }
 
     /// Gives the pending comment lines to the item `line` adds under the top level.
@@ -201,21 +274,33 @@ impl Parser<'_> {
         }
     }
 
-    fn top(&self) -> &Level {
+    fn top(&self) -> &Level<'t> {
         &self.levels[self.levels.len() - 1]
     }
 
-    fn top_mut(&mut self) -> &mut Level {
+    fn top_mut(&mut self) -> &mut Level<'t> {
         let last = self.levels.len() - 1;
         &mut self.levels[last]
     }
 
-    /// Closes the top level (never the root), moving a finished node into its parent.
+    /// Closes the top level (never the root), moving a finished node into its parent once
+    /// its data is checked.
     fn close(&mut self) {
         if self.levels.len() < 2 {
             return;
         }
-        if let Some(Level { item: Open::Node(name, node), .. }) = self.levels.pop() {
+        if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
+            let refused = match check::data(&node) {
+                Err(Refusal::DataTooLarge { size, limit }) => {
+                    Some(ParseErrorKind::DataTooLarge { size, limit })
+                }
+                // The value grammar nests no deeper than node data can hold: not expected.
+                Err(Refusal::Properties(e)) => Some(ParseErrorKind::BadValue { message: e.to_string() }),
+                Ok(_) | Err(Refusal::Name { .. } | Refusal::Reserved) => None,
+            };
+            if let Some(kind) = refused {
+                self.errors.push(error_at(line, text, column, kind));
+            }
             if let Open::Node(_, parent) = &mut self.top_mut().item {
                 parent.children.insert(name, node);
             }

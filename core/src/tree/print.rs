@@ -16,11 +16,12 @@ use super::Node;
 /// Prints the children of `root` as tree text (the root's own line, and so its properties,
 /// are not printed). [`parse`](super::parse) reads the text back to an equal tree whenever
 /// the tree can be written at all: names non-empty, without blanks and not starting with
-/// `#`; node names without `=` or `->`, property names without `=>`, node link names
-/// without `=`; link targets one word, property link targets one or two; values within
-/// the value grammar (integers in the i64 range, nesting within
-/// [`MAX_VALUE_DEPTH`](super::MAX_VALUE_DEPTH)). Anything else is printed as it is and
-/// refused by the parser.
+/// `#`; node names without `=` or `->` that ZooKeeper accepts (not `.` or `..`, no control
+/// characters), property names without `=>`, node link names without `=`; link targets one
+/// word, property link targets one or two; values within the value grammar (integers in the
+/// i64 range, nesting within [`MAX_VALUE_DEPTH`](super::MAX_VALUE_DEPTH)); each node's data
+/// within ZooKeeper's size limit. Anything else is printed as it is and refused by the
+/// parser.
 pub fn print(root: &Node) -> String {
     print_with(root, None)
 }

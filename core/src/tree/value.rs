@@ -14,9 +14,11 @@ use serde_json::Value;
 pub(crate) use read::parse_value_at;
 pub(crate) use repr::write_value;
 
-/// The deepest nesting of lists, tuples and dicts a value may have. serde_json refuses
-/// deeper JSON by default, so every value that came out of ZooKeeper data fits.
-pub const MAX_DEPTH: usize = 128;
+/// The deepest nesting of lists, tuples and dicts a value may have: the properties codec's
+/// [`MAX_VALUE_DEPTH`](crate::props::MAX_VALUE_DEPTH), the most that node data can hold and
+/// read back. So every value the grammar accepts is stored and read back exactly, and every
+/// value read from ZooKeeper data fits.
+pub const MAX_DEPTH: usize = crate::props::MAX_VALUE_DEPTH;
 
 /// A value that is not a literal of the grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -227,6 +227,100 @@ fn too_deep() {
     assert!(parse(&shallower).is_ok());
 }
 
+/// `x = [[...[1]...]]`, the value `depth` lists deep, under the node `/a`.
+fn nested_value_text(depth: usize) -> String {
+    format!("/a\n  x = {}1{}\n", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[test]
+fn values_nest_as_deep_as_node_data_reads_back_and_no_deeper() {
+    let deepest = tree(&nested_value_text(crate::props::MAX_VALUE_DEPTH));
+    let properties = child(&deepest, "a").to_properties();
+    let data = crate::props::encode(&properties).unwrap();
+    assert_eq!(crate::props::decode(&data).properties, properties);
+
+    let all = errors(&nested_value_text(crate::props::MAX_VALUE_DEPTH + 1));
+    assert_eq!(all.len(), 1);
+    // `  x = ` is six columns; the 127th `[` is the one too many.
+    assert_eq!((all[0].line, all[0].column), (2, 6 + 127));
+    insta::assert_snapshot!(all[0].kind, @"bad value: value nested deeper than 126 levels");
+}
+
+#[test]
+fn node_names_zookeeper_refuses_are_errors_at_the_offending_character() {
+    insta::assert_snapshot!(
+        report("/ok\n  /a/b\n  /..\n  /.\n  /x\u{1}y\n  /\u{e000}\n  /😀\n  /n\u{7f}\n/top\n  x = 1\n"),
+        @r"
+    2:5: invalid node name `a/b`: a node name cannot contain /
+    3:4: invalid node name `..`: relative paths (. and ..) are not allowed
+    4:4: invalid node name `.`: relative paths (. and ..) are not allowed
+    5:5: invalid node name `x\u{1}y`: invalid character
+    6:4: invalid node name `\u{e000}`: invalid character
+    7:4: invalid node name `😀`: invalid character
+    8:5: invalid node name `n\u{7f}`: invalid character
+    "
+    );
+    // Lines under a refused node are checked, not kept.
+    insta::assert_snapshot!(report("/..\n  x = oops\n"), @r"
+    1:2: invalid node name `..`: relative paths (. and ..) are not allowed
+    2:7: bad value: unknown name `oops`: expected a value (a number, a quoted string, True, False, None, a list, a tuple or a dict) (values are literals, never evaluated)
+    ");
+    // Dots within a name are fine.
+    assert!(parse("/.a\n  /..b\n  /a.\n").is_ok());
+}
+
+#[test]
+fn a_top_level_zookeeper_node_is_refused_only_where_it_would_go_into_zookeeper() {
+    let text = "/a\n/zookeeper\n  /quota\n";
+    let all = parse_for_import(text, "/").expect_err("refused at /");
+    assert_eq!(all.len(), 1);
+    insta::assert_snapshot!(
+        format!("{}:{}: {}", all[0].line, all[0].column, all[0].kind),
+        @"2:2: `/zookeeper` is in ZooKeeper's own subtree, which is not imported into"
+    );
+    assert_eq!(parse_for_import(text, "/x/..").unwrap_err(), all, "the import path is normalized");
+    assert!(parse_for_import(text, "/apps").is_ok());
+    assert!(parse_for_import("/a\n  /zookeeper\n", "/").is_ok(), "/a/zookeeper is an ordinary node");
+    assert!(parse(text).is_ok(), "without an import path, nothing is reserved");
+}
+
+#[test]
+fn node_data_over_the_limit_is_an_error_on_the_node_line() {
+    use crate::import::MAX_DATA_LEN;
+    // `{"x":"..."}` is the string and 8 bytes.
+    let node = |len: usize| format!("  /big\n    x = '{}'\n", "a".repeat(len));
+    assert!(parse(&format!("/top\n{}", node(MAX_DATA_LEN - 8))).is_ok());
+    let all = errors(&format!("/top\n{}  /other\n    y = oops\n", node(MAX_DATA_LEN - 7)));
+    // In line order, although the data is checked when the node ends.
+    assert_eq!(all.iter().map(|e| (e.line, e.column)).collect::<Vec<_>>(), [(2, 3), (5, 9)]);
+    assert_eq!(all[0].text, "  /big");
+    assert_eq!(
+        all[0].kind.to_string(),
+        format!(
+            "node data is {} bytes, more than ZooKeeper's limit of {MAX_DATA_LEN} bytes",
+            MAX_DATA_LEN + 1
+        )
+    );
+    // Links count: they are stored in the data too.
+    let link = format!("/l\n  x -> /{}\n", "a".repeat(MAX_DATA_LEN));
+    assert!(matches!(errors(&link)[0].kind, K::DataTooLarge { .. }));
+}
+
+#[test]
+fn text_that_is_not_utf8_is_an_error_at_its_line_and_column() {
+    let error = decode_text(b"/a\n  x = 1\n  y = '\xc3\xa9\xff'\n  z = 2\n".to_vec()).unwrap_err();
+    assert_eq!((error.line, error.column), (3, 9));
+    assert_eq!(error.text, "  y = '\u{e9}\u{fffd}'");
+    insta::assert_snapshot!(
+        error.kind,
+        @"invalid UTF-8: byte 0xff is not part of a UTF-8 character (tree text is UTF-8)"
+    );
+    // A byte-order mark is not a column, as for the parser.
+    let error = decode_text(b"\xef\xbb\xbf/a\xfe\n".to_vec()).unwrap_err();
+    assert_eq!((error.line, error.column), (1, 3));
+    assert_eq!(decode_text(b"/a\n".to_vec()).unwrap(), "/a\n");
+}
+
 /// Lines built from the format's tokens, at random indentation.
 fn token_lines() -> impl Strategy<Value = String> {
     let token = prop_oneof![

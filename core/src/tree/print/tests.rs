@@ -103,12 +103,25 @@ fn name(extra: &'static str) -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("{chars}{{1,8}}")).expect("regex")
 }
 
+/// Node names ZooKeeper accepts (the parser refuses the others).
+fn node_name() -> impl Strategy<Value = String> {
+    name(":").prop_filter("ZooKeeper refuses . and ..", |n| n != "." && n != "..")
+}
+
+/// Values up to the deepest nesting node data holds, now and then.
+fn any_property_value() -> impl Strategy<Value = Value> {
+    let deep = (0usize..3).prop_map(|less| {
+        (1..crate::props::MAX_VALUE_DEPTH - less).fold(json!([1, "a"]), |inner, _| json!([inner]))
+    });
+    prop_oneof![50 => any_value(), 1 => deep]
+}
+
 fn path() -> impl Strategy<Value = String> {
     proptest::string::string_regex("(/|\\.\\./)?[a-z0-9.]{1,5}(/[a-z0-9]{1,5}){0,3}").expect("regex")
 }
 
 fn any_node() -> impl Strategy<Value = Node> {
-    let properties = prop::collection::vec((name("=>/"), any_value()), 0..4);
+    let properties = prop::collection::vec((name("=>/"), any_property_value()), 0..4);
     let node_type = prop_oneof![
         3 => Just(None),
         1 => "[a-z][a-z =]{0,6}[a-z]".prop_map(|t| Some(Value::String(t))),
@@ -133,7 +146,7 @@ fn any_node() -> impl Strategy<Value = Node> {
         },
     );
     leaf.prop_recursive(4, 40, 4, |inner| {
-        (inner.clone(), prop::collection::btree_map(name(":"), inner, 0..4)).prop_map(
+        (inner.clone(), prop::collection::btree_map(node_name(), inner, 0..4)).prop_map(
             |(mut node, children)| {
                 node.children = children;
                 node
@@ -143,7 +156,7 @@ fn any_node() -> impl Strategy<Value = Node> {
 }
 
 pub(crate) fn any_tree() -> impl Strategy<Value = Node> {
-    prop::collection::btree_map(name(":"), any_node(), 0..4)
+    prop::collection::btree_map(node_name(), any_node(), 0..4)
         .prop_map(|children| Node { children, ..Node::default() })
 }
 

@@ -1,0 +1,60 @@
+//! What ZooKeeper accepts of a tree's nodes: their names, their data, and where they go.
+//!
+//! One rule each, used by the parser (which reports the line and column) and by import (for
+//! trees built in code), so that `validate` refuses exactly what `import` refuses.
+
+use serde_json::{Map, Value};
+
+use super::Node;
+use crate::import::MAX_DATA_LEN;
+use crate::path;
+use crate::props::{self, EncodeError};
+
+/// Why ZooKeeper would refuse a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The name is not one ZooKeeper accepts.
+    Name {
+        /// Byte offset of the problem in the name.
+        offset: usize,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The node would be in `/zookeeper`, ZooKeeper's own subtree.
+    Reserved,
+    /// The properties cannot be stored so that they read back as they are.
+    Properties(EncodeError),
+    /// The encoded data is larger than ZooKeeper accepts.
+    DataTooLarge {
+        /// The encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Checks a node's name (wherever it goes).
+pub(crate) fn name(name: &str) -> Result<(), Refusal> {
+    match path::name_problem(name) {
+        Some((offset, reason)) => Err(Refusal::Name { offset, reason }),
+        None => Ok(()),
+    }
+}
+
+/// Checks where a node goes: nothing is imported into `/zookeeper`.
+pub(crate) fn place(path: &str) -> Result<(), Refusal> {
+    if path == "/zookeeper" || path.starts_with("/zookeeper/") {
+        return Err(Refusal::Reserved);
+    }
+    Ok(())
+}
+
+/// The node's properties and its data as written, checked for what node data can hold.
+pub(crate) fn data(node: &Node) -> Result<(Map<String, Value>, Vec<u8>), Refusal> {
+    let properties = node.to_properties();
+    let data = props::encode(&properties).map_err(Refusal::Properties)?;
+    if data.len() > MAX_DATA_LEN {
+        return Err(Refusal::DataTooLarge { size: data.len(), limit: MAX_DATA_LEN });
+    }
+    Ok((properties, data))
+}
