@@ -14,7 +14,8 @@ use futures::{FutureExt as _, Stream};
 use tokio::sync::{mpsc, watch};
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpKind, OpResult, Perms,
-    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError,
+    WatchEvent, WatchMode,
 };
 
 use crate::acl::{self, Identity};
@@ -383,8 +384,10 @@ impl Store for Session {
     /// to the request as a whole; each op then fails or succeeds on its own.
     fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
         let first = ops.first().map(ReadOp::path).unwrap_or("");
+        let limit = limits::of(self.inner.config.max_request_bytes);
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Multi, first);
+        let result = result.and_then(|()| limits::check(&limit, limit.multi_read(ops), OpKind::Multi, first));
         let result = result.map(|()| {
             let auth = st.auth_of(self.id);
             ops.iter()

@@ -10,9 +10,9 @@
 //! session's connection, `.expire()` ends the session; another process does the same with
 //! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`).
 //!
-//! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
-//! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
-//! codes close that one connection with a log line; the server goes on.
+//! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`; the whole
+//! request counts, as on a real server), negative lengths, truncated or undecodable frames and
+//! unknown op codes close that one connection with a log line; the server goes on.
 
 mod admin;
 mod conn;

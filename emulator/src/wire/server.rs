@@ -20,10 +20,6 @@ use super::proto::{ConnectRequest, PASSWORD_LEN};
 use crate::emulator::Emulator;
 use crate::session::{Session, SessionOptions};
 
-/// Room for the request header and record framing above `jute.maxbuffer`, as the server's
-/// `zookeeper.jute.maxbuffer.extrasize`.
-const FRAME_SLACK: usize = 1024;
-
 /// A session some client holds over the wire.
 pub(crate) struct Slot {
     pub session: Arc<Session>,
@@ -187,7 +183,9 @@ impl Server {
     pub async fn bind(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let max_frame = emulator.config().max_request_bytes + FRAME_SLACK;
+        // As a real server: a frame longer than jute.maxbuffer closes the connection, whatever
+        // the request (see `crate::limits`).
+        let max_frame = emulator.config().max_request_bytes;
         let shared = Arc::new(Shared {
             emulator,
             sessions: Mutex::new(HashMap::new()),
