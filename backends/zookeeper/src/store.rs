@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, EventKind, MultiError, OneshotWatch, Op, OpKind, OpResult,
-    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError,
+    WatchEvent, WatchMode,
 };
 use zookeeper_client as zk;
 

@@ -1,10 +1,10 @@
 //! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
 
-use super::multi::{self, MULTI_LIMIT};
+use super::multi;
 use super::pipeline::{self, is_conflict, Limits, Write};
 use super::{ImportError, Plan};
 use crate::snapshot::DEFAULT_WINDOW;
-use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
+use crate::store::{CreateMode, CreateOptions, MultiError, RequestLimit, Store, StoreError};
 
 /// Options of [`apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +59,13 @@ pub struct Applied {
 /// already gone is not a failure.
 ///
 /// **Atomic**: creates, updates and deletes go in one `multi`, so they all apply or none does;
-/// the plan must fit ZooKeeper's request limit ([`MULTI_LIMIT`], checked before anything is
-/// sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the transaction
+/// the plan must fit the store's request limit ([`Store::request_limit`], checked before
+/// anything is sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the transaction
 /// has committed, pipelined and versioned as above.
+///
+/// Before anything is sent, each create and update is checked against the store's request
+/// limit (its encoded length, path, chroot and ACL included): data too large for its node
+/// fails with [`ImportError::DataTooLarge`] and nothing is written.
 ///
 /// `progress` is called with the number of writes answered so far.
 #[tracing::instrument(level = "debug", skip_all, fields(path = plan.path.as_str()))]
@@ -78,12 +82,20 @@ pub async fn apply<S: Store + ?Sized>(
         .map(|c| Write::SetAcl { path: &c.path, acl: &plan.acl, aversion: c.aversion })
         .collect();
 
+    let limit = store.request_limit();
+    for create in &plan.creates {
+        check_size(&limit, &create.path, &create.data, Some(&create_options))?;
+    }
+    for update in &plan.updates {
+        check_size(&limit, &update.path, &update.data, None)?;
+    }
+
     let mut applied = Applied::default();
     if options.atomic {
         let ops = multi::ops(plan);
-        let size = multi::encoded_size(&ops);
-        if size > MULTI_LIMIT {
-            return Err(ImportError::TooLargeForMulti { size, limit: MULTI_LIMIT });
+        let size = limit.multi(&ops);
+        if !limit.fits(size) {
+            return Err(ImportError::TooLargeForMulti { size, limit: limit.max });
         }
         if !ops.is_empty() {
             applied.requests += 1;
@@ -143,4 +155,27 @@ fn stopped(failures: Vec<StoreError>, written: usize, not_sent: usize) -> Result
     } else {
         Err(ImportError::Write { failures, written, not_sent })
     }
+}
+
+/// Fails with [`ImportError::DataTooLarge`] when the request writing `data` to `path` (a create
+/// with `create` options, else a setData) is longer than `limit`: the server would drop the
+/// connection.
+pub(super) fn check_size(
+    limit: &RequestLimit,
+    path: &str,
+    data: &[u8],
+    create: Option<&CreateOptions>,
+) -> Result<(), ImportError> {
+    let len = match create {
+        Some(options) => limit.create(path, data, options),
+        None => limit.set_data(path, data),
+    };
+    if limit.fits(len) {
+        return Ok(());
+    }
+    Err(ImportError::DataTooLarge {
+        path: path.to_string(),
+        size: data.len(),
+        limit: limit.room_for_data(len, data.len()),
+    })
 }

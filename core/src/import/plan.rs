@@ -8,11 +8,8 @@ use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path;
 use crate::props;
 use crate::snapshot::Snapshot;
-use crate::store::Acl;
+use crate::store::{Acl, RequestLimit};
 use crate::tree::Node;
-
-/// The largest node data ZooKeeper accepts by default (`jute.maxbuffer`, 1 MB).
-pub const MAX_DATA_LEN: usize = 1024 * 1024;
 
 /// A node to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,17 +121,14 @@ fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
     Ok(path)
 }
 
-/// The node's properties and encoded data, checked for size.
+/// The node's properties and encoded data, checked for size: the data must fit the lightest
+/// write of it, a setData request, on a server with the default limit. (Whether the very write
+/// the plan makes fits the store's own limit, chroot included, [`apply`](super::apply) checks
+/// before it writes anything.)
 fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
     let properties = node.to_properties();
     let data = props::encode(&properties);
-    if data.len() > MAX_DATA_LEN {
-        return Err(ImportError::DataTooLarge {
-            path: path.to_string(),
-            size: data.len(),
-            limit: MAX_DATA_LEN,
-        });
-    }
+    super::apply::check_size(&RequestLimit::default(), path, &data, None)?;
     Ok((properties, data))
 }
 

@@ -112,15 +112,15 @@ impl RequestLimit {
         Self::EMPTY_MULTI + ops.iter().map(|op| self.multi_op(op)).sum::<usize>()
     }
 
-    /// What one read adds to a `multiRead` request (which starts at
+    /// What a read of `path` (data or children) adds to a `multiRead` request (which starts at
     /// [`RequestLimit::EMPTY_MULTI`] bytes too): its header, path and watch flag.
-    pub fn multi_read_op(&self, op: &ReadOp) -> usize {
-        MULTI_HEADER + self.path(op.path()) + 1
+    pub fn multi_read_op(&self, path: &str) -> usize {
+        MULTI_HEADER + self.path(path) + 1
     }
 
     /// The length of a `multiRead` request.
     pub fn multi_read(&self, ops: &[ReadOp]) -> usize {
-        Self::EMPTY_MULTI + ops.iter().map(|op| self.multi_read_op(op)).sum::<usize>()
+        Self::EMPTY_MULTI + ops.iter().map(|op| self.multi_read_op(op.path())).sum::<usize>()
     }
 
     /// The most data a request can carry when it is `len` bytes long with `data` bytes of
@@ -130,10 +130,29 @@ impl RequestLimit {
     }
 }
 
-/// Cuts `items` into consecutive batches of at most `count` items whose request, `empty` bytes
-/// plus `size` of each item, is no longer than `max`. An item too long to share a request is
-/// a batch of its own, and so is one too long even alone (which then has to go on its own,
-/// in a smaller request than a batch, or not at all).
+/// How many of `items`, from the first, go in one batch: at most `count`, whose request
+/// (`empty` bytes plus `size` of each item) is no longer than `max`, and at least one (an item
+/// too long even alone is a batch of its own, to go in a smaller request than a batch, or not
+/// at all). 0 only when there is no item.
+pub(crate) fn first_batch<T>(
+    items: impl IntoIterator<Item = T>,
+    count: usize,
+    max: usize,
+    empty: usize,
+    size: impl Fn(T) -> usize,
+) -> usize {
+    let (mut n, mut len) = (0, empty);
+    for item in items {
+        let more = size(item);
+        if n > 0 && (n >= count || len + more > max) {
+            break;
+        }
+        (n, len) = (n + 1, len + more);
+    }
+    n
+}
+
+/// Cuts `items` into consecutive batches as [`first_batch`] does.
 pub(crate) fn batches<T>(
     items: &[T],
     count: usize,
@@ -141,19 +160,12 @@ pub(crate) fn batches<T>(
     empty: usize,
     size: impl Fn(&T) -> usize,
 ) -> Vec<std::ops::Range<usize>> {
-    let count = count.max(1);
     let mut ranges = Vec::new();
-    let (mut start, mut len) = (0, empty);
-    for (i, item) in items.iter().enumerate() {
-        let more = size(item);
-        if i > start && (i - start >= count || len + more > max) {
-            ranges.push(start..i);
-            (start, len) = (i, empty);
-        }
-        len += more;
-    }
-    if start < items.len() {
-        ranges.push(start..items.len());
+    let mut start = 0;
+    while start < items.len() {
+        let n = first_batch(&items[start..], count, max, empty, &size);
+        ranges.push(start..start + n);
+        start += n;
     }
     ranges
 }
@@ -193,7 +205,8 @@ mod tests {
         // header 8, op header 9 + path 6 + version 4, closing header 9
         assert_eq!(limit.multi(std::slice::from_ref(&delete)), 8 + 9 + 6 + 4 + 9);
         assert_eq!(limit.multi(&[]), RequestLimit::EMPTY_MULTI);
-        let create = Op::Create { path: "/a".into(), data: b"xyz".to_vec(), options: CreateOptions::default() };
+        let create =
+            Op::Create { path: "/a".into(), data: b"xyz".to_vec(), options: CreateOptions::default() };
         // op header 9 + path 6 + data 7 + ACL (count 4, perms 4, "world" 9, "anyone" 10) + flags 4
         assert_eq!(limit.multi_op(&create), 9 + 6 + 7 + 27 + 4);
         assert_eq!(limit.create("/a", b"xyz", &CreateOptions::default()) + 18, limit.multi(&[create]));
@@ -212,5 +225,7 @@ mod tests {
         assert_eq!(batches(&sizes, 100, 34, 5, |s| *s), [0..2, 2..4, 4..6, 6..7]);
         // Too long to share, or even alone: a batch of its own.
         assert_eq!(batches(&[10, 50, 10, 10], 100, 40, 5, |s| *s), [0..1, 1..2, 2..4]);
+        assert_eq!(first_batch([50, 10], 100, 40, 5, |s| s), 1);
+        assert_eq!(first_batch(Vec::<usize>::new(), 100, 40, 5, |s| s), 0);
     }
 }
