@@ -2,11 +2,17 @@
 //! limit and loses the connection on one byte more, whatever the op, and import, export and
 //! recursive delete size their batches so that trees near the limit go through whole.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use zczk_conformance::{both, close, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, ImportError, ImportOptions};
-use zczk_core::store::{Code, CreateOptions, MultiError, Op, ReadOp, ReadResult, Store};
+
+use tokio::sync::watch;
+use zczk_core::store::{
+    Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpResult, PersistentWatch, ReadOp,
+    ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError, WatchMode,
+};
 
 both!(
     writes_at_the_limit_pass_and_one_byte_more_loses_the_connection,
@@ -15,6 +21,7 @@ both!(
     siblings_with_600000_character_names_import_export_and_delete,
     data_at_the_limit_imports_and_one_byte_more_is_refused_naming_the_node,
     a_node_near_the_limit_and_large_siblings_import_export_and_delete,
+    a_read_or_write_too_long_for_a_batch_goes_alone,
 );
 
 /// A name of `len` characters, all `c`.
@@ -172,4 +179,119 @@ async fn a_node_near_the_limit_and_large_siblings_import_export_and_delete<B: Ba
 
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  {line}\n")).collect()
+}
+
+async fn a_read_or_write_too_long_for_a_batch_goes_alone<B: Backend>(b: B) {
+    let s = b.session().await;
+    let limit = s.request_limit();
+    let text = format!("/d\n  /{}\n", name('l', 1000));
+    let long = format!("/d/{}", name('l', 1000));
+    // Creating the long node (whose data is `{}`) fits this limit; a multi holding that create
+    // does not.
+    let narrowed = Narrowed::new(&s, limit.create(&long, b"{}", &CreateOptions::default()));
+    import::import_tree(&narrowed, &text, "/", &ImportOptions::default(), None).await.expect("import");
+    assert!(s.exists(&long).await.unwrap().is_some());
+    assert!(narrowed.batches_fit(), "a multi was longer than the limit");
+    // Reading it fits this limit; a multiRead holding that read does not.
+    let narrowed = Narrowed::new(&s, limit.read(&long));
+    let exported = export::export_tree(&narrowed, "/d", &ExportOptions::default()).await.expect("export");
+    assert_eq!(exported, text);
+    delete::delete_recursive(&narrowed, "/d", &DeleteOptions::default()).await.expect("delete");
+    assert_eq!(s.exists("/d").await.unwrap(), None);
+    assert!(narrowed.batches_fit(), "a multi or multiRead was longer than the limit");
+    close(s).await;
+}
+
+/// A session that tells a smaller request limit than its server takes (as a client does when
+/// the server's `jute.maxbuffer` is larger than the default), and notes whether any `multi` or
+/// `multiRead` it forwards is longer than that limit.
+struct Narrowed<'s, S> {
+    inner: &'s S,
+    limit: RequestLimit,
+    too_long: AtomicBool,
+}
+
+impl<'s, S: Store> Narrowed<'s, S> {
+    fn new(inner: &'s S, max: usize) -> Self {
+        Narrowed {
+            inner,
+            limit: RequestLimit { max, ..inner.request_limit() },
+            too_long: AtomicBool::new(false),
+        }
+    }
+
+    fn batches_fit(&self) -> bool {
+        !self.too_long.load(Ordering::Relaxed)
+    }
+
+    fn note(&self, len: usize) {
+        if !self.limit.fits(len) {
+            self.too_long.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<S: Store> Store for Narrowed<'_, S> {
+    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+        self.inner.create(path, data, options)
+    }
+    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
+        self.inner.delete(path, version)
+    }
+    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
+        self.inner.exists(path)
+    }
+    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
+        self.inner.exists_watch(path)
+    }
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+        self.inner.get_data(path)
+    }
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+        self.inner.get_data_watch(path)
+    }
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+        self.inner.set_data(path, data, version)
+    }
+    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
+        self.inner.get_children(path)
+    }
+    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
+        self.inner.get_children_watch(path)
+    }
+    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
+        self.inner.get_acl(path)
+    }
+    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
+        self.inner.set_acl(path, acl, version)
+    }
+    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
+        self.note(self.limit.multi(ops));
+        self.inner.multi(ops)
+    }
+    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
+        self.note(self.limit.multi_read(ops));
+        self.inner.multi_read(ops)
+    }
+    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
+        self.inner.add_watch(path, mode)
+    }
+    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
+        self.inner.sync(path)
+    }
+    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
+        self.inner.add_auth(scheme, auth)
+    }
+    fn close(&self) -> Reply<'_, ()> {
+        self.inner.close()
+    }
+    fn session_id(&self) -> i64 {
+        self.inner.session_id()
+    }
+    fn session_state(&self) -> watch::Receiver<SessionState> {
+        self.inner.session_state()
+    }
+    fn request_limit(&self) -> RequestLimit {
+        self.limit
+    }
 }

@@ -150,7 +150,8 @@ pub type VisitFn<'f> = &'f (dyn Fn(&str) -> Option<Visit> + Send + Sync);
 pub struct SnapshotOptions<'f> {
     /// Most requests in flight at once (at least 1).
     pub window: usize,
-    /// Most reads (data or children) per `multi_read` request (at least 1).
+    /// Most reads (data or children) per `multi_read` request (at least 1); fewer when their
+    /// paths would make the request longer than the store's limit.
     pub batch: usize,
     /// Read every node's ACL (when `visit` is not given).
     pub acl: bool,
@@ -379,8 +380,7 @@ pub async fn read<S: Store + ?Sized>(
         match reply {
             Reply::Reads(reads, Ok(results)) => {
                 if results.len() != reads.len() {
-                    let path =
-                        reads.first().map_or(root, |(Read::Data(p, _) | Read::Children(p))| p.as_str());
+                    let path = reads.first().map_or(root, Read::path);
                     return Err(StoreError::new(Code::MarshallingError, OpKind::Multi, path)
                         .with_detail("the store answered a multi-read with the wrong number of results"));
                 }

@@ -2,9 +2,10 @@
 
 use super::multi;
 use super::pipeline::{self, is_conflict, Limits, Write};
+use super::plan::check_size;
 use super::{ImportError, Plan};
 use crate::snapshot::DEFAULT_WINDOW;
-use crate::store::{CreateMode, CreateOptions, MultiError, RequestLimit, Store, StoreError};
+use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
 
 /// Options of [`apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +61,8 @@ pub struct Applied {
 ///
 /// **Atomic**: creates, updates and deletes go in one `multi`, so they all apply or none does;
 /// the plan must fit the store's request limit ([`Store::request_limit`], checked before
-/// anything is sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the transaction
-/// has committed, pipelined and versioned as above.
+/// anything is sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the
+/// transaction has committed, pipelined and versioned as above.
 ///
 /// Before anything is sent, each create and update is checked against the store's request
 /// limit (its encoded length, path, chroot and ACL included): data too large for its node
@@ -155,27 +156,4 @@ fn stopped(failures: Vec<StoreError>, written: usize, not_sent: usize) -> Result
     } else {
         Err(ImportError::Write { failures, written, not_sent })
     }
-}
-
-/// Fails with [`ImportError::DataTooLarge`] when the request writing `data` to `path` (a create
-/// with `create` options, else a setData) is longer than `limit`: the server would drop the
-/// connection.
-pub(super) fn check_size(
-    limit: &RequestLimit,
-    path: &str,
-    data: &[u8],
-    create: Option<&CreateOptions>,
-) -> Result<(), ImportError> {
-    let len = match create {
-        Some(options) => limit.create(path, data, options),
-        None => limit.set_data(path, data),
-    };
-    if limit.fits(len) {
-        return Ok(());
-    }
-    Err(ImportError::DataTooLarge {
-        path: path.to_string(),
-        size: data.len(),
-        limit: limit.room_for_data(len, data.len()),
-    })
 }

@@ -8,7 +8,7 @@ use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path;
 use crate::props;
 use crate::snapshot::Snapshot;
-use crate::store::{Acl, RequestLimit};
+use crate::store::{Acl, CreateOptions, RequestLimit};
 use crate::tree::Node;
 
 /// A node to create.
@@ -128,8 +128,31 @@ fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
 fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
     let properties = node.to_properties();
     let data = props::encode(&properties);
-    super::apply::check_size(&RequestLimit::default(), path, &data, None)?;
+    check_size(&RequestLimit::default(), path, &data, None)?;
     Ok((properties, data))
+}
+
+/// Fails with [`ImportError::DataTooLarge`] when the request writing `data` to `path` (a create
+/// with `create` options, else a setData) is longer than `limit`: the server would drop the
+/// connection.
+pub(super) fn check_size(
+    limit: &RequestLimit,
+    path: &str,
+    data: &[u8],
+    create: Option<&CreateOptions>,
+) -> Result<(), ImportError> {
+    let len = match create {
+        Some(options) => limit.create(path, data, options),
+        None => limit.set_data(path, data),
+    };
+    if limit.fits(len) {
+        return Ok(());
+    }
+    Err(ImportError::DataTooLarge {
+        path: path.to_string(),
+        size: data.len(),
+        limit: limit.room_for_data(len, data.len()),
+    })
 }
 
 /// True when two ACLs grant the same, whatever their order.
