@@ -218,7 +218,8 @@ fn nested_value(depth: usize) -> String {
 /// Texts that ZooKeeper (or reading node data back) would refuse, each with the position and
 /// message both `validate` and `import` must give.
 fn refused_texts() -> Vec<(&'static str, Vec<u8>, String)> {
-    let limit = zczk_core::import::MAX_DATA_LEN;
+    // The most data a setData of `/big` carries (the path counts against the request limit).
+    let limit = zczk_core::store::RequestLimit::default().data_room("/big");
     // `{"x":"..."}` is the string and 8 bytes: this is one byte too many.
     let big = format!("/ok\n/big\n  x = '{}'\n", "a".repeat(limit - 7));
     let refused = |what, text: &[u8], message: &str| (what, text.to_vec(), message.to_string());

@@ -17,6 +17,7 @@ mod import_apply;
 mod import_random;
 mod import_reads;
 mod import_tree;
+mod request_size;
 mod serve_store;
 mod store_acl;
 mod store_multi;

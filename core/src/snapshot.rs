@@ -8,10 +8,14 @@
 //! Stat says the node has children (a leaf costs one read), and one `get_acl` when the ACL is
 //! wanted (sent together with the data read, not after its reply). Data and children reads
 //! travel in [`Store::multi_read`] requests of up to [`SnapshotOptions::batch`] reads (on
-//! ZooKeeper one `multiRead` request, which costs the server about as much as one plain read);
-//! ACL reads go one per request. Up to [`SnapshotOptions::window`] requests are in flight at
-//! once, so a subtree of `n` nodes costs about `2 * depth` round trips and `n / batch`
-//! requests (plus one per ACL), not `n` round trips.
+//! ZooKeeper one `multiRead` request, which costs the server about as much as one plain read),
+//! each no longer than the store's request limit ([`Store::request_limit`]: a server drops the
+//! connection of a longer one, and long paths fill a request fast); ACL reads go one per
+//! request. Up to [`SnapshotOptions::window`] requests are in flight at once, so a subtree of
+//! `n` nodes costs about `2 * depth` round trips and `n / batch` requests (plus one per ACL),
+//! not `n` round trips. Replies have no such limit (a `multiRead` reply of several nodes of
+//! nearly 1 MB arrives whole), and their length is not known before they come, so a batch is
+//! not cut by the data it will bring back.
 //!
 //! A snapshot is not atomic: ZooKeeper has no consistent multi-node read. Each node's data and Stat come
 //! from one reply and agree with each other, which is what versioned writes need; nodes that
@@ -19,10 +23,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use futures::future::BoxFuture;
+use futures::future::{join_all, BoxFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::path;
+use crate::store::size::{self, RequestLimit};
 use crate::store::{Acl, Code, OpKind, ReadOp, ReadResult, Stat, Store, StoreError};
 
 /// How many reads [`read`] puts in one `multi_read` request by default.
@@ -145,7 +150,8 @@ pub type VisitFn<'f> = &'f (dyn Fn(&str) -> Option<Visit> + Send + Sync);
 pub struct SnapshotOptions<'f> {
     /// Most requests in flight at once (at least 1).
     pub window: usize,
-    /// Most reads (data or children) per `multi_read` request (at least 1).
+    /// Most reads (data or children) per `multi_read` request (at least 1); fewer when their
+    /// paths would make the request longer than the store's limit.
     pub batch: usize,
     /// Read every node's ACL (when `visit` is not given).
     pub acl: bool,
@@ -199,6 +205,23 @@ impl Read {
         match self {
             Read::Data(path, _) => ReadOp::GetData(path.clone()),
             Read::Children(path) => ReadOp::GetChildren(path.clone()),
+        }
+    }
+
+    fn path(&self) -> &str {
+        let (Read::Data(path, _) | Read::Children(path)) = self;
+        path
+    }
+
+    /// Sends the read as a request of its own (a plain getData or getChildren).
+    async fn alone<S: Store + ?Sized>(&self, store: &S) -> Result<ReadResult, StoreError> {
+        match self {
+            Read::Data(path, _) => {
+                store.get_data(path).await.map(|(data, stat)| ReadResult::Data(data, stat))
+            }
+            Read::Children(path) => {
+                store.get_children(path).await.map(|(names, _)| ReadResult::Children(names))
+            }
         }
     }
 }
@@ -304,6 +327,7 @@ pub async fn read<S: Store + ?Sized>(
 ) -> Result<Snapshot, StoreError> {
     let window = options.window.max(1);
     let batch = options.batch.max(1);
+    let limit = store.request_limit();
     let mut walk = Walk {
         root,
         options,
@@ -326,9 +350,20 @@ pub async fn read<S: Store + ?Sized>(
             // the request is sent when the future is first polled: at the next
             // `in_flight.next()` below, together with the rest of the batch.
             if !walk.reads.is_empty() {
-                let reads: Vec<Read> = walk.reads.drain(..walk.reads.len().min(batch)).collect();
+                let n = size::first_batch(&walk.reads, batch, limit.max, RequestLimit::EMPTY_MULTI, |read| {
+                    limit.multi_read_op(read.path())
+                });
+                let reads: Vec<Read> = walk.reads.drain(..n).collect();
+                let ops: Vec<ReadOp> = reads.iter().map(Read::op).collect();
+                if !limit.fits(limit.multi_read(&ops)) {
+                    // Too long for a multiRead even alone: as a plain read, 18 bytes shorter.
+                    in_flight.push(Box::pin(async move {
+                        let reply = join_all(reads.iter().map(|read| read.alone(store))).await;
+                        Reply::Reads(reads, Ok(reply))
+                    }));
+                    continue;
+                }
                 in_flight.push(Box::pin(async move {
-                    let ops: Vec<ReadOp> = reads.iter().map(Read::op).collect();
                     let reply = store.multi_read(&ops).await;
                     Reply::Reads(reads, reply)
                 }));
@@ -345,8 +380,7 @@ pub async fn read<S: Store + ?Sized>(
         match reply {
             Reply::Reads(reads, Ok(results)) => {
                 if results.len() != reads.len() {
-                    let path =
-                        reads.first().map_or(root, |(Read::Data(p, _) | Read::Children(p))| p.as_str());
+                    let path = reads.first().map_or(root, Read::path);
                     return Err(StoreError::new(Code::MarshallingError, OpKind::Multi, path)
                         .with_detail("the store answered a multi-read with the wrong number of results"));
                 }

@@ -1,82 +1,31 @@
-//! The request size limit.
+//! The request size limit, enforced as a real server enforces it.
 //!
-//! A real server reads each request's length prefix and, when it exceeds `jute.maxbuffer`
-//! (default `0xfffff` = 1,048,575 bytes), closes the connection without applying anything:
-//! the client sees `ConnectionLoss` (checked on 3.8.0: `set_data("/x", 1,048,553 bytes)`
-//! succeeds, 1,048,554 bytes loses the connection). The limit is on the whole serialized
-//! request (header, path, data, ACL, ...), not on the data alone, so the emulator computes the
-//! request's jute length the same way.
+//! A real server closes the connection of a client whose request is longer than
+//! `jute.maxbuffer`, without applying anything: the client sees `ConnectionLoss`. The length
+//! is the whole encoded request, so the emulator measures it with core's
+//! [`RequestLimit`] (the same lengths core sizes its batches and checks imports with; see
+//! `zczk_core::store::size` for the boundaries measured on a real server). `zczk serve`
+//! checks each frame's length against the same limit before decoding it.
 
-use zczk_core::store::{Acl, CreateOptions, Op};
+use zczk_core::store::{Code, OpKind, RequestLimit, StoreError};
 
 /// The server's default `jute.maxbuffer`.
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 0xfffff;
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = zczk_core::store::size::DEFAULT_MAX_REQUEST;
 
-/// Request header: xid and op type.
-const HEADER: usize = 8;
-/// A multi's per-op header: type, done flag, error.
-const MULTI_HEADER: usize = 4 + 1 + 4;
-
-fn string(s: &str) -> usize {
-    4 + s.len()
+/// The limit of an emulator whose `jute.maxbuffer` is `max`. There is no chroot: a session
+/// gets whole paths (over the wire, the client has put its chroot in them already).
+pub(crate) fn of(max: usize) -> RequestLimit {
+    RequestLimit { max, chroot: 0 }
 }
 
-fn buffer(b: &[u8]) -> usize {
-    4 + b.len()
-}
-
-fn acl(acl: &[Acl]) -> usize {
-    4 + acl.iter().map(|a| 4 + string(&a.scheme) + string(&a.id)).sum::<usize>()
-}
-
-fn create_body(path: &str, data: &[u8], options: &CreateOptions) -> usize {
-    // path, data, ACL, flags, and the TTL for a TTL create.
-    string(path) + buffer(data) + acl(&options.acl) + 4 + if options.ttl.is_some() { 8 } else { 0 }
-}
-
-/// Length of a create request.
-pub fn create(path: &str, data: &[u8], options: &CreateOptions) -> usize {
-    HEADER + create_body(path, data, options)
-}
-
-/// Length of a set_data request.
-pub fn set_data(path: &str, data: &[u8]) -> usize {
-    HEADER + string(path) + buffer(data) + 4
-}
-
-/// Length of a set_acl request.
-pub fn set_acl(path: &str, entries: &[Acl]) -> usize {
-    HEADER + string(path) + acl(entries) + 4
-}
-
-/// Length of a multi request.
-pub fn multi(ops: &[Op]) -> usize {
-    let body: usize = ops
-        .iter()
-        .map(|op| {
-            MULTI_HEADER
-                + match op {
-                    Op::Check { path, .. } | Op::Delete { path, .. } => string(path) + 4,
-                    Op::SetData { path, data, .. } => string(path) + buffer(data) + 4,
-                    Op::Create { path, data, options } => create_body(path, data, options),
-                }
-        })
-        .sum();
-    HEADER + body + MULTI_HEADER
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matches_the_boundaries_measured_on_a_real_server() {
-        // set_data on /x: 1,048,553 bytes of data passes, 1,048,554 does not.
-        assert_eq!(set_data("/x", &vec![0; 1_048_553]), DEFAULT_MAX_REQUEST_BYTES);
-        // create /c6 with the open ACL: 1,048,526 bytes of data is one byte too many.
-        assert_eq!(
-            create("/c6", &vec![0; 1_048_526], &CreateOptions::default()),
-            DEFAULT_MAX_REQUEST_BYTES + 1
-        );
+/// Refuses a request `len` bytes long when it is over `limit`, as a real server does: with
+/// `ConnectionLoss`, naming the op's path and the length.
+pub(crate) fn check(limit: &RequestLimit, len: usize, op: OpKind, path: &str) -> Result<(), StoreError> {
+    if limit.fits(len) {
+        return Ok(());
     }
+    Err(StoreError::new(Code::ConnectionLoss, op, path).with_detail(format!(
+        "the request is {len} bytes, over jute.maxbuffer ({}): the server drops the connection",
+        limit.max
+    )))
 }

@@ -14,7 +14,8 @@ use futures::{FutureExt as _, Stream};
 use tokio::sync::{mpsc, watch};
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpKind, OpResult, Perms,
-    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError,
+    WatchEvent, WatchMode,
 };
 
 use crate::acl::{self, Identity};
@@ -111,12 +112,6 @@ fn validate(op: OpKind, path: &str, sequential: bool) -> Result<(), StoreError> 
         Some(reason) => Err(StoreError::new(Code::BadArguments, op, path).with_detail(reason)),
         None => Ok(()),
     }
-}
-
-fn too_large(op: OpKind, path: &str, len: usize, max: usize) -> StoreError {
-    StoreError::new(Code::ConnectionLoss, op, path).with_detail(format!(
-        "the request is {len} bytes, over jute.maxbuffer ({max}): the server drops the connection"
-    ))
 }
 
 fn check_perm(
@@ -275,10 +270,8 @@ impl Store for Session {
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Create, path);
         let result = result.and_then(|()| {
-            let len = limits::create(path, data, options);
-            if len > config.max_request_bytes {
-                return Err(too_large(OpKind::Create, path, len, config.max_request_bytes));
-            }
+            let limit = limits::of(config.max_request_bytes);
+            limits::check(&limit, limit.create(path, data, options), OpKind::Create, path)?;
             st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
                 txn::create(tree, ctx, path, data, options, log)
             })
@@ -330,10 +323,8 @@ impl Store for Session {
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetData, path);
         let result = result.and_then(|()| {
-            let len = limits::set_data(path, data);
-            if len > config.max_request_bytes {
-                return Err(too_large(OpKind::SetData, path, len, config.max_request_bytes));
-            }
+            let limit = limits::of(config.max_request_bytes);
+            limits::check(&limit, limit.set_data(path, data), OpKind::SetData, path)?;
             st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
                 txn::set_data(tree, ctx, path, data, version, log)
             })
@@ -378,10 +369,8 @@ impl Store for Session {
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetAcl, path);
         let result = result.and_then(|()| {
-            let len = limits::set_acl(path, entries);
-            if len > config.max_request_bytes {
-                return Err(too_large(OpKind::SetAcl, path, len, config.max_request_bytes));
-            }
+            let limit = limits::of(config.max_request_bytes);
+            limits::check(&limit, limit.set_acl(path, entries), OpKind::SetAcl, path)?;
             st.write(self.id, 0, config.extended_types, false, |tree, ctx, _| {
                 txn::set_acl(tree, ctx, path, entries, version)
             })
@@ -395,8 +384,10 @@ impl Store for Session {
     /// to the request as a whole; each op then fails or succeeds on its own.
     fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
         let first = ops.first().map(ReadOp::path).unwrap_or("");
+        let limit = limits::of(self.inner.config.max_request_bytes);
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Multi, first);
+        let result = result.and_then(|()| limits::check(&limit, limit.multi_read(ops), OpKind::Multi, first));
         let result = result.map(|()| {
             let auth = st.auth_of(self.id);
             ops.iter()
@@ -439,13 +430,10 @@ impl Store for Session {
             // Nothing to do; a real client gets an empty result without a transaction.
             return ready(delay, Ok(Vec::new()));
         }
-        let len = limits::multi(ops);
-        if len > config.max_request_bytes {
-            let first = ops.first().map(Op::path).unwrap_or("");
-            return ready(
-                delay,
-                Err(MultiError::Request(too_large(OpKind::Multi, first, len, config.max_request_bytes))),
-            );
+        let limit = limits::of(config.max_request_bytes);
+        let first = ops.first().map(Op::path).unwrap_or("");
+        if let Err(error) = limits::check(&limit, limit.multi(ops), OpKind::Multi, first) {
+            return ready(delay, Err(MultiError::Request(error)));
         }
         let mut failed_at = 0;
         let result = st.write(self.id, time, config.extended_types, true, |tree, ctx, log| {
@@ -550,6 +538,11 @@ impl Store for Session {
 
     fn session_state(&self) -> watch::Receiver<SessionState> {
         self.state_rx.clone()
+    }
+
+    /// The emulator's `jute.maxbuffer` (`Config::max_request_bytes`); no chroot.
+    fn request_limit(&self) -> RequestLimit {
+        limits::of(self.inner.config.max_request_bytes)
     }
 }
 

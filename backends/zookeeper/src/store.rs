@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use zczk_core::store::{
     Acl, Code, CreateOptions, Created, EventKind, MultiError, OneshotWatch, Op, OpKind, OpResult,
-    PersistentWatch, ReadOp, ReadResult, Reply, SessionState, Stat, Store, StoreError, WatchEvent, WatchMode,
+    PersistentWatch, ReadOp, ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError,
+    WatchEvent, WatchMode,
 };
 use zookeeper_client as zk;
 
@@ -469,6 +470,13 @@ impl Store for ZkStore {
 
     fn session_state(&self) -> watch::Receiver<SessionState> {
         self.state.clone()
+    }
+
+    /// ZooKeeper's default limit (a server's `jute.maxbuffer` cannot be asked for), with the
+    /// chroot of the connection string, which the client puts before every path.
+    fn request_limit(&self) -> RequestLimit {
+        let chroot = self.connection_string.find('/').map_or("", |at| &self.connection_string[at..]);
+        RequestLimit::with_chroot(chroot)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
 
-use super::multi::{self, MULTI_LIMIT};
+use super::multi;
 use super::pipeline::{self, is_conflict, Limits, Write};
+use super::plan::check_size;
 use super::{ImportError, Plan};
 use crate::snapshot::DEFAULT_WINDOW;
 use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
@@ -59,9 +60,13 @@ pub struct Applied {
 /// already gone is not a failure.
 ///
 /// **Atomic**: creates, updates and deletes go in one `multi`, so they all apply or none does;
-/// the plan must fit ZooKeeper's request limit ([`MULTI_LIMIT`], checked before anything is
-/// sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the transaction
-/// has committed, pipelined and versioned as above.
+/// the plan must fit the store's request limit ([`Store::request_limit`], checked before
+/// anything is sent). ZooKeeper's `multi` cannot change ACLs, so ACL changes follow once the
+/// transaction has committed, pipelined and versioned as above.
+///
+/// Before anything is sent, each create and update is checked against the store's request
+/// limit (its encoded length, path, chroot and ACL included): data too large for its node
+/// fails with [`ImportError::DataTooLarge`] and nothing is written.
 ///
 /// `progress` is called with the number of writes answered so far.
 #[tracing::instrument(level = "debug", skip_all, fields(path = plan.path.as_str()))]
@@ -78,12 +83,20 @@ pub async fn apply<S: Store + ?Sized>(
         .map(|c| Write::SetAcl { path: &c.path, acl: &plan.acl, aversion: c.aversion })
         .collect();
 
+    let limit = store.request_limit();
+    for create in &plan.creates {
+        check_size(&limit, &create.path, &create.data, Some(&create_options))?;
+    }
+    for update in &plan.updates {
+        check_size(&limit, &update.path, &update.data, None)?;
+    }
+
     let mut applied = Applied::default();
     if options.atomic {
         let ops = multi::ops(plan);
-        let size = multi::encoded_size(&ops);
-        if size > MULTI_LIMIT {
-            return Err(ImportError::TooLargeForMulti { size, limit: MULTI_LIMIT });
+        let size = limit.multi(&ops);
+        if !limit.fits(size) {
+            return Err(ImportError::TooLargeForMulti { size, limit: limit.max });
         }
         if !ops.is_empty() {
             applied.requests += 1;

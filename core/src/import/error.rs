@@ -25,14 +25,16 @@ pub enum ImportError {
         /// Why the name is refused.
         source: PathError,
     },
-    /// A node's data is larger than ZooKeeper accepts.
-    #[error("{}: data is {size} bytes, more than ZooKeeper's limit of {limit} bytes", short(.path))]
+    /// A node's data is larger than ZooKeeper accepts: its write would be longer than the
+    /// server's request limit (`jute.maxbuffer`, which counts the path and the rest of the
+    /// request too).
+    #[error("{}: data is {size} bytes, more than the {limit} bytes ZooKeeper takes for this node", short(.path))]
     DataTooLarge {
         /// The node.
         path: String,
         /// Its encoded data size.
         size: usize,
-        /// The limit.
+        /// The most data a write of this node can carry.
         limit: usize,
     },
     /// A node's properties cannot be stored so that they read back as they are.
@@ -95,7 +97,7 @@ pub enum ImportError {
          nothing was written (import without atomic)"
     )]
     TooLargeForMulti {
-        /// The estimated request size.
+        /// The request's encoded length.
         size: usize,
         /// The limit.
         limit: usize,

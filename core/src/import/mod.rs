@@ -35,9 +35,8 @@ mod report;
 
 pub use apply::{apply, Applied, ApplyOptions};
 pub use error::ImportError;
-pub use multi::{encoded_size, MULTI_LIMIT};
 pub use pipeline::DEFAULT_BATCH;
-pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate, MAX_DATA_LEN};
+pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate};
 pub use report::ReportLine;
 
 use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};

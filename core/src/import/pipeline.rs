@@ -22,13 +22,11 @@ use futures::FutureExt;
 
 use std::ops::Range;
 
+use crate::store::size::{self, RequestLimit};
 use crate::store::{Acl, Code, CreateOptions, MultiError, Op, Store, StoreError};
 
 /// Most writes per `multi` request when batching (see [`ApplyOptions::batch`](super::ApplyOptions::batch)).
 pub const DEFAULT_BATCH: usize = 100;
-/// Most bytes of paths and data per `multi` request when batching: well under ZooKeeper's
-/// 1 MB request limit, whatever the chroot adds to each path.
-const BATCH_BYTES: usize = 256 * 1024;
 
 /// How writes are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,15 +96,6 @@ impl Write<'_> {
             Write::Delete { path, version } => Op::Delete { path: path.to_string(), version: Some(version) },
             Write::SetAcl { .. } => return None,
         })
-    }
-
-    /// Roughly the bytes the write adds to a request.
-    fn size(&self) -> usize {
-        let data = match self {
-            Write::Create { data, .. } | Write::SetData { data, .. } => data.len(),
-            Write::SetAcl { .. } | Write::Delete { .. } => 0,
-        };
-        self.path().len() + data + 64
     }
 
     /// The node the write is about.
@@ -213,30 +202,12 @@ pub(crate) async fn send<'a, S: Store + ?Sized>(
     sent
 }
 
-/// Cuts `writes` into consecutive batches of at most `batch` writes and about
-/// [`BATCH_BYTES`] bytes (a single larger write gets a batch of its own).
-fn batches(writes: &[Write<'_>], batch: usize) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, write) in writes.iter().enumerate() {
-        let size = write.size();
-        if i > start && (i - start >= batch || bytes + size > BATCH_BYTES) {
-            ranges.push(start..i);
-            (start, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if start < writes.len() {
-        ranges.push(start..writes.len());
-    }
-    ranges
-}
-
 /// Sends `writes` (no ACL change among them) as `multi` requests of up to `limits.batch`
-/// writes, at most `limits.window` requests in flight. A request that fails applies none of
-/// its writes; its failing write is reported and nothing more is sent. A batch that failed
-/// only because a node to delete was already gone is sent again one write at a time, where
-/// that is not a failure.
+/// writes that fit the store's request limit, at most `limits.window` requests in flight; a
+/// write too long to go in a `multi` even alone goes as a request of its own (18 bytes
+/// shorter). A request that fails applies none of its writes; its failing write is reported
+/// and nothing more is sent. A batch that failed only because a node to delete was already
+/// gone is sent again one write at a time, where that is not a failure.
 async fn send_batched<'a, S: Store + ?Sized>(
     store: &'a S,
     writes: &'a [Write<'a>],
@@ -244,9 +215,24 @@ async fn send_batched<'a, S: Store + ?Sized>(
     mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
 ) -> Sent {
     let window = limits.window.max(1);
-    let ranges = batches(writes, limits.batch);
+    let limit = store.request_limit();
+    let mut ops: Vec<Option<Op>> = writes.iter().map(|w| w.to_op()).collect();
+    let ranges = size::batches(&ops, limits.batch, limit.max, RequestLimit::EMPTY_MULTI, |op| {
+        op.as_ref().map_or(0, |op| limit.multi_op(op))
+    });
     let batches: Vec<Vec<Op>> =
-        ranges.iter().map(|r| writes[r.clone()].iter().filter_map(|w| w.to_op()).collect()).collect();
+        ranges.iter().map(|r| ops[r.clone()].iter_mut().filter_map(Option::take).collect()).collect();
+    let send_batch = |i: usize| {
+        let range = ranges[i].clone();
+        if range.len() == 1 && !limit.fits(limit.multi(&batches[i])) {
+            // Alone and still too long for a `multi`: as a plain request, answered as a batch.
+            let single = issue(store, writes[range.start], 0);
+            return single
+                .map(move |(_, r)| (i, r.map_err(|error| MultiError::Op { index: 0, error })))
+                .boxed();
+        }
+        store.multi(&batches[i]).map(move |r| (i, r.map(drop))).boxed()
+    };
 
     let mut sent = Sent::default();
     let mut in_flight = FuturesUnordered::new();
@@ -256,7 +242,7 @@ async fn send_batched<'a, S: Store + ?Sized>(
     loop {
         while failures.is_empty() && in_flight.len() < window && next < batches.len() {
             let i = next;
-            in_flight.push(store.multi(&batches[i]).map(move |r| (i, r)));
+            in_flight.push(send_batch(i));
             sent.requests += 1;
             next += 1;
         }
@@ -351,21 +337,5 @@ mod tests {
         };
         assert_eq!(paths(by_level(writes, false)), [vec!["/a", "/c"], vec!["/a/b", "/a/x"], vec!["/c/d/e"]]);
         assert_eq!(paths(by_level(writes, true)), [vec!["/c/d/e"], vec!["/a/b", "/a/x"], vec!["/a", "/c"]]);
-    }
-
-    #[test]
-    fn batches_are_cut_by_count_and_by_size() {
-        let names: Vec<String> = (0..7).map(|i| format!("/n{i}")).collect();
-        let writes: Vec<Write<'_>> = names.iter().map(|p| delete(p)).collect();
-        assert_eq!(batches(&writes, 3), [0..3, 3..6, 6..7]);
-        assert_eq!(batches(&writes, 100), vec![Range { start: 0, end: 7 }]);
-        assert_eq!(batches(&writes[..0], 3), []);
-
-        let big = vec![b'x'; BATCH_BYTES / 2];
-        let options = CreateOptions::default();
-        let create = |path| Write::Create { path, data: &big, options: &options };
-        let writes = [create("/a"), create("/b"), create("/c"), delete("/d")];
-        // Two halves of the byte budget do not fit with their overhead: one per batch.
-        assert_eq!(batches(&writes, 100), [0..1, 1..2, 2..4]);
     }
 }

@@ -8,12 +8,9 @@ use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path::{self, PathError};
 use crate::props;
 use crate::snapshot::Snapshot;
-use crate::store::Acl;
+use crate::store::{Acl, CreateOptions, RequestLimit};
 use crate::tree::check::{self as tree_check, Refusal};
 use crate::tree::Node;
-
-/// The largest node data ZooKeeper accepts by default (`jute.maxbuffer`, 1 MB).
-pub const MAX_DATA_LEN: usize = 1024 * 1024;
 
 /// A node to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,9 +118,12 @@ fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
     }
 }
 
-/// The node's properties and encoded data, checked for what node data can hold.
+/// The node's properties and encoded data, checked for what node data can hold: the data must
+/// fit the lightest write of it, a setData request, on a server with the default limit.
+/// (Whether the very write the plan makes fits the store's own limit, chroot included,
+/// [`apply`](super::apply) checks before it writes anything.)
 fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
-    tree_check::data(node).map_err(|refusal| refused(path.to_string(), refusal))
+    tree_check::data(node, path).map_err(|refusal| refused(path.to_string(), refusal))
 }
 
 /// The import error for a node at `path` that ZooKeeper would refuse.
@@ -137,6 +137,29 @@ fn refused(path: String, refusal: Refusal) -> ImportError {
         Refusal::Properties(source) => ImportError::BadProperties { path, source },
         Refusal::DataTooLarge { size, limit } => ImportError::DataTooLarge { path, size, limit },
     }
+}
+
+/// Fails with [`ImportError::DataTooLarge`] when the request writing `data` to `path` (a create
+/// with `create` options, else a setData) is longer than `limit`: the server would drop the
+/// connection.
+pub(super) fn check_size(
+    limit: &RequestLimit,
+    path: &str,
+    data: &[u8],
+    create: Option<&CreateOptions>,
+) -> Result<(), ImportError> {
+    let len = match create {
+        Some(options) => limit.create(path, data, options),
+        None => limit.set_data(path, data),
+    };
+    if limit.fits(len) {
+        return Ok(());
+    }
+    Err(ImportError::DataTooLarge {
+        path: path.to_string(),
+        size: data.len(),
+        limit: limit.room_for_data(len, data.len()),
+    })
 }
 
 /// True when two ACLs grant the same, whatever their order.

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::delete::PlannedDelete;
 use crate::snapshot::NodeState;
-use crate::store::{Perms, Stat};
+use crate::store::{Perms, RequestLimit, Stat};
 
 /// A text node: `props` is the node's data object (`"x ->"` keys become links).
 fn node(props: Value, children: Vec<(&str, Node)>) -> Node {
@@ -350,12 +350,21 @@ fn invalid_node_names_are_refused() {
 }
 
 #[test]
-fn oversized_data_is_refused() {
+fn data_too_large_for_any_write_of_its_node_is_refused() {
+    // The most a setData of /big carries at the default limit; the data is {"x":"..."}.
+    let limit = RequestLimit::default();
+    let room = limit.max - limit.set_data("/big", b"");
+    assert_eq!(room, 1_048_551);
     let s = snap("/", vec![]);
-    let t = text(vec![("big", node(json!({"x": "a".repeat(MAX_DATA_LEN)}), vec![]))]);
-    assert!(
-        matches!(plan(&t, "/", &s, &ImportOptions::default()), Err(ImportError::DataTooLarge { path, .. }) if path == "/big")
-    );
+    let big = |len: usize| text(vec![("big", node(json!({"x": "a".repeat(len - 8)}), vec![]))]);
+    assert!(plan(&big(room), "/", &s, &ImportOptions::default()).is_ok());
+    match plan(&big(room + 1), "/", &s, &ImportOptions::default()) {
+        Err(e @ ImportError::DataTooLarge { .. }) => assert_eq!(
+            e.to_string(),
+            "/big: data is 1048552 bytes, more than the 1048551 bytes ZooKeeper takes for this node"
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -12,12 +12,14 @@
 //! error at once.
 
 mod error;
+pub mod size;
 mod types;
 
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 pub use error::{summarize, Code, MultiError, OpKind, StoreError};
+pub use size::RequestLimit;
 pub use types::{
     Acl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms, PersistentWatch,
     ReadOp, ReadResult, SessionState, Stat, WatchEvent, WatchMode,
@@ -116,6 +118,13 @@ pub trait Store: Send + Sync {
 
     /// The session's state, now and as it changes.
     fn session_state(&self) -> watch::Receiver<SessionState>;
+
+    /// The longest request this session's server accepts, and what the session adds to each
+    /// path (its chroot), for sizing batches and checking writes before they are sent (see
+    /// [`size`]). The default is ZooKeeper's default limit with no chroot.
+    fn request_limit(&self) -> RequestLimit {
+        RequestLimit::default()
+    }
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -175,6 +184,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn session_state(&self) -> watch::Receiver<SessionState> {
         (**self).session_state()
+    }
+    fn request_limit(&self) -> RequestLimit {
+        (**self).request_limit()
     }
 }
 

@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::Node;
-use crate::import::MAX_DATA_LEN;
 use crate::path;
 use crate::props::{self, EncodeError};
+use crate::store::RequestLimit;
 
 /// Why ZooKeeper would refuse a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,12 +49,15 @@ pub(crate) fn place(path: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The node's properties and its data as written, checked for what node data can hold.
-pub(crate) fn data(node: &Node) -> Result<(Map<String, Value>, Vec<u8>), Refusal> {
+/// The node's properties and its data as written, checked for what node data can hold: the
+/// data of the node at `path` must fit a setData request on a server with the default limit
+/// (the path counts, as the server limits whole requests).
+pub(crate) fn data(node: &Node, path: &str) -> Result<(Map<String, Value>, Vec<u8>), Refusal> {
     let properties = node.to_properties();
     let data = props::encode(&properties).map_err(Refusal::Properties)?;
-    if data.len() > MAX_DATA_LEN {
-        return Err(Refusal::DataTooLarge { size: data.len(), limit: MAX_DATA_LEN });
+    let limit = RequestLimit::default().data_room(path);
+    if data.len() > limit {
+        return Err(Refusal::DataTooLarge { size: data.len(), limit });
     }
     Ok((properties, data))
 }

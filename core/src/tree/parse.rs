@@ -290,7 +290,7 @@ impl<'t> Parser<'t, '_> {
             return;
         }
         if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
-            let refused = match check::data(&node) {
+            let refused = match check::data(&node, &self.path_of(&name)) {
                 Err(Refusal::DataTooLarge { size, limit }) => {
                     Some(ParseErrorKind::DataTooLarge { size, limit })
                 }
@@ -305,6 +305,19 @@ impl<'t> Parser<'t, '_> {
                 parent.children.insert(name, node);
             }
         }
+    }
+
+    /// The path of a node named `name` under the open levels, from the import point (`/`
+    /// without one).
+    fn path_of(&self, name: &str) -> String {
+        let parent = self.levels[1..].iter().fold(
+            self.import_point.clone().unwrap_or_else(|| "/".to_string()),
+            |parent, level| match &level.item {
+                Open::Node(name, _) => path::child(&parent, name),
+                _ => parent,
+            },
+        );
+        path::child(&parent, name)
     }
 
     /// Closes every level and returns the root.

@@ -13,9 +13,9 @@
 //! (by default, on a loopback listen address). One client address holds at most
 //! [`ServerOptions::max_client_cnxns`] connections (ZooKeeper's `maxClientCnxns`, 60).
 //!
-//! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
-//! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
-//! codes close that one connection with a log line; the server goes on.
+//! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`; the whole
+//! request counts, as on a real server), negative lengths, truncated or undecodable frames and
+//! unknown op codes close that one connection with a log line; the server goes on.
 
 mod admin;
 mod conn;

@@ -20,10 +20,6 @@ use super::proto::{ConnectRequest, PASSWORD_LEN};
 use crate::emulator::Emulator;
 use crate::session::{Session, SessionOptions};
 
-/// Room for the request header and record framing above `jute.maxbuffer`, as the server's
-/// `zookeeper.jute.maxbuffer.extrasize`.
-const FRAME_SLACK: usize = 1024;
-
 /// ZooKeeper's default `maxClientCnxns`: connections one client address may hold at once.
 pub const DEFAULT_MAX_CLIENT_CNXNS: usize = 60;
 
@@ -272,7 +268,9 @@ impl Server {
             Control::Disabled => false,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let max_frame = emulator.config().max_request_bytes + FRAME_SLACK;
+        // As a real server: a frame longer than jute.maxbuffer closes the connection, whatever
+        // the request (see `crate::limits`).
+        let max_frame = emulator.config().max_request_bytes;
         let shared = Arc::new(Shared {
             emulator,
             sessions: Mutex::new(HashMap::new()),

@@ -170,4 +170,7 @@ impl<S: Store> Store for Counting<S> {
     fn session_state(&self) -> watch::Receiver<SessionState> {
         self.inner.session_state()
     }
+    fn request_limit(&self) -> zczk_core::store::RequestLimit {
+        self.inner.request_limit()
+    }
 }

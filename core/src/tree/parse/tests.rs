@@ -286,23 +286,24 @@ fn a_top_level_zookeeper_node_is_refused_only_where_it_would_go_into_zookeeper()
 
 #[test]
 fn node_data_over_the_limit_is_an_error_on_the_node_line() {
-    use crate::import::MAX_DATA_LEN;
+    // The most data a setData of `/top/big` carries: the path counts against the request limit.
+    let limit = crate::store::RequestLimit::default().data_room("/top/big");
     // `{"x":"..."}` is the string and 8 bytes.
     let node = |len: usize| format!("  /big\n    x = '{}'\n", "a".repeat(len));
-    assert!(parse(&format!("/top\n{}", node(MAX_DATA_LEN - 8))).is_ok());
-    let all = errors(&format!("/top\n{}  /other\n    y = oops\n", node(MAX_DATA_LEN - 7)));
+    assert!(parse(&format!("/top\n{}", node(limit - 8))).is_ok());
+    let all = errors(&format!("/top\n{}  /other\n    y = oops\n", node(limit - 7)));
     // In line order, although the data is checked when the node ends.
     assert_eq!(all.iter().map(|e| (e.line, e.column)).collect::<Vec<_>>(), [(2, 3), (5, 9)]);
     assert_eq!(all[0].text, "  /big");
     assert_eq!(
         all[0].kind.to_string(),
         format!(
-            "node data is {} bytes, more than ZooKeeper's limit of {MAX_DATA_LEN} bytes",
-            MAX_DATA_LEN + 1
+            "node data is {} bytes, more than ZooKeeper's limit of {limit} bytes",
+            limit + 1
         )
     );
     // Links count: they are stored in the data too.
-    let link = format!("/l\n  x -> /{}\n", "a".repeat(MAX_DATA_LEN));
+    let link = format!("/l\n  x -> /{}\n", "a".repeat(limit));
     assert!(matches!(errors(&link)[0].kind, K::DataTooLarge { .. }));
 }
 
