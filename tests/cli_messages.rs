@@ -38,6 +38,8 @@ fn file_store() -> (TempDir, String) {
 #[test]
 fn long_names_are_cut_short_in_errors() {
     let (_dir, zk) = file_store();
+    // A store to read from (reading one that does not exist is an error of its own).
+    zczk(&zk).args(["import", "-"]).write_stdin("/a\n").assert().success();
     // A path argument (an argument can hold at most 128 KiB).
     let name = format!("/{}", "n".repeat(100_000));
     let stderr = one_short_error(zczk(&zk).args(["get", &name]));
@@ -48,7 +50,12 @@ fn long_names_are_cut_short_in_errors() {
     // A node name from tree text, far over the request size limit.
     let text = format!("/{}x\n", "m".repeat(2_000_000));
     let stderr = one_short_error(zczk(&zk).args(["import", "-"]).write_stdin(text));
-    assert!(stderr.contains("/mmmm") && stderr.contains("mx:"), "{stderr}");
+    assert!(
+        stderr.contains("`mmmm")
+            && stderr.contains("mx`")
+            && stderr.contains("longer than a ZooKeeper request"),
+        "{stderr}"
+    );
     // A connection string.
     let bad = format!("{}:99999", "h".repeat(100_000));
     let stderr = one_short_error(zczk(&bad).args(["get", "/"]));

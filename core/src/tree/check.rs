@@ -10,6 +10,10 @@ use crate::path;
 use crate::props::{self, EncodeError};
 use crate::store::RequestLimit;
 
+/// Why a node whose path alone fills a request is refused: the server drops the connection of
+/// any request longer than its limit.
+const PATH_TOO_LONG: &str = "its path is longer than a ZooKeeper request can carry";
+
 /// Why ZooKeeper would refuse a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -55,7 +59,11 @@ pub(crate) fn place(path: &str) -> Result<(), Refusal> {
 pub(crate) fn data(node: &Node, path: &str) -> Result<(Map<String, Value>, Vec<u8>), Refusal> {
     let properties = node.to_properties();
     let data = props::encode(&properties).map_err(Refusal::Properties)?;
-    let limit = RequestLimit::default().data_room(path);
+    let request = RequestLimit::default();
+    if !request.fits(request.set_data(path, &[])) {
+        return Err(Refusal::Name { offset: 0, reason: PATH_TOO_LONG });
+    }
+    let limit = request.data_room(path);
     if data.len() > limit {
         return Err(Refusal::DataTooLarge { size: data.len(), limit });
     }

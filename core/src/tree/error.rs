@@ -56,7 +56,7 @@ pub enum ParseErrorKind {
     },
     /// A node name ZooKeeper refuses: `.`, `..`, one holding `/` (`/a/b` is the node `a/b`),
     /// a control character or another character ZooKeeper's path check refuses.
-    #[error("invalid node name `{}`: {reason}", .name.escape_debug())]
+    #[error("invalid node name `{}`: {reason}", crate::message::short(&.name.escape_debug().to_string()))]
     InvalidNodeName {
         /// The name.
         name: String,

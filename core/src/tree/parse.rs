@@ -296,7 +296,10 @@ impl<'t> Parser<'t, '_> {
                 }
                 // The value grammar nests no deeper than node data can hold: not expected.
                 Err(Refusal::Properties(e)) => Some(ParseErrorKind::BadValue { message: e.to_string() }),
-                Ok(_) | Err(Refusal::Name { .. } | Refusal::Reserved) => None,
+                Err(Refusal::Name { reason, .. }) => {
+                    Some(ParseErrorKind::InvalidNodeName { name: name.clone(), reason })
+                }
+                Ok(_) | Err(Refusal::Reserved) => None,
             };
             if let Some(kind) = refused {
                 self.errors.push(error_at(line, text, column, kind));

@@ -297,10 +297,7 @@ fn node_data_over_the_limit_is_an_error_on_the_node_line() {
     assert_eq!(all[0].text, "  /big");
     assert_eq!(
         all[0].kind.to_string(),
-        format!(
-            "node data is {} bytes, more than ZooKeeper's limit of {limit} bytes",
-            limit + 1
-        )
+        format!("node data is {} bytes, more than ZooKeeper's limit of {limit} bytes", limit + 1)
     );
     // Links count: they are stored in the data too.
     let link = format!("/l\n  x -> /{}\n", "a".repeat(limit));
