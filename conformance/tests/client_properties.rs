@@ -480,13 +480,13 @@ async fn dropping_the_last_handle_stops_the_view<B: Backend>(backend: B) {
     assert!(Arc::strong_count(&seen) == 1, "the callbacks were dropped with the view");
 }
 
+zczk_conformance::real_server_tests!(dropping_the_last_handle_leaves_no_watch_on_the_server);
+
 /// On the real server: a view's watches (its node's and its linked nodes') are on the server
 /// while it lives and gone once its last handle is dropped.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_the_last_handle_leaves_no_watch_on_the_server() {
+async fn dropping_the_last_handle_leaves_no_watch_on_the_server(server: String) {
     let test = "client_properties::dropping_the_last_handle_leaves_no_watch_on_the_server";
-    let Some(backend) = zczk_conformance::RealZooKeeper::for_test(test).await else { return };
-    let server = zczk_conformance::real_server_address(test).expect("the address");
+    let backend = zczk_conformance::RealZooKeeper::for_test(test).await;
     let zk = client(&backend).await;
     let store = zk.store();
     put(&*store, "/src", json!({"l": 1})).await;
