@@ -1,5 +1,6 @@
 //! End-to-end tests of the `zczk` commands that talk to ZooKeeper: each runs the built binary
-//! against `file:` storage (always) and against the real server in `ZCZK_TEST_ZOOKEEPER`.
+//! against `file:` storage and against the real server in `ZCZK_TEST_ZOOKEEPER` (those are ignored
+//! unless run with `--include-ignored`, see `needs_real_server!`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
@@ -33,21 +34,60 @@ fn file_target() -> Target {
     Target { zk, _dir: Some(dir) }
 }
 
-/// A chroot of its own on the real server, or `None` (after saying so) when there is none.
-fn real_target(test: &str) -> Option<Target> {
-    let server = zczk_conformance::real_server_address(test)?;
+/// A chroot of its own on the real server (see `real_server_address`).
+fn real_target(test: &str) -> Target {
+    let server = zczk_conformance::real_server_address(test);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let chroot = format!("/zczk-cli-{test}-{}-{nanos}", std::process::id());
     // Create the chroot with the tool itself.
     zczk(&server).args(["import", "-", "/"]).write_stdin(format!("{chroot}\n")).assert().success();
-    Some(Target { zk: format!("{server}{chroot}"), _dir: None })
+    Target { zk: format!("{server}{chroot}"), _dir: None }
 }
 
-fn targets(test: &str) -> Vec<Target> {
-    let mut all = vec![file_target()];
-    all.extend(real_target(test));
-    all
+/// Runs each `fn case(t: &Target)` as two tests: `case::file` on `file:` storage and
+/// `case::zookeeper` on the real server (ignored unless asked for).
+macro_rules! both {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            #[test]
+            fn file() {
+                super::$case(&super::file_target());
+            }
+
+            zczk_conformance::needs_real_server! {
+                #[test]
+                fn zookeeper() {
+                    super::$case(&super::real_target(stringify!($case)));
+                }
+            }
+        }
+    )+};
 }
+
+/// Runs each `fn case(t: &Target)` as a test `case::zookeeper` on the real server only (ignored
+/// unless asked for).
+macro_rules! zookeeper_only {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            zczk_conformance::needs_real_server! {
+                #[test]
+                fn zookeeper() {
+                    super::$case(&super::real_target(stringify!($case)));
+                }
+            }
+        }
+    )+};
+}
+
+both!(
+    import_then_export_round_trips,
+    dry_run_reports_and_changes_nothing_and_trim_deletes_extras,
+    set_property_then_get_resolve_and_ln,
+    bad_input_is_one_clear_line_and_changes_nothing,
+    graph_of_the_live_tree_matches_the_graph_of_its_file,
+);
+
+zookeeper_only!(register_until_terminated_and_delete_keeps_ephemerals);
 
 fn zczk(zk: &str) -> Command {
     let mut command = Command::cargo_bin("zczk").unwrap();
@@ -63,12 +103,10 @@ fn stdout_of(command: &mut Command) -> String {
     String::from_utf8(output).unwrap()
 }
 
-#[test]
-fn import_then_export_round_trips() {
-    for t in targets("import_then_export_round_trips") {
-        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success().stdout("");
-        let exported = stdout_of(zczk(&t.zk).args(["export", "/"]));
-        let expected = "\
+fn import_then_export_round_trips(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success().stdout("");
+    let exported = stdout_of(zczk(&t.zk).args(["export", "/"]));
+    let expected = "\
 /app : service
   color = 'red'
   threads = 4
@@ -78,79 +116,67 @@ fn import_then_export_round_trips() {
   host = 'db.example'
   /providers
 ";
-        assert_eq!(exported, expected, "on {}", t.zk);
-        // Importing the export again changes nothing and says nothing.
-        zczk(&t.zk).args(["import", "-", "/"]).write_stdin(exported.clone()).assert().success().stdout("");
-        assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), exported);
-        // JSON form.
-        let json: serde_json::Value =
-            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["export", "--format", "json", "/db"])))
-                .unwrap();
-        assert_eq!(json["properties"]["host"], "db.example");
-    }
+    assert_eq!(exported, expected, "on {}", t.zk);
+    // Importing the export again changes nothing and says nothing.
+    zczk(&t.zk).args(["import", "-", "/"]).write_stdin(exported.clone()).assert().success().stdout("");
+    assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), exported);
+    // JSON form.
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["export", "--format", "json", "/db"]))).unwrap();
+    assert_eq!(json["properties"]["host"], "db.example");
 }
 
-#[test]
-fn dry_run_reports_and_changes_nothing_and_trim_deletes_extras() {
-    for t in targets("dry_run_and_trim") {
-        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
-        let changed = TREE.replace("threads = 4", "threads = 8").replace("  /providers\n/db", "/db");
-        zczk(&t.zk)
-            .args(["import", "--dry-run", "-"])
-            .write_stdin(changed.clone())
-            .assert()
-            .success()
-            .stdout("/app threads change from 4 to 8\nextra path not trimmed: /app/providers\n");
-        assert!(stdout_of(zczk(&t.zk).args(["export"])).contains("threads = 4"));
-        zczk(&t.zk).args(["import", "-q", "-"]).write_stdin(changed.clone()).assert().success().stdout("");
-        zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
-        zczk(&t.zk).args(["import", "--trim", "-"]).write_stdin(changed).assert().success().stdout("");
-        zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n");
-    }
+fn dry_run_reports_and_changes_nothing_and_trim_deletes_extras(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let changed = TREE.replace("threads = 4", "threads = 8").replace("  /providers\n/db", "/db");
+    zczk(&t.zk)
+        .args(["import", "--dry-run", "-"])
+        .write_stdin(changed.clone())
+        .assert()
+        .success()
+        .stdout("/app threads change from 4 to 8\nextra path not trimmed: /app/providers\n");
+    assert!(stdout_of(zczk(&t.zk).args(["export"])).contains("threads = 4"));
+    zczk(&t.zk).args(["import", "-q", "-"]).write_stdin(changed.clone()).assert().success().stdout("");
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+    zczk(&t.zk).args(["import", "--trim", "-"]).write_stdin(changed).assert().success().stdout("");
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n");
 }
 
-#[test]
-fn set_property_then_get_resolve_and_ln() {
-    for t in targets("set_property_then_get") {
-        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
-        zczk(&t.zk).args(["set-property", "/app/db", "port=5432", "tags=['a', 'b']"]).assert().success();
-        // Written to the resolved node, /db.
-        let got: serde_json::Value =
-            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/db"]))).unwrap();
-        assert_eq!(got, serde_json::json!({"host": "db.example", "port": 5432, "tags": ["a", "b"]}));
-        zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
-        zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
-        zczk(&t.zk).args(["resolve", "/app/store"]).assert().success().stdout("/db\n");
-        zczk(&t.zk)
-            .args(["resolve", "/app/nowhere"])
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains("/app/nowhere").and(predicate::str::contains("no such node")));
-    }
+fn set_property_then_get_resolve_and_ln(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    zczk(&t.zk).args(["set-property", "/app/db", "port=5432", "tags=['a', 'b']"]).assert().success();
+    // Written to the resolved node, /db.
+    let got: serde_json::Value = serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/db"]))).unwrap();
+    assert_eq!(got, serde_json::json!({"host": "db.example", "port": 5432, "tags": ["a", "b"]}));
+    zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
+    zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
+    zczk(&t.zk).args(["resolve", "/app/store"]).assert().success().stdout("/db\n");
+    zczk(&t.zk)
+        .args(["resolve", "/app/nowhere"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/app/nowhere").and(predicate::str::contains("no such node")));
 }
 
-#[test]
-fn bad_input_is_one_clear_line_and_changes_nothing() {
-    for t in targets("bad_input") {
-        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
-        let before = stdout_of(zczk(&t.zk).args(["export"]));
-        // A bad tree: nothing is written.
-        zczk(&t.zk)
-            .args(["import", "-"])
-            .write_stdin("/new\n  x = 1+2\n")
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains("-:2:").and(predicate::str::contains("panicked").not()));
-        // A bad value for set-property: a usage error.
-        zczk(&t.zk).args(["set-property", "/db", "x=range(3)"]).assert().code(2);
-        // A missing file.
-        zczk(&t.zk)
-            .args(["import", "/no/such/file.zk"])
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains("/no/such/file.zk"));
-        assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), before);
-    }
+fn bad_input_is_one_clear_line_and_changes_nothing(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let before = stdout_of(zczk(&t.zk).args(["export"]));
+    // A bad tree: nothing is written.
+    zczk(&t.zk)
+        .args(["import", "-"])
+        .write_stdin("/new\n  x = 1+2\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("-:2:").and(predicate::str::contains("panicked").not()));
+    // A bad value for set-property: a usage error.
+    zczk(&t.zk).args(["set-property", "/db", "x=range(3)"]).assert().code(2);
+    // A missing file.
+    zczk(&t.zk)
+        .args(["import", "/no/such/file.zk"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/no/such/file.zk"));
+    assert_eq!(stdout_of(zczk(&t.zk).args(["export"])), before);
 }
 
 #[test]
@@ -220,9 +246,7 @@ fn upstream_script_names_take_upstream_arguments() {
 }
 
 /// A registration lives while `zczk register` runs; delete keeps it; SIGTERM removes it.
-#[test]
-fn register_until_terminated_and_delete_keeps_ephemerals() {
-    let Some(t) = real_target("register_until_terminated") else { return };
+fn register_until_terminated_and_delete_keeps_ephemerals(t: &Target) {
     zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
     let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
         .args(["register", "--zk", &t.zk, "/app/providers", "10.0.0.1:80", "weight=2"])
@@ -246,16 +270,13 @@ fn register_until_terminated_and_delete_keeps_ephemerals() {
     zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
 }
 
-#[test]
-fn graph_of_the_live_tree_matches_the_graph_of_its_file() {
+fn graph_of_the_live_tree_matches_the_graph_of_its_file(t: &Target) {
     let example = std::fs::read_to_string("examples/services.zk").unwrap();
-    for t in targets("graph_of_the_live_tree") {
-        zczk(&t.zk).args(["import", "-"]).write_stdin(example.clone()).assert().success();
-        let live = stdout_of(zczk(&t.zk).args(["graph"]));
-        let offline = stdout_of(zczk(&t.zk).args(["graph", "examples/services.zk"]));
-        assert!(live.contains(r#""/lb" -> "/web";"#), "{live}");
-        assert_eq!(live, offline);
-    }
+    zczk(&t.zk).args(["import", "-"]).write_stdin(example).assert().success();
+    let live = stdout_of(zczk(&t.zk).args(["graph"]));
+    let offline = stdout_of(zczk(&t.zk).args(["graph", "examples/services.zk"]));
+    assert!(live.contains(r#""/lb" -> "/web";"#), "{live}");
+    assert_eq!(live, offline);
 }
 
 #[test]

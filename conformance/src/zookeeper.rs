@@ -20,10 +20,10 @@ pub struct RealZooKeeper {
 }
 
 impl RealZooKeeper {
-    /// A backend for test `test` under a fresh chroot, or `None` when no server is configured
-    /// (see [`real_server_address`]).
-    pub async fn for_test(test: &str) -> Option<RealZooKeeper> {
-        let server = real_server_address(test)?;
+    /// A backend for test `test` under a fresh chroot on the configured server (see
+    /// [`real_server_address`]).
+    pub async fn for_test(test: &str) -> RealZooKeeper {
+        let server = real_server_address(test);
         let chroot = unique_chroot(test);
         let root = ZkConnector::new(server.clone()).with_session_timeout(SESSION_TIMEOUT);
         let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
@@ -32,7 +32,7 @@ impl RealZooKeeper {
         let relay = Relay::start(&server).await.unwrap_or_else(|e| panic!("{test}: starting a relay: {e}"));
         let connector =
             ZkConnector::new(format!("{}{chroot}", relay.address())).with_session_timeout(SESSION_TIMEOUT);
-        Some(RealZooKeeper { connector, relay: Arc::new(relay) })
+        RealZooKeeper { connector, relay: Arc::new(relay) }
     }
 
     /// The connection string, chroot included.

@@ -248,7 +248,13 @@ async fn close_is_idempotent_and_ephemerals_vanish<B: Backend>(backend: B) {
     event(&mut events, "closed state", |e| *e == ClientEvent::State(SessionState::Closed)).await;
     assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Closed)));
     assert!(matches!(zk.register("/svc", "h:2", Default::default()).await, Err(ClientError::Closed)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The events end when nothing holds the client any more; a session being asked for would
+    // hold it, so once they have ended no new session can come.
+    drop(zk);
+    let ended = tokio::time::timeout(PATIENCE, async {
+        while !matches!(events.recv().await, Err(broadcast::error::RecvError::Closed)) {}
+    });
+    assert!(ended.await.is_ok(), "the closed and dropped client's events did not end");
     assert_eq!(gate.attempts(), 1, "no new session after close");
 }
 
@@ -296,13 +302,18 @@ async fn views_catch_up_after_a_reconnection<B: Backend>(backend: B) {
     put(&other, "/p", json!({})).await;
     let view = zk.properties("/n", true).await.unwrap();
     let children = zk.children("/p").await.unwrap();
+    // A connected client's view of the same node: once it has the change, the server has sent
+    // it to every session watching.
+    let witness = ZooKeeper::new(backend.clone()).await.unwrap();
+    let witnessed = witness.properties("/n", true).await.unwrap();
     let mut events = zk.events();
     let session = zk.store().session_id();
     backend.disconnect(&*zk.store()).await;
     event(&mut events, "disconnected state", |e| *e == ClientEvent::State(SessionState::Disconnected)).await;
     set(&other, "/n", json!({"v": 1})).await;
     put(&other, "/p/c", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually("a connected client to see the change", || witnessed.get("v").unwrap() == Some(json!(1)))
+        .await;
     assert_eq!(view.get("v").unwrap(), Some(json!(0)), "nothing arrives while disconnected");
     backend.reconnect(&*zk.store()).await;
     event(&mut events, "connected state", |e| *e == ClientEvent::State(SessionState::Connected)).await;
@@ -321,14 +332,12 @@ async fn calls_during_a_renewal_wait_for_the_new_session<B: Backend>(backend: B)
     put(&other, "/svc", json!({})).await;
     gate.shut();
     backend.expire(&*zk.store()).await;
-    let waiting = {
-        let zk = zk.clone();
-        tokio::spawn(async move { zk.register("/svc", "h:1", Default::default()).await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "the call waits for the new session");
+    let call = zk.register("/svc", "h:1", Default::default());
+    tokio::pin!(call);
+    // Started while no session can be made; it can only end well in the new session.
+    assert!(futures::poll!(&mut call).is_pending(), "the call waits for the new session");
     gate.open();
-    let created = tokio::time::timeout(PATIENCE, waiting).await.expect("the call to end").unwrap();
+    let created = tokio::time::timeout(PATIENCE, call).await.expect("the call to end");
     assert_eq!(created.unwrap(), ["/svc/h:1"]);
     let stat = other.exists("/svc/h:1").await.unwrap().expect("the node");
     assert_eq!(stat.ephemeral_owner, zk.store().session_id());

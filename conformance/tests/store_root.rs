@@ -63,13 +63,14 @@ fn expected() -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_servers_own_nodes_answer_alike() {
-    let emulator = Emulator::new().session();
-    assert_eq!(answers(&emulator).await, expected(), "emulator");
-    let Some(address) = zczk_conformance::real_server_address("the_servers_own_nodes_answer_alike") else {
-        return;
-    };
+async fn the_emulators_own_nodes_answer_as_the_servers() {
+    assert_eq!(answers(&Emulator::new().session()).await, expected());
+}
+
+zczk_conformance::real_server_tests!(the_servers_own_nodes_answer_as_expected);
+
+async fn the_servers_own_nodes_answer_as_expected(address: String) {
     let real = ZkConnector::new(address).connect().await.expect("connecting to the real server");
-    assert_eq!(answers(&real).await, expected(), "zookeeper");
+    assert_eq!(answers(&real).await, expected());
     real.close().await.unwrap();
 }

@@ -17,19 +17,45 @@ use zookeeper_client as zk;
 use crate::store::ZkStore;
 
 /// The address of the real server tests run against (`ZCZK_TEST_ZOOKEEPER`, which
-/// `.ci/zookeeper-server` sets), or `None` after saying that test `test` is skipped. Panics
-/// when `CI` is set and the address is not, so CI can never pass by skipping.
-pub fn real_server_address(test: &str) -> Option<String> {
+/// `.ci/zookeeper-server` sets). Such tests are ignored unless asked for (see
+/// [`needs_real_server!`]); one that is asked for without the address panics naming `test`, so
+/// it can never pass without having run.
+pub fn real_server_address(test: &str) -> String {
     match std::env::var("ZCZK_TEST_ZOOKEEPER") {
-        Ok(address) if !address.trim().is_empty() => Some(address),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{test}: ZCZK_TEST_ZOOKEEPER is not set, and CI needs it")
-        }
-        _ => {
-            eprintln!("{test}: skipped on a real ZooKeeper: ZCZK_TEST_ZOOKEEPER is not set (see .ci/zookeeper-server)");
-            None
-        }
+        Ok(address) if !address.trim().is_empty() => address,
+        _ => panic!(
+            "{test} needs a real ZooKeeper, and ZCZK_TEST_ZOOKEEPER is not set: \
+             run it under .ci/zookeeper-server"
+        ),
     }
+}
+
+/// Marks the test function it wraps (attributes and all) as needing the real server: cargo
+/// reports it as ignored, so a run without a server never counts it as passed. Run such tests
+/// with `.ci/zookeeper-server cargo test -- --include-ignored`.
+#[macro_export]
+macro_rules! needs_real_server {
+    ($($test:tt)*) => {
+        #[ignore = "needs a real ZooKeeper: ZCZK_TEST_ZOOKEEPER (see .ci/zookeeper-server) and --include-ignored"]
+        $($test)*
+    };
+}
+
+/// Turns each `async fn case(server: String)` into a test `case::zookeeper` that runs it on the
+/// real server (see [`real_server_address`]), ignored unless asked for ([`needs_real_server!`]).
+#[macro_export]
+macro_rules! real_server_tests {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            $crate::needs_real_server! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn zookeeper() {
+                    let test = concat!(module_path!(), "::zookeeper");
+                    super::$case($crate::testing::real_server_address(test)).await;
+                }
+            }
+        }
+    )+};
 }
 
 /// How long [`Relay::expire`] waits for each step: the close to be answered, then the store

@@ -1,11 +1,20 @@
-//! Smoke tests against a real server (address in `ZCZK_TEST_ZOOKEEPER`; skipped with a message
-//! when unset, failing when `CI` is set). The behaviour suite is in `zczk-conformance`.
+//! Smoke tests against a real server (address in `ZCZK_TEST_ZOOKEEPER`; ignored unless run with
+//! `--include-ignored`, see `needs_real_server!`). The behaviour suite is in `zczk-conformance`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use zczk_core::store::{Code, CreateMode, CreateOptions, EventKind, OpKind, SessionState, Store, WatchMode};
 use zczk_zookeeper::{connect, testing, ZkConnector};
+
+zczk_zookeeper::real_server_tests!(
+    creates_and_reads_a_node,
+    requests_pipeline_on_one_session,
+    dropping_a_persistent_watch_removes_it_from_the_server,
+    expire_ends_the_session_as_expired,
+    a_cut_connection_resumes_the_same_session,
+    close_twice_is_fine_and_later_requests_fail_closed,
+);
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -15,9 +24,7 @@ fn unique(name: &str) -> String {
     format!("/zczk-smoke-{name}-{}-{nanos}", std::process::id())
 }
 
-#[tokio::test]
-async fn creates_and_reads_a_node() {
-    let Some(server) = testing::real_server_address("creates_and_reads_a_node") else { return };
+async fn creates_and_reads_a_node(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("node");
     let created = store.create(&path, b"hello", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
@@ -61,9 +68,7 @@ async fn silent_server_fails_within_the_connect_timeout() {
     assert!(error.to_string().contains(&address), "{error}");
 }
 
-#[tokio::test]
-async fn requests_pipeline_on_one_session() {
-    let Some(server) = testing::real_server_address("requests_pipeline_on_one_session") else { return };
+async fn requests_pipeline_on_one_session(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     let root = unique("pipeline");
     let options = CreateOptions::default();
@@ -82,12 +87,7 @@ async fn requests_pipeline_on_one_session() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn dropping_a_persistent_watch_removes_it_from_the_server() {
-    let Some(server) = testing::real_server_address("dropping_a_persistent_watch_removes_it_from_the_server")
-    else {
-        return;
-    };
+async fn dropping_a_persistent_watch_removes_it_from_the_server(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("watch");
     let mine = |watches: Vec<testing::ServerWatch>| {
@@ -104,9 +104,7 @@ async fn dropping_a_persistent_watch_removes_it_from_the_server() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn expire_ends_the_session_as_expired() {
-    let Some(server) = testing::real_server_address("expire_ends_the_session_as_expired") else { return };
+async fn expire_ends_the_session_as_expired(server: String) {
     let _ = tracing_subscriber::fmt().with_env_filter("debug").try_init();
     let relay = testing::Relay::start(&server).await.unwrap();
     let store = connect(&relay.address(), TIMEOUT).await.unwrap();
@@ -120,10 +118,7 @@ async fn expire_ends_the_session_as_expired() {
     assert_eq!(other.exists(&path).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_cut_connection_resumes_the_same_session() {
-    let test = "a_cut_connection_resumes_the_same_session";
-    let Some(server) = testing::real_server_address(test) else { return };
+async fn a_cut_connection_resumes_the_same_session(server: String) {
     let relay = testing::Relay::start(&server).await.unwrap();
     let store = connect(&relay.address(), TIMEOUT).await.unwrap();
     let path = unique("cut");
@@ -141,12 +136,7 @@ async fn a_cut_connection_resumes_the_same_session() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn close_twice_is_fine_and_later_requests_fail_closed() {
-    let Some(server) = testing::real_server_address("close_twice_is_fine_and_later_requests_fail_closed")
-    else {
-        return;
-    };
+async fn close_twice_is_fine_and_later_requests_fail_closed(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     store.close().await.unwrap();
     store.close().await.unwrap();
