@@ -41,14 +41,51 @@ pub enum ConnectError {
 pub struct Options {
     /// The session timeout to ask for.
     pub session_timeout: Duration,
-    /// How long to wait for a first session before failing with a `FailedConnect` error
-    /// naming the address. `None`: the session timeout.
+    /// How long to wait for a session (retrying every server of the ensemble meanwhile)
+    /// before failing with a `FailedConnect` error naming them. `None`: the session timeout.
     pub connect_timeout: Option<Duration>,
+    /// Identities added to every session, including the new one made after an expiry.
+    pub auth: Vec<Auth>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None }
+        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None, auth: Vec::new() }
+    }
+}
+
+/// An identity for a session: a scheme and its credentials (`digest` and `user:password`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// The scheme (`digest`).
+    pub scheme: String,
+    /// The credentials, as the scheme wants them (`user:password` for `digest`).
+    pub credentials: Vec<u8>,
+}
+
+/// Why an identity given as text is not one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an identity is SCHEME:CREDENTIALS (digest:user:password), not one without a scheme")]
+pub struct BadAuth;
+
+impl std::str::FromStr for Auth {
+    type Err = BadAuth;
+
+    /// `SCHEME:CREDENTIALS`, split at the first colon (`digest:user:password`).
+    fn from_str(text: &str) -> Result<Auth, BadAuth> {
+        match text.split_once(':') {
+            Some((scheme, credentials)) if !scheme.is_empty() => {
+                Ok(Auth { scheme: scheme.to_string(), credentials: credentials.as_bytes().to_vec() })
+            }
+            _ => Err(BadAuth),
+        }
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    // Hand-written so that credentials never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("scheme", &self.scheme).finish_non_exhaustive()
     }
 }
 
@@ -105,6 +142,9 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
             if let Some(limit) = options.connect_timeout {
                 connector = connector.with_connect_timeout(limit);
             }
+            for auth in &options.auth {
+                connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
+            }
             let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
             Ok(Session { client, emulator: None })
         }
@@ -117,7 +157,10 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
 }
 
 async fn in_process(emulator: Emulator, options: &Options) -> Result<Session, ConnectError> {
-    let connector = emulator.connector().with_session_timeout(options.session_timeout);
+    let mut connector = emulator.connector().with_session_timeout(options.session_timeout);
+    for auth in &options.auth {
+        connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
+    }
     let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
     Ok(Session { client, emulator: Some(emulator) })
 }
@@ -136,5 +179,21 @@ async fn open_file(path: PathBuf, limit: Duration) -> Result<Emulator, ConnectEr
             }
             other => return Ok(other?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_is_split_at_its_first_colon_and_never_printed() {
+        let auth: Auth = "digest:admin:s3cret:x".parse().unwrap();
+        assert_eq!(auth.scheme, "digest");
+        assert_eq!(auth.credentials, b"admin:s3cret:x");
+        let options = Options { auth: vec![auth], ..Options::default() };
+        assert!(!format!("{options:?}").contains("s3cret"), "{options:?}");
+        assert_eq!("nocolon".parse::<Auth>(), Err(BadAuth));
+        assert_eq!(":x".parse::<Auth>(), Err(BadAuth));
     }
 }

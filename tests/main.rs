@@ -1,4 +1,5 @@
 //! End-to-end tests of the built `zczk` binaries, as one test binary.
 
+mod cli_connect;
 mod cli_tree;
 mod cli_zk;

@@ -12,7 +12,7 @@ use super::zk::ZkArgs;
 use super::{export, import, set_property, validate};
 
 fn zk(connection: String) -> ZkArgs {
-    ZkArgs { zk: connection, timeout: super::zk::DEFAULT_TIMEOUT_SECONDS }
+    ZkArgs::new(connection)
 }
 
 /// `zookeeper_export`: print a ZooKeeper subtree as tree text (same as `zczk export`).

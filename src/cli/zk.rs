@@ -4,24 +4,36 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::connect::{self, Client, Options};
+use crate::connect::{self, Auth, Client, Options};
 use zczk_core::connection::{DEFAULT, ENV_VAR};
 
 use super::CliError;
 
-/// The default of `--timeout`.
+/// The default of `--session-timeout`.
 pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 
-/// Where to connect.
+/// The variable holding an identity when no `--auth` is given.
+pub const AUTH_ENV_VAR: &str = "ZC_ZK_AUTH";
+
+/// Where and how to connect.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ZkArgs {
     /// The connection string: `host:port[,host:port...][/chroot]` for a real ZooKeeper,
     /// `mem:` for a fresh in-process emulator, `file:PATH` for an emulator kept in a file.
     #[arg(long, value_name = "CONNECTION", env = ENV_VAR, default_value = DEFAULT)]
     pub zk: String,
-    /// Seconds to wait for a session before giving up (also the session timeout asked for).
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS, value_parser = seconds)]
-    pub timeout: f64,
+    /// Seconds the session outlives a lost connection (its ephemerals vanish then).
+    #[arg(long, alias = "timeout", value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS, value_parser = seconds)]
+    pub session_timeout: f64,
+    /// Seconds to wait for a session, trying every server again and again meanwhile
+    /// [default: the session timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub connect_timeout: Option<f64>,
+    /// An identity for the session, e.g. `digest:user:password` (repeatable; re-added to every
+    /// new session). Without it, the one in ZC_ZK_AUTH, if set.
+    // Kept as text and parsed later: clap would echo a malformed value, credentials included.
+    #[arg(long, value_name = "SCHEME:CREDENTIALS")]
+    pub auth: Vec<String>,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -32,9 +44,28 @@ fn seconds(text: &str) -> Result<f64, String> {
 }
 
 impl ZkArgs {
-    fn options(&self) -> Options {
-        let timeout = Duration::from_secs_f64(self.timeout);
-        Options { session_timeout: timeout, connect_timeout: Some(timeout) }
+    /// Only `--zk`, everything else at its default.
+    pub fn new(zk: String) -> ZkArgs {
+        ZkArgs { zk, session_timeout: DEFAULT_TIMEOUT_SECONDS, connect_timeout: None, auth: Vec::new() }
+    }
+
+    fn options(&self) -> Result<Options, CliError> {
+        let from_env;
+        let texts = if self.auth.is_empty() {
+            from_env = std::env::var(AUTH_ENV_VAR).ok().filter(|s| !s.is_empty());
+            from_env.as_slice()
+        } else {
+            self.auth.as_slice()
+        };
+        let auth = texts
+            .iter()
+            .map(|text| text.parse::<Auth>().map_err(|e| CliError::Usage(format!("--auth: {e}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(Options {
+            session_timeout: Duration::from_secs_f64(self.session_timeout),
+            connect_timeout: self.connect_timeout.map(Duration::from_secs_f64),
+            auth,
+        })
     }
 }
 
@@ -55,7 +86,7 @@ where
     Fut: Future<Output = Result<T, CliError>>,
 {
     runtime()?.block_on(async {
-        let session = connect::connect(&zk.zk, &zk.options()).await?;
+        let session = connect::connect(&zk.zk, &zk.options()?).await?;
         let result = job(session.client().clone()).await;
         let closed = session.close().await;
         let value = result?;

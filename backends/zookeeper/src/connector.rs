@@ -4,10 +4,13 @@
 use std::fmt;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use zczk_core::store::{Code, Connector, OpKind, Store, StoreError};
 use zookeeper_client as zk;
 
 use crate::convert;
+use crate::hosts;
 use crate::store::ZkStore;
 
 /// The session timeout asked for when none is given (kazoo's and zc.zk's default).
@@ -70,28 +73,50 @@ impl ZkConnector {
 
     /// Opens a session and adds the identities to it.
     ///
-    /// Fails with `ConnectionLoss` naming the address when no server answers within the
-    /// connect timeout, `BadArguments` for a malformed connection string, `AuthFailed` when the
+    /// Until the connect timeout, tries every address of every host (names are resolved anew
+    /// each round) again and again with a short backoff: a refused connection, or a server
+    /// that hangs up because it is starting or electing a leader, is retried, not reported.
+    /// Then fails with `ConnectionLoss` whose detail names every address tried and why it gave
+    /// no session. `BadArguments` for a malformed connection string, `AuthFailed` when the
     /// server refuses an identity.
     pub async fn open(&self) -> Result<ZkStore, StoreError> {
         let limit = self.connect_timeout.unwrap_or(self.session_timeout);
-        let no_answer = |why: &str| {
-            StoreError::new(Code::ConnectionLoss, OpKind::Connect, &self.connection_string)
-                .with_detail(format!("no ZooKeeper server answered {why}"))
-        };
-        // `fail_eagerly` stops the first connection attempt after one round over the servers
-        // instead of cycling forever; later reconnections of the session still cycle.
-        let connecting = zk::Client::connector()
-            .with_session_timeout(self.session_timeout)
-            .with_fail_eagerly()
-            .connect(&self.connection_string);
-        let client = match tokio::time::timeout(limit, connecting).await {
-            Err(_) => return Err(no_answer(&format!("within {} ms", limit.as_millis()))),
-            Ok(Err(zk::Error::NoHosts | zk::Error::Timeout)) => {
-                return Err(no_answer("(none accepted a session)"))
+        let deadline = Instant::now() + limit;
+        let (hosts, chroot) = hosts::parse(&self.connection_string).map_err(|reason| {
+            StoreError::new(Code::BadArguments, OpKind::Connect, &self.connection_string).with_detail(reason)
+        })?;
+        let mut backoff = FIRST_BACKOFF;
+        let client = loop {
+            let (addresses, mut failures) = hosts::resolve(&hosts).await;
+            if !addresses.is_empty() {
+                // `fail_eagerly`: one round over the addresses per attempt, so that this loop,
+                // not the client's growing backoff, decides when to try again.
+                let servers = hosts::connection_string(&addresses, &chroot);
+                let connecting = zk::Client::connector()
+                    .with_session_timeout(self.session_timeout)
+                    .with_fail_eagerly()
+                    .connect(&servers);
+                match tokio::time::timeout_at(deadline, connecting).await {
+                    Ok(Ok(client)) => break client,
+                    Ok(Err(e)) if !is_transient(&e) => {
+                        return Err(convert::error(e, OpKind::Connect, &self.connection_string))
+                    }
+                    Ok(Err(_)) | Err(_) => {}
+                }
             }
-            Ok(Err(e)) => return Err(convert::error(e, OpKind::Connect, &self.connection_string)),
-            Ok(Ok(client)) => client,
+            if Instant::now() >= deadline {
+                for address in addresses {
+                    failures.push(hosts::why_no_session(address).await);
+                }
+                return Err(StoreError::new(Code::ConnectionLoss, OpKind::Connect, &self.connection_string)
+                    .with_detail(format!(
+                        "no session within {} s ({})",
+                        limit.as_secs_f64(),
+                        failures.join("; ")
+                    )));
+            }
+            tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         };
         let store = ZkStore::new(client, self.connection_string.clone());
         for (scheme, auth) in &self.auth {
@@ -105,6 +130,18 @@ impl ZkConnector {
         }
         Ok(store)
     }
+}
+
+/// The first pause between two rounds over the servers; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest pause between two rounds: an election takes about half a second.
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// Whether a failed attempt to open a session is worth another round: no server answered,
+/// or one answered and hung up.
+fn is_transient(e: &zk::Error) -> bool {
+    matches!(e, zk::Error::NoHosts | zk::Error::Timeout | zk::Error::ConnectionLoss)
+        || convert::is_io_failure(e)
 }
 
 impl fmt::Debug for ZkConnector {

@@ -23,6 +23,7 @@
 
 mod connector;
 mod convert;
+mod hosts;
 mod store;
 pub mod testing;
 
