@@ -49,7 +49,7 @@ fn targets(test: &str) -> Vec<Target> {
     all
 }
 
-fn zczk(zk: &str) -> Command {
+pub(crate) fn zczk(zk: &str) -> Command {
     let mut command = Command::cargo_bin("zczk").unwrap();
     command
         .env_remove("ZC_ZK_CONNECTION_STRING")
@@ -58,7 +58,7 @@ fn zczk(zk: &str) -> Command {
     command
 }
 
-fn stdout_of(command: &mut Command) -> String {
+pub(crate) fn stdout_of(command: &mut Command) -> String {
     let output = command.assert().success().get_output().stdout.clone();
     String::from_utf8(output).unwrap()
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the built `zczk` binaries, as one test binary.
 
 mod cli_connect;
+mod cli_ensemble;
 mod cli_tree;
 mod cli_zk;

@@ -1,5 +1,10 @@
 //! Helpers for tests against a real server: a relay that can cut clients off and expire their
-//! sessions, and the server's list of watches. Not for production use.
+//! sessions, the server's list of watches, and the failover ensemble's members. Not for
+//! production use.
+
+mod ensemble;
+
+pub use ensemble::Ensemble;
 
 use std::time::Duration;
 
