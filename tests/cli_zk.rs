@@ -353,3 +353,62 @@ fn watch_prints_each_change_until_the_node_is_gone() {
     serve.kill().unwrap();
     serve.wait().unwrap();
 }
+
+/// Digest ACLs from `import -p` with `--auth`; another identity, or none, is refused with the
+/// node, the permission, the ACL and the session's identities (never the password), and an
+/// atomic import refused on one node writes nothing.
+#[test]
+fn digest_acls_from_import_and_refusals_that_say_what_was_missing() {
+    let hash_id = zczk_emulator::acl::digest_id("admin:s3cret");
+    let acl = format!("digest:{hash_id}:cdrwa,world:anyone:r");
+    for t in targets("digest_acls") {
+        zczk(&t.zk)
+            .args(["import", "--auth", "digest:admin:s3cret", "-p", &acl, "-"])
+            .write_stdin("/app\n  x = 1\n  /c\n")
+            .assert()
+            .success();
+        let before = stdout_of(zczk(&t.zk).args(["export", "/app"]));
+        assert_eq!(before, "/app\n  x = 1\n  /c\n", "on {}", t.zk);
+        let refused = |session: &str, permission: &str| {
+            format!(
+                "zczk: /app: not allowed to {permission} \
+                 (ACL: digest:admin:..:rwcda, world:anyone:r; this session: {session})\n"
+            )
+        };
+        zczk(&t.zk)
+            .args(["set-property", "/app", "x=2"])
+            .assert()
+            .code(1)
+            .stderr(refused("world:anyone", "write"));
+        zczk(&t.zk)
+            .args(["set-property", "--auth", "digest:intruder:s3cret", "/app", "x=2"])
+            .assert()
+            .code(1)
+            .stderr(refused("world:anyone, digest:intruder", "write"));
+        zczk(&t.zk)
+            .args(["import", "--atomic", "-"])
+            .write_stdin("/app\n  x = 2\n  /c\n  /d\n")
+            .assert()
+            .code(1)
+            .stderr(refused("world:anyone", "create children"));
+        assert_eq!(stdout_of(zczk(&t.zk).args(["export", "/app"])), before, "atomic: nothing written");
+        zczk(&t.zk)
+            .args(["delete", "-r", "/app/c"])
+            .assert()
+            .code(1)
+            .stderr(refused("world:anyone", "delete children"));
+        // The identity from ZC_ZK_AUTH.
+        zczk(&t.zk)
+            .env("ZC_ZK_AUTH", "digest:admin:s3cret")
+            .args(["set-property", "/app", "x=3"])
+            .assert()
+            .success();
+        assert_eq!(stdout_of(zczk(&t.zk).args(["get", "/app"])), "{\n  \"x\": 3\n}\n");
+        // A malformed identity is refused without being echoed.
+        zczk(&t.zk)
+            .args(["get", "--auth", "s3cret", "/app"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("--auth").and(predicate::str::contains("s3cret").not()));
+    }
+}

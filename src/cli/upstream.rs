@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use serde_json::Value;
-use zczk_core::store::Perms;
+use zczk_core::store::{Acl, Perms};
 
 use super::zk::ZkArgs;
 use super::{export, import, set_property, validate};
@@ -79,7 +79,11 @@ impl Import {
             dry_run: self.dry_run,
             trim: self.trim,
             quiet: false,
-            permission: self.permission,
+            permission: self
+                .permission
+                .map(|p| import::AclList(vec![Acl::new(p, "world", "anyone")]))
+                .into_iter()
+                .collect(),
             atomic: false,
             file: self.file,
             path: self.path,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::connect::{self, Auth, Client, Options};
 use zczk_core::connection::{DEFAULT, ENV_VAR};
 
-use super::CliError;
+use super::{denied, CliError};
 
 /// The default of `--session-timeout`.
 pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
@@ -86,8 +86,12 @@ where
     Fut: Future<Output = Result<T, CliError>>,
 {
     runtime()?.block_on(async {
-        let session = connect::connect(&zk.zk, &zk.options()?).await?;
-        let result = job(session.client().clone()).await;
+        let options = zk.options()?;
+        let session = connect::connect(&zk.zk, &options).await?;
+        let result = match job(session.client().clone()).await {
+            Err(e) => Err(denied::explain(e, session.client(), &options.auth).await),
+            ok => ok,
+        };
         let closed = session.close().await;
         let value = result?;
         closed?;
