@@ -153,3 +153,34 @@ async fn close_twice_is_fine_and_later_requests_fail_closed() {
     assert_eq!(*store.session_state().borrow(), SessionState::Closed);
     assert_eq!(store.get_data("/").await.unwrap_err().code, Code::SessionClosed);
 }
+
+/// The identities of a connector are added to the new session made after an expiry too: a
+/// node only `auth` may write stays writable.
+#[tokio::test]
+async fn identities_are_added_again_after_an_expiry() {
+    use zczk_core::client::ZooKeeper;
+    use zczk_core::store::Acl;
+    let Some(server) = testing::real_server_address("identities_are_added_again_after_an_expiry") else {
+        return;
+    };
+    let path = unique("auth");
+    let relay = testing::Relay::start(&server).await.unwrap();
+    let connector = ZkConnector::new(relay.address()).with_auth("digest", "admin:s3cret");
+    let zk = ZooKeeper::new(connector).await.unwrap();
+    let options = CreateOptions::new(CreateMode::Persistent).with_acl(Acl::creator_all());
+    zk.store().create(&path, b"1", &options).await.unwrap();
+    let old = zk.store().session_id();
+    relay.expire(&zk.store()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while zk.store().session_id() == old || zk.store().session_id() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no new session after the expiry");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    zk.store().set_data(&path, b"2", None).await.unwrap();
+    // Without the identity, the same write is refused.
+    let stranger = connect(&server, TIMEOUT).await.unwrap();
+    assert_eq!(stranger.set_data(&path, b"3", None).await.unwrap_err().code, Code::NoAuth);
+    stranger.close().await.unwrap();
+    zk.store().delete(&path, None).await.unwrap();
+    zk.close().await.unwrap();
+}
