@@ -11,6 +11,7 @@ use zczk_core::client::{ClientError, ConnectOptions, ZooKeeper};
 use zczk_core::connection::{Connection, ConnectionError};
 use zczk_core::store::{Connector, Store, StoreError};
 use zczk_emulator::{Emulator, FileError};
+pub use zczk_zookeeper::TlsFiles;
 use zczk_zookeeper::ZkConnector;
 
 /// A session of any backend.
@@ -46,11 +47,18 @@ pub struct Options {
     pub connect_timeout: Option<Duration>,
     /// Identities added to every session, including the new one made after an expiry.
     pub auth: Vec<Auth>,
+    /// Connect with TLS, with these files (a real ZooKeeper's secure client port only).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None, auth: Vec::new() }
+        Options {
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            connect_timeout: None,
+            auth: Vec::new(),
+            tls: None,
+        }
     }
 }
 
@@ -135,7 +143,12 @@ impl Session {
 
 /// Opens a client for `connection` (see [`Connection::parse`]).
 pub async fn connect(connection: &str, options: &Options) -> Result<Session, ConnectError> {
-    match Connection::parse(connection)? {
+    let parsed = Connection::parse(connection)?;
+    if options.tls.is_some() && !matches!(parsed, Connection::Ensemble { .. }) {
+        let reason = "TLS is for a real ZooKeeper (host:port...), not an emulator".to_string();
+        return Err(ConnectionError { input: connection.to_string(), reason }.into());
+    }
+    match parsed {
         Connection::Ensemble { .. } => {
             let mut connector =
                 ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
@@ -144,6 +157,9 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
             }
             for auth in &options.auth {
                 connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
+            }
+            if let Some(files) = &options.tls {
+                connector = connector.with_tls(files.clone());
             }
             let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
             Ok(Session { client, emulator: None })

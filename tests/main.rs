@@ -2,5 +2,6 @@
 
 mod cli_connect;
 mod cli_ensemble;
+mod cli_tls;
 mod cli_tree;
 mod cli_zk;

@@ -2,9 +2,10 @@
 //! closing the session whatever happens.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::connect::{self, Auth, Client, Options};
+use crate::connect::{self, Auth, Client, Options, TlsFiles};
 use zczk_core::connection::{DEFAULT, ENV_VAR};
 
 use super::{denied, CliError};
@@ -34,6 +35,16 @@ pub struct ZkArgs {
     // Kept as text and parsed later: clap would echo a malformed value, credentials included.
     #[arg(long, value_name = "SCHEME:CREDENTIALS")]
     pub auth: Vec<String>,
+    /// Connect with TLS (to the servers' secure client port), trusting the CA certificates of
+    /// this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that ask for one (with --tls-key and --tls-ca).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -46,7 +57,15 @@ fn seconds(text: &str) -> Result<f64, String> {
 impl ZkArgs {
     /// Only `--zk`, everything else at its default.
     pub fn new(zk: String) -> ZkArgs {
-        ZkArgs { zk, session_timeout: DEFAULT_TIMEOUT_SECONDS, connect_timeout: None, auth: Vec::new() }
+        ZkArgs {
+            zk,
+            session_timeout: DEFAULT_TIMEOUT_SECONDS,
+            connect_timeout: None,
+            auth: Vec::new(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 
     fn options(&self) -> Result<Options, CliError> {
@@ -65,6 +84,10 @@ impl ZkArgs {
             session_timeout: Duration::from_secs_f64(self.session_timeout),
             connect_timeout: self.connect_timeout.map(Duration::from_secs_f64),
             auth,
+            tls: self
+                .tls_ca
+                .clone()
+                .map(|ca| TlsFiles { ca, identity: self.tls_cert.clone().zip(self.tls_key.clone()) }),
         })
     }
 }

@@ -2,7 +2,10 @@
 //! a new session after expiry.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use tokio::time::Instant;
 
@@ -31,6 +34,39 @@ pub struct ZkConnector {
     session_timeout: Duration,
     connect_timeout: Option<Duration>,
     auth: Vec<(String, Vec<u8>)>,
+    tls: Option<TlsFiles>,
+}
+
+/// PEM files for connecting with TLS, to the servers' secure client port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The CA certificates that must have signed the servers' certificates.
+    pub ca: PathBuf,
+    /// A client certificate and its private key, for servers that ask for one.
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsFiles {
+    /// The client's TLS options, or one line naming the file that is wrong and why.
+    fn options(&self) -> Result<zk::TlsOptions, String> {
+        let read = |path: &Path, holds: &str| {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if text.contains(holds) {
+                Ok(text)
+            } else {
+                Err(format!("{}: no PEM {} in it", path.display(), holds.trim_matches('-').to_lowercase()))
+            }
+        };
+        let ca = read(&self.ca, "CERTIFICATE-----")?;
+        let options = zk::TlsOptions::new()
+            .with_pem_ca(&ca)
+            .map_err(|e| format!("{}: not a usable CA certificate ({e})", self.ca.display()))?;
+        let Some((cert, key)) = &self.identity else { return Ok(options) };
+        let (cert_text, key_text) = (read(cert, "CERTIFICATE-----")?, read(key, "PRIVATE KEY-----")?);
+        options.with_pem_identity(&cert_text, &key_text).map_err(|e| {
+            format!("{} and {}: not a usable certificate and key ({e})", cert.display(), key.display())
+        })
+    }
 }
 
 impl ZkConnector {
@@ -42,7 +78,16 @@ impl ZkConnector {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             connect_timeout: None,
             auth: Vec::new(),
+            tls: None,
         }
+    }
+
+    /// The same connector connecting with TLS (to the servers' secure client port). Names in
+    /// the connection string are then kept as they are: they are what the servers'
+    /// certificates are checked against.
+    pub fn with_tls(mut self, files: TlsFiles) -> ZkConnector {
+        self.tls = Some(files);
+        self
     }
 
     /// The same connector asking for this session timeout (the server bounds it between its
@@ -85,17 +130,25 @@ impl ZkConnector {
         let (hosts, chroot) = hosts::parse(&self.connection_string).map_err(|reason| {
             StoreError::new(Code::BadArguments, OpKind::Connect, &self.connection_string).with_detail(reason)
         })?;
+        let bad_tls = |reason| {
+            StoreError::new(Code::BadArguments, OpKind::Connect, &self.connection_string).with_detail(reason)
+        };
+        let tls = self.tls.as_ref().map(TlsFiles::options).transpose().map_err(bad_tls)?;
         let mut backoff = FIRST_BACKOFF;
         let client = loop {
             let (addresses, mut failures) = hosts::resolve(&hosts).await;
             if !addresses.is_empty() {
                 // `fail_eagerly`: one round over the addresses per attempt, so that this loop,
                 // not the client's growing backoff, decides when to try again.
+                let connector =
+                    zk::Client::connector().with_session_timeout(self.session_timeout).with_fail_eagerly();
                 let servers = hosts::connection_string(&addresses, &chroot);
-                let connecting = zk::Client::connector()
-                    .with_session_timeout(self.session_timeout)
-                    .with_fail_eagerly()
-                    .connect(&servers);
+                let connecting: BoxFuture<'_, Result<zk::Client, zk::Error>> = match &tls {
+                    Some(options) => Box::pin(
+                        connector.with_tls(options.clone()).secure_connect(self.connection_string.trim()),
+                    ),
+                    None => Box::pin(connector.connect(&servers)),
+                };
                 match tokio::time::timeout_at(deadline, connecting).await {
                     Ok(Ok(client)) => break client,
                     Ok(Err(e)) if !is_transient(&e) => {
@@ -105,8 +158,9 @@ impl ZkConnector {
                 }
             }
             if Instant::now() >= deadline {
+                let tls_ca = self.tls.as_ref().map(|files| files.ca.as_path());
                 for address in addresses {
-                    failures.push(hosts::why_no_session(address).await);
+                    failures.push(hosts::why_no_session(address, tls_ca).await);
                 }
                 return Err(StoreError::new(Code::ConnectionLoss, OpKind::Connect, &self.connection_string)
                     .with_detail(format!(
@@ -153,6 +207,7 @@ impl fmt::Debug for ZkConnector {
             .field("session_timeout", &self.session_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("auth_schemes", &schemes)
+            .field("tls", &self.tls)
             .finish()
     }
 }

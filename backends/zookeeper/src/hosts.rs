@@ -2,6 +2,7 @@
 //! own client does, and saying why each could not be reached when no session was made.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -65,17 +66,25 @@ pub(crate) fn connection_string(addresses: &[SocketAddr], chroot: &str) -> Strin
 
 /// Why a session could not be made at `address`, found by connecting to it again: refused, no
 /// answer, or accepted but closed without a session (a server that is starting, or whose
-/// ensemble is electing a leader, says it is "not currently serving requests" and hangs up).
-pub(crate) async fn why_no_session(address: SocketAddr) -> String {
+/// ensemble is electing a leader, says it is "not currently serving requests" and hangs up; with
+/// TLS, a failed handshake looks the same: `tls_ca` is the CA file to name then).
+pub(crate) async fn why_no_session(address: SocketAddr, tls_ca: Option<&Path>) -> String {
     match tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address)).await {
         Err(_) => format!("{address}: no answer"),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("{address}: connection refused")
         }
         Ok(Err(e)) => format!("{address}: {e}"),
-        Ok(Ok(_)) => {
-            format!("{address}: accepted the connection but opened no session (not serving requests)")
-        }
+        Ok(Ok(_)) => match tls_ca {
+            None => {
+                format!("{address}: accepted the connection but opened no session (not serving requests)")
+            }
+            Some(ca) => format!(
+                "{address}: accepted the connection but opened no session (not serving requests, not its \
+                 secure port, or its certificate is not signed by a CA of {})",
+                ca.display()
+            ),
+        },
     }
 }
 

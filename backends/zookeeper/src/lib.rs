@@ -27,5 +27,5 @@ mod hosts;
 mod store;
 pub mod testing;
 
-pub use connector::{connect, ZkConnector, DEFAULT_SESSION_TIMEOUT};
+pub use connector::{connect, TlsFiles, ZkConnector, DEFAULT_SESSION_TIMEOUT};
 pub use store::ZkStore;
