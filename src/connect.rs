@@ -63,6 +63,8 @@ impl Default for Options {
 }
 
 /// An identity for a session: a scheme and its credentials (`digest` and `user:password`).
+/// The scheme `sasl` with `user:password` is a SASL DIGEST-MD5 login instead (identity
+/// `sasl:user`), made on every connection.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Auth {
     /// The scheme (`digest`).
@@ -73,8 +75,20 @@ pub struct Auth {
 
 /// Why an identity given as text is not one.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("an identity is SCHEME:CREDENTIALS (digest:user:password), not one without a scheme")]
+#[error("an identity is SCHEME:CREDENTIALS (digest:user:password, or sasl:user:password for a SASL login)")]
 pub struct BadAuth;
+
+impl Auth {
+    /// The user and password of a SASL DIGEST-MD5 login (`sasl:user:password`).
+    pub fn sasl_login(&self) -> Option<(String, String)> {
+        if self.scheme != "sasl" {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&self.credentials);
+        let (user, password) = text.split_once(':')?;
+        Some((user.to_string(), password.to_string()))
+    }
+}
 
 impl std::str::FromStr for Auth {
     type Err = BadAuth;
@@ -82,6 +96,8 @@ impl std::str::FromStr for Auth {
     /// `SCHEME:CREDENTIALS`, split at the first colon (`digest:user:password`).
     fn from_str(text: &str) -> Result<Auth, BadAuth> {
         match text.split_once(':') {
+            // A SASL login needs both its user and its password.
+            Some(("sasl", credentials)) if !credentials.contains(':') => Err(BadAuth),
             Some((scheme, credentials)) if !scheme.is_empty() => {
                 Ok(Auth { scheme: scheme.to_string(), credentials: credentials.as_bytes().to_vec() })
             }
@@ -144,9 +160,17 @@ impl Session {
 /// Opens a client for `connection` (see [`Connection::parse`]).
 pub async fn connect(connection: &str, options: &Options) -> Result<Session, ConnectError> {
     let parsed = Connection::parse(connection)?;
-    if options.tls.is_some() && !matches!(parsed, Connection::Ensemble { .. }) {
-        let reason = "TLS is for a real ZooKeeper (host:port...), not an emulator".to_string();
-        return Err(ConnectionError { input: connection.to_string(), reason }.into());
+    if !matches!(parsed, Connection::Ensemble { .. }) {
+        let only_real = |what: &str| {
+            let reason = format!("{what} is for a real ZooKeeper (host:port...), not an emulator");
+            Err(ConnectionError { input: connection.to_string(), reason }.into())
+        };
+        if options.tls.is_some() {
+            return only_real("TLS");
+        }
+        if options.auth.iter().any(|auth| auth.sasl_login().is_some()) {
+            return only_real("a SASL login");
+        }
     }
     match parsed {
         Connection::Ensemble { .. } => {
@@ -156,7 +180,10 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
                 connector = connector.with_connect_timeout(limit);
             }
             for auth in &options.auth {
-                connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
+                connector = match auth.sasl_login() {
+                    Some((user, password)) => connector.with_sasl_digest_md5(user, password),
+                    None => connector.with_auth(auth.scheme.clone(), auth.credentials.clone()),
+                };
             }
             if let Some(files) = &options.tls {
                 connector = connector.with_tls(files.clone());
@@ -211,5 +238,13 @@ mod tests {
         assert!(!format!("{options:?}").contains("s3cret"), "{options:?}");
         assert_eq!("nocolon".parse::<Auth>(), Err(BadAuth));
         assert_eq!(":x".parse::<Auth>(), Err(BadAuth));
+    }
+
+    #[test]
+    fn the_sasl_scheme_is_a_login() {
+        let login: Auth = "sasl:alice:pass:word".parse().unwrap();
+        assert_eq!(login.sasl_login(), Some(("alice".to_string(), "pass:word".to_string())));
+        assert_eq!("digest:alice:pw".parse::<Auth>().unwrap().sasl_login(), None);
+        assert_eq!("sasl:alice".parse::<Auth>(), Err(BadAuth));
     }
 }

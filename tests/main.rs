@@ -2,6 +2,8 @@
 
 mod cli_connect;
 mod cli_ensemble;
+mod cli_sasl;
 mod cli_tls;
 mod cli_tree;
 mod cli_zk;
+mod private_server;

@@ -53,7 +53,7 @@ pub async fn explain(error: CliError, client: &Client, auth: &[Auth]) -> CliErro
     let mut identities = vec!["world:anyone".to_string()];
     identities.extend(auth.iter().map(|a| {
         match (a.scheme.as_str(), a.credentials.split(|b| *b == b':').next()) {
-            ("digest", Some(user)) => format!("digest:{}", String::from_utf8_lossy(user)),
+            ("digest" | "sasl", Some(user)) => format!("{}:{}", a.scheme, String::from_utf8_lossy(user)),
             (scheme, _) => scheme.to_string(),
         }
     }));

@@ -31,7 +31,8 @@ pub struct ZkArgs {
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub connect_timeout: Option<f64>,
     /// An identity for the session, e.g. `digest:user:password` (repeatable; re-added to every
-    /// new session). Without it, the one in ZC_ZK_AUTH, if set.
+    /// new session); `sasl:user:password` logs in with SASL DIGEST-MD5 instead. Without it,
+    /// the one in ZC_ZK_AUTH, if set.
     // Kept as text and parsed later: clap would echo a malformed value, credentials included.
     #[arg(long, value_name = "SCHEME:CREDENTIALS")]
     pub auth: Vec<String>,

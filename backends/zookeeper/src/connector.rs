@@ -35,6 +35,8 @@ pub struct ZkConnector {
     connect_timeout: Option<Duration>,
     auth: Vec<(String, Vec<u8>)>,
     tls: Option<TlsFiles>,
+    /// SASL DIGEST-MD5 user name and password.
+    sasl: Option<(String, String)>,
 }
 
 /// PEM files for connecting with TLS, to the servers' secure client port.
@@ -79,7 +81,20 @@ impl ZkConnector {
             connect_timeout: None,
             auth: Vec::new(),
             tls: None,
+            sasl: None,
         }
+    }
+
+    /// The same connector logging in with SASL DIGEST-MD5 as `user` on every connection (the
+    /// server needs `SASLAuthenticationProvider` and the user in its JAAS `Server` section).
+    /// The session then has the identity `sasl:user`.
+    pub fn with_sasl_digest_md5(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ZkConnector {
+        self.sasl = Some((user.into(), password.into()));
+        self
     }
 
     /// The same connector connecting with TLS (to the servers' secure client port). Names in
@@ -140,8 +155,12 @@ impl ZkConnector {
             if !addresses.is_empty() {
                 // `fail_eagerly`: one round over the addresses per attempt, so that this loop,
                 // not the client's growing backoff, decides when to try again.
-                let connector =
+                let mut connector =
                     zk::Client::connector().with_session_timeout(self.session_timeout).with_fail_eagerly();
+                if let Some((user, password)) = &self.sasl {
+                    connector =
+                        connector.with_sasl(zk::SaslOptions::digest_md5(user.clone(), password.clone()));
+                }
                 let servers = hosts::connection_string(&addresses, &chroot);
                 let connecting: BoxFuture<'_, Result<zk::Client, zk::Error>> = match &tls {
                     Some(options) => Box::pin(
@@ -208,6 +227,7 @@ impl fmt::Debug for ZkConnector {
             .field("connect_timeout", &self.connect_timeout)
             .field("auth_schemes", &schemes)
             .field("tls", &self.tls)
+            .field("sasl_user", &self.sasl.as_ref().map(|(user, _)| user))
             .finish()
     }
 }
