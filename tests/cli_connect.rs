@@ -93,7 +93,8 @@ fn dead_servers_fail_after_the_connect_timeout_naming_every_one() {
     );
 }
 
-/// `--session-timeout`, `--connect-timeout` and `--auth` are on every command that connects.
+/// `--session-timeout`, `--connect-timeout`, `--auth` and the TLS files are on every command that
+/// connects.
 #[test]
 fn every_connecting_command_has_the_connection_options() {
     for command in [
@@ -111,7 +112,15 @@ fn every_connecting_command_has_the_connection_options() {
     ] {
         let output = zczk().args([command, "--help"]).output().unwrap();
         let help = String::from_utf8(output.stdout).unwrap();
-        for option in ["--zk", "--session-timeout", "--connect-timeout", "--auth"] {
+        for option in [
+            "--zk",
+            "--session-timeout",
+            "--connect-timeout",
+            "--auth",
+            "--tls-ca",
+            "--tls-cert",
+            "--tls-key",
+        ] {
             assert!(help.contains(option), "zczk {command} --help lacks {option}");
         }
     }

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod emulator;
+mod ensemble;
 mod served;
 mod zookeeper;
 
@@ -19,6 +20,7 @@ use std::time::Duration;
 use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
+pub use ensemble::RealEnsemble;
 pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 
@@ -115,4 +117,25 @@ macro_rules! both {
             }
         }
     )+};
+}
+
+/// Runs `async fn $case<B: Backend>(backend: B)` on the 3-server ensemble of
+/// `.ci/zookeeper-ensemble` too ([`RealEnsemble`]), as tests named `on_ensemble::$case`
+/// (skipped without `ZCZK_TEST_ENSEMBLE`, failing when `CI` is set). For the session and watch
+/// cases, whose behaviour an ensemble could change.
+#[macro_export]
+macro_rules! on_ensemble {
+    ($($case:ident),+ $(,)?) => {
+        mod on_ensemble {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let test = concat!(module_path!(), "::", stringify!($case));
+                    if let Some(backend) = $crate::RealEnsemble::for_test(test).await {
+                        super::$case(backend).await;
+                    }
+                }
+            )+
+        }
+    };
 }
