@@ -78,21 +78,24 @@ fn commands_over_tls_and_certificate_problems_named_by_file() {
     };
     tls(&ca, &["import", "-"]).write_stdin("/tls\n  on = True\n").assert().success();
     tls(&ca, &["get", "/tls"]).assert().success().stdout("{\n  \"on\": true\n}\n");
-    // The server wants a client certificate.
-    zczk(&secure)
-        .args(["get", "--connect-timeout", "1", "/tls", "--tls-ca"])
-        .arg(&ca)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(secure.as_str()));
+    // The server wants a client certificate: after the connect timeout, that is what is said.
+    let output =
+        zczk(&secure).args(["get", "--connect-timeout", "1", "/tls", "--tls-ca"]).arg(&ca).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{secure}: it refused the TLS handshake")), "{stderr}");
+    assert!(stderr.contains("does it want a client certificate (--tls-cert)?"), "{stderr}");
 
     // A server certificate not signed by the given CA: after the connect timeout, the CA file
-    // is named.
+    // is named, and why.
     let other = server.file("other-ca.pem", &Pki::new("another CA").ca.pem());
-    tls(&other, &["get", "--connect-timeout", "1", "/tls"]).assert().code(1).stderr(
-        predicate::str::contains(other.display().to_string())
-            .and(predicate::function(|s: &str| s.lines().count() == 1)),
-    );
+    let output = tls(&other, &["get", "--connect-timeout", "1", "/tls"]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let refused =
+        format!("{secure}: its certificate is refused with the CA certificates of {}: ", other.display());
+    assert!(stderr.contains(&refused) && stderr.contains("UnknownIssuer"), "{stderr}");
     // Unreadable or wrong files: at once, naming the file.
     let missing = server.dir.path().join("missing.pem");
     tls(&missing, &["get", "/tls"])

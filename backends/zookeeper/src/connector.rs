@@ -2,6 +2,7 @@
 //! a new session after expiry.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use zookeeper_client as zk;
 use crate::convert;
 use crate::hosts;
 use crate::store::ZkStore;
+use crate::tls_probe;
 
 /// The session timeout asked for when none is given (kazoo's and zc.zk's default).
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -177,9 +179,8 @@ impl ZkConnector {
                 }
             }
             if Instant::now() >= deadline {
-                let tls_ca = self.tls.as_ref().map(|files| files.ca.as_path());
-                for address in addresses {
-                    failures.push(hosts::why_no_session(address, tls_ca).await);
+                for (address, host) in addresses {
+                    failures.push(self.why_no_session(address, host).await);
                 }
                 return Err(StoreError::new(Code::ConnectionLoss, OpKind::Connect, &self.connection_string)
                     .with_detail(format!(
@@ -202,6 +203,22 @@ impl ZkConnector {
             }
         }
         Ok(store)
+    }
+}
+
+impl ZkConnector {
+    /// Why `address` (of `host`) gave no session, as one phrase starting with the address.
+    async fn why_no_session(&self, address: SocketAddr, host: String) -> String {
+        if let Some(why) = hosts::why_no_session(address).await {
+            return why;
+        }
+        let accepted = format!("{address}: accepted the connection but opened no session");
+        let Some(files) = self.tls.clone() else { return format!("{accepted} (not serving requests)") };
+        let probe = tokio::task::spawn_blocking(move || tls_probe::handshake_failure(address, &host, &files));
+        match probe.await {
+            Ok(Some(why)) => format!("{address}: {why}"),
+            _ => format!("{accepted} (not serving requests)"),
+        }
     }
 }
 

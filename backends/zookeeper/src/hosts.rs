@@ -2,7 +2,6 @@
 //! own client does, and saying why each could not be reached when no session was made.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -38,17 +37,17 @@ pub(crate) fn parse(connection_string: &str) -> Result<(Vec<Host>, String), Stri
     Ok((hosts, chroot))
 }
 
-/// Every address of every host (a name may have several), each once, in the order found;
-/// and, for each host whose name did not resolve, why.
-pub(crate) async fn resolve(hosts: &[Host]) -> (Vec<SocketAddr>, Vec<String>) {
-    let mut addresses = Vec::new();
+/// Every address of every host (a name may have several), each once, in the order found, with
+/// the host it is an address of; and, for each host whose name did not resolve, why.
+pub(crate) async fn resolve(hosts: &[Host]) -> (Vec<(SocketAddr, String)>, Vec<String>) {
+    let mut addresses: Vec<(SocketAddr, String)> = Vec::new();
     let mut failures = Vec::new();
     for host in hosts {
         match tokio::net::lookup_host((host.host.as_str(), host.port)).await {
             Ok(found) => {
                 for address in found {
-                    if !addresses.contains(&address) {
-                        addresses.push(address);
+                    if !addresses.iter().any(|(known, _)| *known == address) {
+                        addresses.push((address, host.host.clone()));
                     }
                 }
             }
@@ -59,32 +58,23 @@ pub(crate) async fn resolve(hosts: &[Host]) -> (Vec<SocketAddr>, Vec<String>) {
 }
 
 /// A connection string of the addresses (IPv6 ones in brackets) followed by `chroot`.
-pub(crate) fn connection_string(addresses: &[SocketAddr], chroot: &str) -> String {
-    let list: Vec<String> = addresses.iter().map(SocketAddr::to_string).collect();
+pub(crate) fn connection_string(addresses: &[(SocketAddr, String)], chroot: &str) -> String {
+    let list: Vec<String> = addresses.iter().map(|(address, _)| address.to_string()).collect();
     format!("{}{chroot}", list.join(","))
 }
 
 /// Why a session could not be made at `address`, found by connecting to it again: refused, no
 /// answer, or accepted but closed without a session (a server that is starting, or whose
-/// ensemble is electing a leader, says it is "not currently serving requests" and hangs up; with
-/// TLS, a failed handshake looks the same: `tls_ca` is the CA file to name then).
-pub(crate) async fn why_no_session(address: SocketAddr, tls_ca: Option<&Path>) -> String {
+/// ensemble is electing a leader, says it is "not currently serving requests" and hangs up).
+/// `None` for the last: the connection is accepted.
+pub(crate) async fn why_no_session(address: SocketAddr) -> Option<String> {
     match tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address)).await {
-        Err(_) => format!("{address}: no answer"),
+        Err(_) => Some(format!("{address}: no answer")),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("{address}: connection refused")
+            Some(format!("{address}: connection refused"))
         }
-        Ok(Err(e)) => format!("{address}: {e}"),
-        Ok(Ok(_)) => match tls_ca {
-            None => {
-                format!("{address}: accepted the connection but opened no session (not serving requests)")
-            }
-            Some(ca) => format!(
-                "{address}: accepted the connection but opened no session (not serving requests, not its \
-                 secure port, or its certificate is not signed by a CA of {})",
-                ca.display()
-            ),
-        },
+        Ok(Err(e)) => Some(format!("{address}: {e}")),
+        Ok(Ok(_)) => None,
     }
 }
 
@@ -108,8 +98,8 @@ mod tests {
         let (addresses, failures) = resolve(&hosts).await;
         assert!(failures.is_empty(), "{failures:?}");
         let v4: SocketAddr = "127.0.0.1:2181".parse().unwrap();
-        assert_eq!(addresses.iter().filter(|a| **a == v4).count(), 1, "{addresses:?}");
-        assert!(addresses.contains(&"[::1]:2182".parse().unwrap()));
-        assert_eq!(connection_string(&addresses[..1], "/x"), format!("{}/x", addresses[0]));
+        assert_eq!(addresses.iter().filter(|(a, _)| *a == v4).count(), 1, "{addresses:?}");
+        assert!(addresses.contains(&("[::1]:2182".parse().unwrap(), "::1".to_string())));
+        assert_eq!(connection_string(&addresses[..1], "/x"), format!("{}/x", addresses[0].0));
     }
 }

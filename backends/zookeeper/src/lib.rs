@@ -26,6 +26,7 @@ mod convert;
 mod hosts;
 mod store;
 pub mod testing;
+mod tls_probe;
 
 pub use connector::{connect, TlsFiles, ZkConnector, DEFAULT_SESSION_TIMEOUT};
 pub use store::ZkStore;
