@@ -11,6 +11,7 @@ use zczk_core::client::{ClientError, ConnectOptions, ZooKeeper};
 use zczk_core::connection::{Access, Connection, ConnectionError};
 use zczk_core::store::{Connector, Store, StoreError};
 use zczk_emulator::{Config, Emulator, FileError};
+pub use zczk_zookeeper::TlsFiles;
 use zczk_zookeeper::ZkConnector;
 
 /// A session of any backend.
@@ -41,17 +42,78 @@ pub enum ConnectError {
 pub struct Options {
     /// The session timeout to ask for.
     pub session_timeout: Duration,
-    /// How long to wait for a first session before failing with a `FailedConnect` error
-    /// naming the address. `None`: the session timeout.
+    /// How long to wait for a session (retrying every server of the ensemble meanwhile)
+    /// before failing with a `FailedConnect` error naming them. `None`: the session timeout.
     pub connect_timeout: Option<Duration>,
     /// Whether the session will only read: a `file:` store is then never written, and must
     /// exist. Changes nothing for an ensemble or `mem:`.
     pub access: Access,
+    /// Identities added to every session, including the new one made after an expiry.
+    pub auth: Vec<Auth>,
+    /// Connect with TLS, with these files (a real ZooKeeper's secure client port only).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_timeout: DEFAULT_SESSION_TIMEOUT, connect_timeout: None, access: Access::ReadWrite }
+        Options {
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            connect_timeout: None,
+            auth: Vec::new(),
+            tls: None,
+            access: Access::ReadWrite,
+        }
+    }
+}
+
+/// An identity for a session: a scheme and its credentials (`digest` and `user:password`).
+/// The scheme `sasl` with `user:password` is a SASL DIGEST-MD5 login instead (identity
+/// `sasl:user`), made on every connection.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// The scheme (`digest`).
+    pub scheme: String,
+    /// The credentials, as the scheme wants them (`user:password` for `digest`).
+    pub credentials: Vec<u8>,
+}
+
+/// Why an identity given as text is not one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an identity is SCHEME:CREDENTIALS (digest:user:password, or sasl:user:password for a SASL login)")]
+pub struct BadAuth;
+
+impl Auth {
+    /// The user and password of a SASL DIGEST-MD5 login (`sasl:user:password`).
+    pub fn sasl_login(&self) -> Option<(String, String)> {
+        if self.scheme != "sasl" {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&self.credentials);
+        let (user, password) = text.split_once(':')?;
+        Some((user.to_string(), password.to_string()))
+    }
+}
+
+impl std::str::FromStr for Auth {
+    type Err = BadAuth;
+
+    /// `SCHEME:CREDENTIALS`, split at the first colon (`digest:user:password`).
+    fn from_str(text: &str) -> Result<Auth, BadAuth> {
+        match text.split_once(':') {
+            // A SASL login needs both its user and its password.
+            Some(("sasl", credentials)) if !credentials.contains(':') => Err(BadAuth),
+            Some((scheme, credentials)) if !scheme.is_empty() => {
+                Ok(Auth { scheme: scheme.to_string(), credentials: credentials.as_bytes().to_vec() })
+            }
+            _ => Err(BadAuth),
+        }
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    // Hand-written so that credentials never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("scheme", &self.scheme).finish_non_exhaustive()
     }
 }
 
@@ -102,12 +164,34 @@ impl Session {
 
 /// Opens a client for `connection` (see [`Connection::parse`]).
 pub async fn connect(connection: &str, options: &Options) -> Result<Session, ConnectError> {
-    match Connection::parse(connection)? {
+    let parsed = Connection::parse(connection)?;
+    if !matches!(parsed, Connection::Ensemble { .. }) {
+        let only_real = |what: &str| {
+            let reason = format!("{what} is for a real ZooKeeper (host:port...), not an emulator");
+            Err(ConnectionError { input: connection.to_string(), reason }.into())
+        };
+        if options.tls.is_some() {
+            return only_real("TLS");
+        }
+        if options.auth.iter().any(|auth| auth.sasl_login().is_some()) {
+            return only_real("a SASL login");
+        }
+    }
+    match parsed {
         Connection::Ensemble { .. } => {
             let mut connector =
                 ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
             if let Some(limit) = options.connect_timeout {
                 connector = connector.with_connect_timeout(limit);
+            }
+            for auth in &options.auth {
+                connector = match auth.sasl_login() {
+                    Some((user, password)) => connector.with_sasl_digest_md5(user, password),
+                    None => connector.with_auth(auth.scheme.clone(), auth.credentials.clone()),
+                };
+            }
+            if let Some(files) = &options.tls {
+                connector = connector.with_tls(files.clone());
             }
             let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
             Ok(Session { client, emulator: None })
@@ -121,7 +205,10 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
 }
 
 async fn in_process(emulator: Emulator, options: &Options) -> Result<Session, ConnectError> {
-    let connector = emulator.connector().with_session_timeout(options.session_timeout);
+    let mut connector = emulator.connector().with_session_timeout(options.session_timeout);
+    for auth in &options.auth {
+        connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
+    }
     let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
     Ok(Session { client, emulator: Some(emulator) })
 }
@@ -142,5 +229,29 @@ async fn open_file(path: PathBuf, access: Access, limit: Duration) -> Result<Emu
             }
             other => return Ok(other?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_is_split_at_its_first_colon_and_never_printed() {
+        let auth: Auth = "digest:admin:s3cret:x".parse().unwrap();
+        assert_eq!(auth.scheme, "digest");
+        assert_eq!(auth.credentials, b"admin:s3cret:x");
+        let options = Options { auth: vec![auth], ..Options::default() };
+        assert!(!format!("{options:?}").contains("s3cret"), "{options:?}");
+        assert_eq!("nocolon".parse::<Auth>(), Err(BadAuth));
+        assert_eq!(":x".parse::<Auth>(), Err(BadAuth));
+    }
+
+    #[test]
+    fn the_sasl_scheme_is_a_login() {
+        let login: Auth = "sasl:alice:pass:word".parse().unwrap();
+        assert_eq!(login.sasl_login(), Some(("alice".to_string(), "pass:word".to_string())));
+        assert_eq!("digest:alice:pw".parse::<Auth>().unwrap().sasl_login(), None);
+        assert_eq!("sasl:alice".parse::<Auth>(), Err(BadAuth));
     }
 }

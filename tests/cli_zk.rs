@@ -87,11 +87,12 @@ both!(
     graph_of_the_live_tree_matches_the_graph_of_its_file,
     a_tree_of_very_long_names_imports_exports_and_deletes,
     import_refuses_data_one_byte_over_the_limit_naming_the_node,
+    digest_acls_from_import_and_refusals_that_say_what_was_missing,
 );
 
 zookeeper_only!(register_until_terminated_and_delete_keeps_ephemerals);
 
-fn zczk(zk: &str) -> Command {
+pub(crate) fn zczk(zk: &str) -> Command {
     let mut command = Command::cargo_bin("zczk").unwrap();
     command
         .env_remove("ZC_ZK_CONNECTION_STRING")
@@ -100,7 +101,7 @@ fn zczk(zk: &str) -> Command {
     command
 }
 
-fn stdout_of(command: &mut Command) -> String {
+pub(crate) fn stdout_of(command: &mut Command) -> String {
     let output = command.assert().success().get_output().stdout.clone();
     String::from_utf8(output).unwrap()
 }
@@ -407,4 +408,60 @@ fn import_refuses_data_one_byte_over_the_limit_naming_the_node(t: &Target) {
     zczk(&t.zk).args(["import", "-"]).write_stdin(text(room)).assert().success();
     let got: serde_json::Value = serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/big"]))).unwrap();
     assert_eq!(got["x"].as_str().map(str::len), Some(room - 8), "on {}", t.zk);
+}
+
+/// Digest ACLs from `import -p` with `--auth`; another identity, or none, is refused with the
+/// node, the permission, the ACL and the session's identities (never the password), and an
+/// atomic import refused on one node writes nothing.
+fn digest_acls_from_import_and_refusals_that_say_what_was_missing(t: &Target) {
+    let hash_id = zczk_emulator::acl::digest_id("admin:s3cret");
+    let acl = format!("digest:{hash_id}:cdrwa,world:anyone:r");
+    zczk(&t.zk)
+        .args(["import", "--auth", "digest:admin:s3cret", "-p", &acl, "-"])
+        .write_stdin("/app\n  x = 1\n  /c\n")
+        .assert()
+        .success();
+    let before = stdout_of(zczk(&t.zk).args(["export", "/app"]));
+    assert_eq!(before, "/app\n  x = 1\n  /c\n", "on {}", t.zk);
+    let refused = |session: &str, permission: &str| {
+        format!(
+            "zczk: /app: not allowed to {permission} \
+             (ACL: digest:admin:..:rwcda, world:anyone:r; this session: {session})\n"
+        )
+    };
+    zczk(&t.zk)
+        .args(["set-property", "/app", "x=2"])
+        .assert()
+        .code(1)
+        .stderr(refused("world:anyone", "write"));
+    zczk(&t.zk)
+        .args(["set-property", "--auth", "digest:intruder:s3cret", "/app", "x=2"])
+        .assert()
+        .code(1)
+        .stderr(refused("world:anyone, digest:intruder", "write"));
+    zczk(&t.zk)
+        .args(["import", "--atomic", "-"])
+        .write_stdin("/app\n  x = 2\n  /c\n  /d\n")
+        .assert()
+        .code(1)
+        .stderr(refused("world:anyone", "create children"));
+    assert_eq!(stdout_of(zczk(&t.zk).args(["export", "/app"])), before, "atomic: nothing written");
+    zczk(&t.zk)
+        .args(["delete", "-r", "/app/c"])
+        .assert()
+        .code(1)
+        .stderr(refused("world:anyone", "delete children"));
+    // The identity from ZC_ZK_AUTH.
+    zczk(&t.zk)
+        .env("ZC_ZK_AUTH", "digest:admin:s3cret")
+        .args(["set-property", "/app", "x=3"])
+        .assert()
+        .success();
+    assert_eq!(stdout_of(zczk(&t.zk).args(["get", "/app"])), "{\n  \"x\": 3\n}\n");
+    // A malformed identity is refused without being echoed.
+    zczk(&t.zk)
+        .args(["get", "--auth", "s3cret", "/app"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--auth").and(predicate::str::contains("s3cret").not()));
 }

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod emulator;
+mod ensemble;
 mod served;
 mod zookeeper;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
+pub use ensemble::RealEnsemble;
 pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 
@@ -114,7 +116,7 @@ async fn hold(relay: &zczk_zookeeper::testing::Relay, store: &zczk_zookeeper::Zk
 }
 
 pub use zczk_zookeeper::testing::real_server_address;
-pub use zczk_zookeeper::{needs_real_server, real_server_tests};
+pub use zczk_zookeeper::{needs_ensemble, needs_real_server, real_server_tests};
 
 /// Closes a session, failing the test if that fails.
 pub async fn close<S: Store>(store: S) {
@@ -149,4 +151,25 @@ macro_rules! both {
             }
         }
     )+};
+}
+
+/// Runs `async fn $case<B: Backend>(backend: B)` on the 3-server ensemble of
+/// `.ci/zookeeper-ensemble` too ([`RealEnsemble`]), as tests named `on_ensemble::$case`
+/// (ignored unless asked for: they need `ZCZK_TEST_ENSEMBLE`). For the session and watch cases,
+/// whose behaviour an ensemble could change.
+#[macro_export]
+macro_rules! on_ensemble {
+    ($($case:ident),+ $(,)?) => {
+        mod on_ensemble {
+            $(
+                $crate::needs_ensemble! {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let test = concat!(module_path!(), "::", stringify!($case));
+                        super::$case($crate::RealEnsemble::for_test(test).await).await;
+                    }
+                }
+            )+
+        }
+    };
 }

@@ -42,7 +42,7 @@ impl RealZooKeeper {
 }
 
 /// `/zczk-test-<test>-<pid>-<time>-<n>`: unique across tests, runs and processes.
-fn unique_chroot(test: &str) -> String {
+pub(crate) fn unique_chroot(test: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name: String = test.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());

@@ -30,6 +30,19 @@ both!(
     a_registration_the_server_refuses_is_reported_and_forgotten,
 );
 
+zczk_conformance::on_ensemble!(
+    expiry_brings_a_new_session_that_restores_registrations,
+    unregistered_and_deleted_registrations_stay_gone,
+    a_registration_whose_parent_vanished_is_reported_and_the_rest_restored,
+    views_are_rearmed_and_get_the_changes_made_meanwhile,
+    close_is_idempotent_and_ephemerals_vanish,
+    failed_connect_names_the_address,
+    the_wait_option_retries_until_a_session_is_made,
+    calls_during_a_renewal_wait_for_the_new_session,
+    registrations_deleted_recursively_stay_gone,
+    views_catch_up_after_a_reconnection,
+);
+
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
 async fn event(
     events: &mut broadcast::Receiver<ClientEvent>,

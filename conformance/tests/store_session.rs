@@ -25,6 +25,16 @@ both!(
     unknown_auth_scheme_fails_the_session,
 );
 
+zczk_conformance::on_ensemble!(
+    new_sessions_are_connected_and_distinct,
+    close_deletes_ephemerals_and_fires_watches,
+    expiry_deletes_ephemerals_and_fires_other_sessions_watches,
+    expired_session_refuses_requests_and_ends_its_watches,
+    close_is_idempotent_and_ends_the_session,
+    close_ends_the_sessions_watches,
+    unknown_auth_scheme_fails_the_session,
+);
+
 async fn new_sessions_are_connected_and_distinct<B: Backend>(b: B) {
     let one = b.session().await;
     let two = b.session().await;

@@ -49,6 +49,23 @@ both!(
     persistent_watches_are_armed_again_after_a_reconnection,
 );
 
+zczk_conformance::on_ensemble!(
+    data_watch_fires_once_on_change,
+    data_watch_fires_on_delete,
+    exists_watch_on_a_missing_node_fires_on_create,
+    exists_watch_on_a_node_fires_on_data_change_and_delete,
+    child_watch_fires_on_child_create_and_delete_only,
+    watch_event_comes_before_the_read_that_sees_the_change,
+    the_writers_own_watch_fires_before_its_write_returns,
+    watches_of_one_session_fire_in_change_order,
+    every_kind_of_watch_on_a_deleted_node_fires_once,
+    events_of_one_multi_arrive_in_op_order,
+    persistent_watch_sees_its_node_and_its_children_list,
+    persistent_recursive_watch_sees_the_whole_subtree,
+    a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed,
+    persistent_watches_are_armed_again_after_a_reconnection,
+);
+
 async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
     let s = b.session().await;
     s.create("/d", b"0", &CreateOptions::default()).await.unwrap();

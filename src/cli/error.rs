@@ -41,6 +41,9 @@ pub enum CliError {
     /// A recursive delete failed.
     #[error(transparent)]
     Delete(#[from] zczk_core::delete::DeleteError),
+    /// A request was refused for lack of permission.
+    #[error(transparent)]
+    Denied(#[from] super::denied::Denied),
 }
 
 impl CliError {

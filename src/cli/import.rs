@@ -29,11 +29,13 @@ pub struct Args {
     /// Do not report the extra nodes.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Give new nodes, and existing nodes of the file whose ACL differs, the world ACL with
-    /// these permissions: letters of `rwcda` or an integer (31 = all). Without it, new nodes
-    /// get the open ACL and existing ACLs are left alone.
-    #[arg(short, long, value_name = "PERM", value_parser = perms)]
-    pub permission: Option<Perms>,
+    /// Give new nodes, and existing nodes of the file whose ACL differs, this ACL: ACL entries
+    /// SCHEME:ID:PERMS (`digest:admin:HASH:cdrwa`, `auth::cdrwa`, `world:anyone:r`),
+    /// comma-separated or with -p repeated, or just permissions for `world:anyone` (letters of
+    /// `rwcda` or an integer, 31 = all). Without it, new nodes get the open ACL and existing
+    /// ACLs are left alone.
+    #[arg(short, long, value_name = "ACL", value_parser = acl_list)]
+    pub permission: Vec<AclList>,
     /// Write everything in one transaction (all or nothing); refused when too large.
     #[arg(long)]
     pub atomic: bool,
@@ -63,6 +65,22 @@ pub fn perms(text: &str) -> Result<Perms, String> {
     }
 }
 
+/// ACL entries given to one `-p`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclList(pub Vec<Acl>);
+
+/// Parses `-p`: comma-separated `SCHEME:ID:PERMS` entries, or permissions alone for
+/// `world:anyone`.
+pub fn acl_list(text: &str) -> Result<AclList, String> {
+    if !text.contains(':') {
+        return perms(text).map(|perms| AclList(vec![Acl::new(perms, "world", "anyone")]));
+    }
+    text.split(',')
+        .map(|entry| entry.trim().parse::<Acl>().map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()
+        .map(AclList)
+}
+
 /// Runs `zczk import`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let text = read_text(&args.file)?;
@@ -79,8 +97,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         dry_run: args.dry_run,
         ..ImportOptions::default()
     };
-    if let Some(perms) = args.permission {
-        options.acl = Some(vec![Acl::new(perms, "world", "anyone")]);
+    if !args.permission.is_empty() {
+        options.acl = Some(args.permission.into_iter().flat_map(|list| list.0).collect());
     }
     options.apply.atomic = args.atomic;
     // A dry run only reads.

@@ -2,6 +2,7 @@
 
 mod completions;
 mod delete;
+mod denied;
 mod error;
 mod export;
 mod fmt;

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use serde_json::Value;
-use zczk_core::store::Perms;
+use zczk_core::store::{Acl, Perms};
 
 use super::zk::ZkArgs;
 use super::{export, import, set_property, validate};
 
 fn zk(connection: String) -> ZkArgs {
-    ZkArgs { zk: connection, timeout: super::zk::DEFAULT_TIMEOUT_SECONDS }
+    ZkArgs::new(connection)
 }
 
 /// `zookeeper_export`: print a ZooKeeper subtree as tree text (same as `zczk export`).
@@ -79,7 +79,11 @@ impl Import {
             dry_run: self.dry_run,
             trim: self.trim,
             quiet: false,
-            permission: self.permission,
+            permission: self
+                .permission
+                .map(|p| import::AclList(vec![Acl::new(p, "world", "anyone")]))
+                .into_iter()
+                .collect(),
             atomic: false,
             file: self.file,
             path: self.path,

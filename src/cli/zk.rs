@@ -2,17 +2,21 @@
 //! closing the session whatever happens.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::connect::{self, Client, Options};
+use crate::connect::{self, Auth, Client, Options, TlsFiles};
 use zczk_core::connection::{Access, DEFAULT, ENV_VAR};
 
-use super::CliError;
+use super::{denied, CliError};
 
-/// The default of `--timeout`.
+/// The default of `--session-timeout`.
 pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 
-/// Where to connect.
+/// The variable holding an identity when no `--auth` is given.
+pub const AUTH_ENV_VAR: &str = "ZC_ZK_AUTH";
+
+/// Where and how to connect.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ZkArgs {
     /// The connection string: `host:port[,host:port...][/chroot]` for a real ZooKeeper,
@@ -20,9 +24,29 @@ pub struct ZkArgs {
     /// by the first command that writes; commands that only read never write it).
     #[arg(long, value_name = "CONNECTION", env = ENV_VAR, default_value = DEFAULT)]
     pub zk: String,
-    /// Seconds to wait for a session before giving up (also the session timeout asked for).
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS, value_parser = seconds)]
-    pub timeout: f64,
+    /// Seconds the session outlives a lost connection (its ephemerals vanish then).
+    #[arg(long, alias = "timeout", value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS, value_parser = seconds)]
+    pub session_timeout: f64,
+    /// Seconds to wait for a session, trying every server again and again meanwhile
+    /// [default: the session timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub connect_timeout: Option<f64>,
+    /// An identity for the session, e.g. `digest:user:password` (repeatable; re-added to every
+    /// new session); `sasl:user:password` logs in with SASL DIGEST-MD5 instead. Without it,
+    /// the one in ZC_ZK_AUTH, if set.
+    // Kept as text and parsed later: clap would echo a malformed value, credentials included.
+    #[arg(long, value_name = "SCHEME:CREDENTIALS")]
+    pub auth: Vec<String>,
+    /// Connect with TLS (to the servers' secure client port), trusting the CA certificates of
+    /// this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that ask for one (with --tls-key and --tls-ca).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -36,9 +60,41 @@ fn seconds(text: &str) -> Result<f64, String> {
 }
 
 impl ZkArgs {
-    fn options(&self, access: Access) -> Options {
-        let timeout = Duration::from_secs_f64(self.timeout);
-        Options { session_timeout: timeout, connect_timeout: Some(timeout), access }
+    /// Only `--zk`, everything else at its default.
+    pub fn new(zk: String) -> ZkArgs {
+        ZkArgs {
+            zk,
+            session_timeout: DEFAULT_TIMEOUT_SECONDS,
+            connect_timeout: None,
+            auth: Vec::new(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+
+    fn options(&self, access: Access) -> Result<Options, CliError> {
+        let from_env;
+        let texts = if self.auth.is_empty() {
+            from_env = std::env::var(AUTH_ENV_VAR).ok().filter(|s| !s.is_empty());
+            from_env.as_slice()
+        } else {
+            self.auth.as_slice()
+        };
+        let auth = texts
+            .iter()
+            .map(|text| text.parse::<Auth>().map_err(|e| CliError::Usage(format!("--auth: {e}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(Options {
+            session_timeout: Duration::from_secs_f64(self.session_timeout),
+            connect_timeout: self.connect_timeout.map(Duration::from_secs_f64),
+            auth,
+            tls: self
+                .tls_ca
+                .clone()
+                .map(|ca| TlsFiles { ca, identity: self.tls_cert.clone().zip(self.tls_key.clone()) }),
+            access,
+        })
     }
 }
 
@@ -61,8 +117,12 @@ where
     Fut: Future<Output = Result<T, CliError>>,
 {
     runtime()?.block_on(async {
-        let session = connect::connect(&zk.zk, &zk.options(access)).await?;
-        let result = job(session.client().clone()).await;
+        let options = zk.options(access)?;
+        let session = connect::connect(&zk.zk, &options).await?;
+        let result = match job(session.client().clone()).await {
+            Err(e) => Err(denied::explain(e, session.client(), &options.auth).await),
+            ok => ok,
+        };
         let closed = session.close().await;
         let value = result?;
         closed?;

@@ -61,7 +61,7 @@ fn code(e: &zk::Error) -> (Code, Option<String>) {
 
 /// True when an I/O error is behind `e` (the client wraps the connection's errors, in an
 /// `Arc`).
-fn is_io_failure(e: &zk::Error) -> bool {
+pub(crate) fn is_io_failure(e: &zk::Error) -> bool {
     type Shared = std::sync::Arc<dyn std::error::Error + Send + Sync>;
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {

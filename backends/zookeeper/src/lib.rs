@@ -23,8 +23,10 @@
 
 mod connector;
 mod convert;
+mod hosts;
 mod store;
 pub mod testing;
+mod tls_probe;
 
-pub use connector::{connect, ZkConnector, DEFAULT_SESSION_TIMEOUT};
+pub use connector::{connect, TlsFiles, ZkConnector, DEFAULT_SESSION_TIMEOUT};
 pub use store::ZkStore;

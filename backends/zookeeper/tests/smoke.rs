@@ -14,6 +14,7 @@ zczk_zookeeper::real_server_tests!(
     expire_ends_the_session_as_expired,
     a_cut_connection_resumes_the_same_session,
     close_twice_is_fine_and_later_requests_fail_closed,
+    identities_are_added_again_after_an_expiry,
 );
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -142,4 +143,31 @@ async fn close_twice_is_fine_and_later_requests_fail_closed(server: String) {
     store.close().await.unwrap();
     assert_eq!(*store.session_state().borrow(), SessionState::Closed);
     assert_eq!(store.get_data("/").await.unwrap_err().code, Code::SessionClosed);
+}
+
+/// The identities of a connector are added to the new session made after an expiry too: a
+/// node only `auth` may write stays writable.
+async fn identities_are_added_again_after_an_expiry(server: String) {
+    use zczk_core::client::ZooKeeper;
+    use zczk_core::store::Acl;
+    let path = unique("auth");
+    let relay = testing::Relay::start(&server).await.unwrap();
+    let connector = ZkConnector::new(relay.address()).with_auth("digest", "admin:s3cret");
+    let zk = ZooKeeper::new(connector).await.unwrap();
+    let options = CreateOptions::new(CreateMode::Persistent).with_acl(Acl::creator_all());
+    zk.store().create(&path, b"1", &options).await.unwrap();
+    let old = zk.store().session_id();
+    relay.expire(&zk.store()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while zk.store().session_id() == old || zk.store().session_id() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no new session after the expiry");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    zk.store().set_data(&path, b"2", None).await.unwrap();
+    // Without the identity, the same write is refused.
+    let stranger = connect(&server, TIMEOUT).await.unwrap();
+    assert_eq!(stranger.set_data(&path, b"3", None).await.unwrap_err().code, Code::NoAuth);
+    stranger.close().await.unwrap();
+    zk.store().delete(&path, None).await.unwrap();
+    zk.close().await.unwrap();
 }

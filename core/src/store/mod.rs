@@ -21,8 +21,8 @@ use tokio::sync::watch;
 pub use error::{summarize, Code, MultiError, OpKind, StoreError};
 pub use size::RequestLimit;
 pub use types::{
-    Acl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms, PersistentWatch,
-    ReadOp, ReadResult, SessionState, Stat, WatchEvent, WatchMode,
+    Acl, BadAcl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms,
+    PersistentWatch, ReadOp, ReadResult, SessionState, Stat, WatchEvent, WatchMode,
 };
 
 /// The future of a request: the request is already sent; awaiting waits for the reply.

@@ -145,6 +145,32 @@ impl fmt::Display for Acl {
     }
 }
 
+/// Why text is not an ACL entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not an ACL entry SCHEME:ID:PERMS (world:anyone:r, auth::cdrwa, digest:user:HASH:cdrwa)")]
+pub struct BadAcl {
+    /// The text as given.
+    pub text: String,
+}
+
+impl std::str::FromStr for Acl {
+    type Err = BadAcl;
+
+    /// `SCHEME:ID:PERMS`, as [`Acl`]'s `Display` prints it and ZooKeeper's shell takes it: the
+    /// scheme ends at the first colon, the permission letters follow the last, and the id (which
+    /// may hold colons, as `digest`'s `user:HASH` does) is what is between.
+    fn from_str(text: &str) -> Result<Acl, BadAcl> {
+        let bad = || BadAcl { text: text.to_string() };
+        let (scheme, rest) = text.split_once(':').ok_or_else(bad)?;
+        let (id, letters) = rest.rsplit_once(':').ok_or_else(bad)?;
+        let perms = Perms::parse(letters).filter(|p| p.0 != 0).ok_or_else(bad)?;
+        if scheme.is_empty() || scheme.contains(char::is_whitespace) {
+            return Err(bad());
+        }
+        Ok(Acl::new(perms, scheme, id))
+    }
+}
+
 /// How a node is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CreateMode {
@@ -429,5 +455,30 @@ impl Stream for PersistentWatch {
 impl fmt::Debug for PersistentWatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PersistentWatch")
+    }
+}
+
+#[cfg(test)]
+mod acl_text_tests {
+    use super::*;
+
+    #[test]
+    fn acl_entries_read_back_what_display_prints() {
+        for text in ["world:anyone:r", "auth::cdrwa", "digest:admin:x1y2Z3+/=:rwcda", "ip:127.0.0.1:rw"] {
+            let acl: Acl = text.parse().unwrap();
+            assert_eq!(acl.to_string().parse::<Acl>().unwrap(), acl, "{text}");
+        }
+        let digest: Acl = "digest:admin:HASH:cdrwa".parse().unwrap();
+        assert_eq!(digest, Acl::new(Perms::ALL, "digest", "admin:HASH"));
+        assert_eq!("auth::cdrwa".parse::<Acl>().unwrap(), Acl::creator_all()[0]);
+    }
+
+    #[test]
+    fn malformed_acl_entries_are_refused() {
+        for text in
+            ["", "world", "world:anyone", "world:anyone:", "world:anyone:rx", ":anyone:r", "world:anyone:rr"]
+        {
+            assert!(text.parse::<Acl>().is_err(), "{text:?}");
+        }
     }
 }

@@ -1,5 +1,10 @@
 //! Helpers for tests against a real server: a relay that can cut clients off and expire their
-//! sessions, and the server's list of watches. Not for production use.
+//! sessions, the server's list of watches, and the failover ensemble's members. Not for
+//! production use.
+
+mod ensemble;
+
+pub use ensemble::Ensemble;
 
 use std::time::Duration;
 
@@ -37,6 +42,27 @@ pub fn real_server_address(test: &str) -> String {
 macro_rules! needs_real_server {
     ($($test:tt)*) => {
         #[ignore = "needs a real ZooKeeper: ZCZK_TEST_ZOOKEEPER (see .ci/zookeeper-server) and --include-ignored"]
+        $($test)*
+    };
+}
+
+/// Marks the test function it wraps as needing the 3-server ensemble of
+/// `.ci/zookeeper-ensemble` (see [`Ensemble::from_env`]): ignored unless asked for, as
+/// [`needs_real_server!`].
+#[macro_export]
+macro_rules! needs_ensemble {
+    ($($test:tt)*) => {
+        #[ignore = "needs a ZooKeeper ensemble: ZCZK_TEST_ENSEMBLE (see .ci/zookeeper-ensemble) and --include-ignored"]
+        $($test)*
+    };
+}
+
+/// Marks the test function it wraps as starting a ZooKeeper of its own from the Debian
+/// package's jar: ignored unless asked for, as [`needs_real_server!`].
+#[macro_export]
+macro_rules! needs_zookeeper_jar {
+    ($($test:tt)*) => {
+        #[ignore = "starts Apache ZooKeeper (apt-get install zookeeper): run with --include-ignored"]
         $($test)*
     };
 }

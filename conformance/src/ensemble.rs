@@ -1,0 +1,103 @@
+//! The ensemble backend: a private chroot per test on the 3-server ensemble of
+//! `.ci/zookeeper-ensemble`, each member reached through a relay of the test's own, so that a
+//! session can be cut off from every member at once.
+
+use std::sync::Arc;
+
+use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
+use zczk_zookeeper::testing::{Ensemble, Relay};
+use zczk_zookeeper::{ZkConnector, ZkStore};
+
+use crate::{hold, wait_for_state, zookeeper::unique_chroot, Backend, Orphan, SESSION_TIMEOUT};
+use zczk_core::store::SessionState;
+
+/// Sessions on a real 3-server ensemble, chrooted to a node of the test's own.
+#[derive(Debug, Clone)]
+pub struct RealEnsemble {
+    connector: ZkConnector,
+    /// One relay per member, in member order.
+    relays: Arc<Vec<Relay>>,
+}
+
+impl RealEnsemble {
+    /// A backend for test `test` under a fresh chroot on the configured ensemble (see
+    /// [`Ensemble::from_env`]).
+    pub async fn for_test(test: &str) -> RealEnsemble {
+        let ensemble = Ensemble::from_env(test);
+        let servers = ensemble.connection_string().to_string();
+        let chroot = unique_chroot(test);
+        let root = ZkConnector::new(servers.clone()).with_session_timeout(SESSION_TIMEOUT);
+        let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        let mut relays = Vec::new();
+        for member in servers.split(',') {
+            relays
+                .push(Relay::start(member).await.unwrap_or_else(|e| panic!("{test}: starting a relay: {e}")));
+        }
+        let addresses: Vec<String> = relays.iter().map(Relay::address).collect();
+        let connector = ZkConnector::new(format!("{}{chroot}", addresses.join(",")))
+            .with_session_timeout(SESSION_TIMEOUT);
+        RealEnsemble { connector, relays: Arc::new(relays) }
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for RealEnsemble {
+    type Store = ZkStore;
+
+    async fn connect(&self) -> Result<ZkStore, StoreError> {
+        self.connector.connect().await
+    }
+
+    fn address(&self) -> String {
+        self.connector.address()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for RealEnsemble {
+    const NAME: &'static str = "ensemble";
+
+    async fn expire(&self, store: &ZkStore) {
+        // Off every member, so that only the first relay's expiry (which joins and closes the
+        // session through its member) decides when the store may reconnect.
+        let id = store.session_id();
+        for relay in self.relays.iter() {
+            relay.cut(id);
+        }
+        let expired = self.relays[0].expire(store).await;
+        for relay in self.relays.iter() {
+            relay.restore(id);
+        }
+        expired.expect("expiring a session on the ensemble");
+    }
+
+    async fn disconnect(&self, store: &ZkStore) {
+        for relay in self.relays.iter() {
+            relay.cut(store.session_id());
+        }
+        wait_for_state(store.session_state(), SessionState::Disconnected).await;
+    }
+
+    async fn reconnect(&self, store: &ZkStore) {
+        for relay in self.relays.iter() {
+            relay.restore(store.session_id());
+        }
+        wait_for_state(store.session_state(), SessionState::Connected).await;
+    }
+
+    async fn orphan(&self, store: &ZkStore) -> Orphan {
+        // Off every member, so that the client gives its session up while the first relay's
+        // member keeps it alive from a second connection.
+        let id = store.session_id();
+        for relay in self.relays.iter() {
+            relay.cut(id);
+        }
+        let orphan = hold(&self.relays[0], store).await;
+        for relay in self.relays.iter() {
+            relay.restore(id);
+        }
+        orphan
+    }
+}
