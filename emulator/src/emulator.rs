@@ -281,7 +281,7 @@ fn load_children(
         st.zxid += 1;
         let ctx = Ctx { zxid: st.zxid, time, session: 0, auth: &auth, extended_types };
         let mut log = Log::new(st.watches.has_any(), false);
-        txn::create(&mut st.tree, &ctx, &path, &data, &options, &mut log).map_err(|fail| {
+        txn::create(&mut st.tree, &ctx, &path, Some(&data), &options, &mut log).map_err(|fail| {
             let error = StoreError::new(fail.code, OpKind::Create, &path);
             match fail.detail {
                 Some(detail) => error.with_detail(detail),

@@ -3,8 +3,8 @@
 //! **Format**: one JSON object, versioned:
 //! `{"format": "zczk-emulator", "version": 1, "zxid": N, "nodes": [...]}`, one entry per
 //! persistent, container or TTL node (`/` and the `/zookeeper` nodes included, so their Stat
-//! survives), in path order, with its data (`data` when it is UTF-8, else `data_base64`),
-//! ACL, kind and the Stat fields the server keeps. Ephemerals, sessions and watches live only
+//! survives), in path order, with its data (`data` when it is UTF-8, else `data_base64`;
+//! `"null_data": true` instead for null data; files that predate it have no null), ACL, kind and the Stat fields the server keeps. Ephemerals, sessions and watches live only
 //! as long as the process and are not saved.
 //!
 //! **Lock**: an emulator opened on `PATH` holds an exclusive OS lock (`flock`) on `PATH.lock`
@@ -99,6 +99,9 @@ struct SavedNode {
     data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data_base64: Option<String>,
+    /// The node holds null data (neither `data` nor `data_base64` is then given).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    null_data: bool,
     acl: Vec<SavedAcl>,
     /// `persistent`, `container` or `ttl`.
     kind: String,
@@ -212,14 +215,18 @@ fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
                 NodeKind::Container => ("container", None),
                 NodeKind::Ttl(ms) => ("ttl", Some(ms)),
             };
-            let (data, data_base64) = match std::str::from_utf8(&node.data) {
-                Ok(text) => (Some(text.to_string()), None),
-                Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&node.data))),
+            let (data, data_base64) = match node.data.as_deref() {
+                None => (None, None),
+                Some(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(text) => (Some(text.to_string()), None),
+                    Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
+                },
             };
             Some(SavedNode {
                 path: path.clone(),
                 data,
                 data_base64,
+                null_data: node.data.is_none(),
                 acl: node
                     .acl
                     .iter()
@@ -264,14 +271,20 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
         if let Some(reason) = crate::path::invalid_reason(&entry.path) {
             return Err(corrupt(format!("node {:?}: {reason}", entry.path)));
         }
-        let data = match (entry.data, entry.data_base64) {
-            (Some(text), None) => text.into_bytes(),
-            (None, Some(b64)) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| corrupt(format!("node {}: data_base64: {e}", entry.path)))?,
-            (None, None) => Vec::new(),
-            (Some(_), Some(_)) => {
+        let data = match (entry.data, entry.data_base64, entry.null_data) {
+            (Some(text), None, false) => Some(text.into_bytes()),
+            (None, Some(b64), false) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| corrupt(format!("node {}: data_base64: {e}", entry.path)))?,
+            ),
+            (None, None, false) => Some(Vec::new()),
+            (None, None, true) => None,
+            (Some(_), Some(_), false) => {
                 return Err(corrupt(format!("node {}: both data and data_base64", entry.path)));
+            }
+            (_, _, true) => {
+                return Err(corrupt(format!("node {}: data given with null_data", entry.path)));
             }
         };
         let kind = match (entry.kind.as_str(), entry.ttl_ms) {

@@ -21,26 +21,27 @@ fn string(s: &str) -> usize {
     4 + s.len()
 }
 
-fn buffer(b: &[u8]) -> usize {
-    4 + b.len()
+/// A buffer; null (`None`) is its length -1 alone.
+fn buffer(b: Option<&[u8]>) -> usize {
+    4 + b.map_or(0, <[u8]>::len)
 }
 
 fn acl(acl: &[Acl]) -> usize {
     4 + acl.iter().map(|a| 4 + string(&a.scheme) + string(&a.id)).sum::<usize>()
 }
 
-fn create_body(path: &str, data: &[u8], options: &CreateOptions) -> usize {
+fn create_body(path: &str, data: Option<&[u8]>, options: &CreateOptions) -> usize {
     // path, data, ACL, flags, and the TTL for a TTL create.
     string(path) + buffer(data) + acl(&options.acl) + 4 + if options.ttl.is_some() { 8 } else { 0 }
 }
 
 /// Length of a create request.
-pub fn create(path: &str, data: &[u8], options: &CreateOptions) -> usize {
+pub fn create(path: &str, data: Option<&[u8]>, options: &CreateOptions) -> usize {
     HEADER + create_body(path, data, options)
 }
 
 /// Length of a set_data request.
-pub fn set_data(path: &str, data: &[u8]) -> usize {
+pub fn set_data(path: &str, data: Option<&[u8]>) -> usize {
     HEADER + string(path) + buffer(data) + 4
 }
 
@@ -57,8 +58,8 @@ pub fn multi(ops: &[Op]) -> usize {
             MULTI_HEADER
                 + match op {
                     Op::Check { path, .. } | Op::Delete { path, .. } => string(path) + 4,
-                    Op::SetData { path, data, .. } => string(path) + buffer(data) + 4,
-                    Op::Create { path, data, options } => create_body(path, data, options),
+                    Op::SetData { path, data, .. } => string(path) + buffer(data.as_deref()) + 4,
+                    Op::Create { path, data, options } => create_body(path, data.as_deref(), options),
                 }
         })
         .sum();
@@ -72,10 +73,10 @@ mod tests {
     #[test]
     fn matches_the_boundaries_measured_on_a_real_server() {
         // set_data on /x: 1,048,553 bytes of data passes, 1,048,554 does not.
-        assert_eq!(set_data("/x", &vec![0; 1_048_553]), DEFAULT_MAX_REQUEST_BYTES);
+        assert_eq!(set_data("/x", Some(&vec![0; 1_048_553])), DEFAULT_MAX_REQUEST_BYTES);
         // create /c6 with the open ACL: 1,048,526 bytes of data is one byte too many.
         assert_eq!(
-            create("/c6", &vec![0; 1_048_526], &CreateOptions::default()),
+            create("/c6", Some(&vec![0; 1_048_526]), &CreateOptions::default()),
             DEFAULT_MAX_REQUEST_BYTES + 1
         );
     }

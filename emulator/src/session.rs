@@ -219,7 +219,7 @@ impl Session {
         &self,
         path: &str,
         watch: bool,
-    ) -> Reply<'static, (Vec<u8>, Stat, Option<OneshotWatch>)> {
+    ) -> Reply<'static, (Option<Vec<u8>>, Stat, Option<OneshotWatch>)> {
         let id = self.id;
         self.read(OpKind::GetData, path, |st| {
             let node =
@@ -266,7 +266,12 @@ fn take_watch(watch: Option<OneshotWatch>) -> OneshotWatch {
 }
 
 impl Store for Session {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
         if let Err(e) = validate(OpKind::Create, path, options.mode.is_sequential()) {
             return ready(None, Err(e));
         }
@@ -313,15 +318,20 @@ impl Store for Session {
         self.exists_inner(path, true).map(|r| r.map(|(stat, w)| (stat, take_watch(w)))).boxed()
     }
 
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         self.get_data_inner(path, false).map(|r| r.map(|(data, stat, _)| (data, stat))).boxed()
     }
 
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         self.get_data_inner(path, true).map(|r| r.map(|(data, stat, w)| (data, stat, take_watch(w)))).boxed()
     }
 
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
         if let Err(e) = validate(OpKind::SetData, path, false) {
             return ready(None, Err(e));
         }
@@ -459,11 +469,11 @@ impl Store for Session {
                         txn::check(tree, ctx, path, *version).map(|()| OpResult::Check)?
                     }
                     Op::Create { path, data, options } => {
-                        let created = txn::create(tree, ctx, path, data, options, log)?;
+                        let created = txn::create(tree, ctx, path, data.as_deref(), options, log)?;
                         OpResult::Create(Created { path: created.path, stat: MULTI_CREATE_STAT })
                     }
                     Op::SetData { path, data, version } => {
-                        OpResult::SetData(txn::set_data(tree, ctx, path, data, *version, log)?)
+                        OpResult::SetData(txn::set_data(tree, ctx, path, data.as_deref(), *version, log)?)
                     }
                     Op::Delete { path, version } => {
                         txn::delete(tree, ctx, path, *version, log).map(|()| OpResult::Delete)?

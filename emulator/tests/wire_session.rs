@@ -70,7 +70,77 @@ on_both!(
     invalid_paths_get_the_servers_codes,
     who_am_i_ephemerals_and_subtree_counts,
     a_resumed_session_keeps_ephemerals_and_gets_its_watches_back,
+    null_data_reads_back_as_null,
 );
+
+/// The data of `path` as getData answers it: `None` for null (length -1).
+async fn data_of(c: &mut Raw, path: &str) -> Option<Vec<u8>> {
+    let (reply, _) = c
+        .call(op::GET_DATA, |w| {
+            w.string(path).bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "getData {path}");
+    let mut r = Reader::new(&reply.body);
+    let data = r.nullable_buffer("data").unwrap().map(<[u8]>::to_vec);
+    let _czxid = r.i64("czxid").unwrap();
+    data
+}
+
+async fn null_data_reads_back_as_null(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let node = unique("null");
+    let (reply, _) = c
+        .call(op::CREATE, |w| {
+            w.string(&node).nullable_buffer(None).acls(&zczk_core::store::Acl::open()).i32(0);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, None, "created with no data");
+    let set = |data: Option<&'static [u8]>, node: String| {
+        move |w: &mut zczk_emulator::wire::jute::Writer| {
+            w.string(&node).nullable_buffer(data).i32(-1);
+        }
+    };
+    assert_eq!(c.call(op::SET_DATA, set(Some(b""), node.clone())).await.0.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, Some(vec![]), "set to empty data");
+    assert_eq!(c.call(op::SET_DATA, set(None, node.clone())).await.0.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, None, "set to no data");
+    // In a multi: a create and a set with no data; then read both in one multiRead.
+    let child = format!("{node}/c");
+    let (reply, _) = c
+        .call(op::MULTI, |w| {
+            w.i32(op::SET_DATA).bool(false).i32(-1).string(&node).buffer(b"x").i32(-1);
+            w.i32(op::CREATE).bool(false).i32(-1);
+            w.string(&child).nullable_buffer(None).acls(&zczk_core::store::Acl::open()).i32(0);
+            w.i32(op::SET_DATA).bool(false).i32(-1).string(&node).nullable_buffer(None).i32(-1);
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (reply, _) = c
+        .call(op::MULTI_READ, |w| {
+            for path in [&node, &child] {
+                w.i32(op::GET_DATA).bool(false).i32(-1).string(path).bool(false);
+            }
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let mut r = Reader::new(&reply.body);
+    for path in [&node, &child] {
+        assert_eq!(
+            (r.i32("op").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap()),
+            (op::GET_DATA, false, 0)
+        );
+        assert_eq!(r.nullable_buffer("data").unwrap(), None, "{path} holds null after the multi");
+        let stat: Vec<i64> = (0..4).map(|_| r.i64("stat").unwrap()).collect();
+        let _versions = (r.i32("version").unwrap(), r.i32("cversion").unwrap(), r.i32("aversion").unwrap());
+        let _owner = r.i64("ephemeralOwner").unwrap();
+        assert_eq!(r.i32("dataLength").unwrap(), 0, "null data has length 0 in the Stat ({stat:?})");
+        let _rest = (r.i32("numChildren").unwrap(), r.i64("pzxid").unwrap());
+    }
+}
 
 async fn a_resumed_session_keeps_ephemerals_and_gets_its_watches_back(addr: &str) {
     let (mut c, connected) = Raw::session(addr, 4000).await;

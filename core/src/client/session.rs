@@ -78,7 +78,7 @@ async fn restore_registrations<S: Store + 'static>(shared: &Shared<S>, store: &S
         .map(|(_, r)| CreateOptions::new(CreateMode::Ephemeral).with_acl(r.acl.clone()))
         .collect();
     let creates: Vec<_> =
-        wanted.iter().zip(&options).map(|((path, r), o)| store.create(path, &r.data, o)).collect();
+        wanted.iter().zip(&options).map(|((path, r), o)| store.create(path, Some(&r.data), o)).collect();
     for ((path, _), result) in wanted.iter().zip(futures::future::join_all(creates).await) {
         let failure = match result {
             Ok(_) => None,

@@ -12,12 +12,12 @@ pub(crate) fn ops(plan: &Plan) -> Vec<Op> {
     let options = CreateOptions::new(CreateMode::Persistent).with_acl(plan.acl.clone());
     let creates = plan.creates.iter().map(|c| Op::Create {
         path: c.path.clone(),
-        data: c.data.clone(),
+        data: Some(c.data.clone()),
         options: options.clone(),
     });
     let updates = plan.updates.iter().map(|u| Op::SetData {
         path: u.path.clone(),
-        data: u.data.clone(),
+        data: Some(u.data.clone()),
         version: Some(u.version),
     });
     let deletes = plan.deletes.iter().map(|d| Op::Delete { path: d.path.clone(), version: Some(d.version) });
@@ -40,9 +40,11 @@ pub fn encoded_size(ops: &[Op]) -> usize {
                 let acl: usize =
                     options.acl.iter().map(|a| 4 + bytes(a.scheme.len()) + bytes(a.id.len())).sum();
                 let ttl = if options.ttl.is_some() { 8 } else { 0 };
-                bytes(path.len()) + bytes(data.len()) + 4 + acl + 4 + ttl
+                bytes(path.len()) + bytes(data.as_ref().map_or(0, Vec::len)) + 4 + acl + 4 + ttl
             }
-            Op::SetData { path, data, .. } => bytes(path.len()) + bytes(data.len()) + 4,
+            Op::SetData { path, data, .. } => {
+                bytes(path.len()) + bytes(data.as_ref().map_or(0, Vec::len)) + 4
+            }
             Op::Delete { path, .. } => bytes(path.len()) + 4,
         };
     }
@@ -58,7 +60,8 @@ mod tests {
     fn size_counts_every_field() {
         // header 12 + op header 9 + path (4+2) + data (4+3) + acl count 4 + one entry
         // (4 + 4+5 + 4+6) + flags 4 + closing header 9
-        let op = Op::Create { path: "/a".into(), data: b"xyz".to_vec(), options: CreateOptions::default() };
+        let op =
+            Op::Create { path: "/a".into(), data: Some(b"xyz".to_vec()), options: CreateOptions::default() };
         assert_eq!(Acl::open().len(), 1);
         assert_eq!(encoded_size(&[op]), 12 + 9 + 6 + 7 + 4 + 23 + 4 + 9);
         assert_eq!(encoded_size(&[Op::Delete { path: "/a".into(), version: Some(1) }]), 12 + 9 + 6 + 4 + 9);
