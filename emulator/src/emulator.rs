@@ -257,6 +257,52 @@ impl Emulator {
     pub fn last_zxid(&self) -> i64 {
         self.inner.state.lock().zxid
     }
+
+    /// What the four-letter words tell about the server, read at one moment.
+    pub(crate) fn report(&self) -> Report {
+        let mut st = self.inner.state.lock();
+        let mut sessions: Vec<SessionReport> = st
+            .sessions
+            .iter()
+            .filter(|(_, entry)| !matches!(entry.status, crate::server::Status::Ended(_)))
+            .map(|(id, entry)| SessionReport { id: *id, timeout: entry.timeout, ephemerals: Vec::new() })
+            .collect();
+        sessions.sort_by_key(|s| s.id);
+        for session in &mut sessions {
+            session.ephemerals = st.tree.ephemerals_of(session.id);
+        }
+        let data_bytes =
+            st.tree.iter().map(|(path, node)| path.len() + node.data.as_ref().map_or(0, Vec::len)).sum();
+        Report {
+            zxid: st.zxid,
+            node_count: st.tree.len(),
+            data_bytes,
+            sessions,
+            data_watches: st.watches.data_table(),
+        }
+    }
+}
+
+/// A snapshot of the server for the four-letter words.
+pub(crate) struct Report {
+    pub zxid: i64,
+    /// Nodes, the four built-in ones included.
+    pub node_count: usize,
+    /// Paths and data, in bytes (the server's `approximateDataSize`).
+    pub data_bytes: usize,
+    /// Live sessions, by id.
+    pub sessions: Vec<SessionReport>,
+    /// The server's data-watch table (getData, exists and persistent watches): the watched
+    /// paths of each session, by session id, both in order.
+    pub data_watches: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>>,
+}
+
+/// One live session, for the four-letter words.
+pub(crate) struct SessionReport {
+    pub id: i64,
+    pub timeout: Duration,
+    /// Its ephemerals, in path order.
+    pub ephemerals: Vec<String>,
 }
 
 /// Creates `node`'s children below `at`, parents first.

@@ -14,7 +14,7 @@
 //! dropped or the session ends. Events are sent while the change is applied (under the
 //! emulator's lock), so a receiver always has the event before any reply that shows the change.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tokio::sync::{mpsc, oneshot};
 use zczk_core::store::{EventKind, OneshotWatch, SessionState, WatchEvent, WatchMode};
@@ -285,6 +285,19 @@ impl Watches {
     pub fn count(&mut self) -> usize {
         self.prune();
         self.by_path.values().map(Vec::len).sum()
+    }
+
+    /// The watches the server keeps in its data table (all but child watches; a persistent
+    /// watch is in both tables): the paths each session watches, by session.
+    pub fn data_table(&mut self) -> BTreeMap<i64, BTreeSet<String>> {
+        self.prune();
+        let mut table: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+        for (path, entries) in &self.by_path {
+            for entry in entries.iter().filter(|e| e.kind != WatchKind::Child) {
+                table.entry(entry.session).or_default().insert(path.clone());
+            }
+        }
+        table
     }
 
     /// As [`Watches::count`], for one session.

@@ -71,7 +71,60 @@ on_both!(
     who_am_i_ephemerals_and_subtree_counts,
     a_resumed_session_keeps_ephemerals_and_gets_its_watches_back,
     null_data_reads_back_as_null,
+    four_letter_words_answer_as_the_server_does,
 );
+
+/// The words a 3.8 server answers about itself, in its format: checked on shapes and on the
+/// lines about this test's own session (other tests may share the real server).
+async fn four_letter_words_answer_as_the_server_does(addr: &str) {
+    let (mut c, connected) = Raw::session(addr, 4000).await;
+    let id = format!("{:#x}", connected.session_id);
+    let node = unique("words");
+    let eph = format!("{node}/e");
+    c.call(op::CREATE, create_body(&node, b"", 0)).await;
+    c.call(op::CREATE, create_body(&eph, b"", 1)).await;
+    c.call(op::GET_DATA, |w| {
+        w.string(&node).bool(true);
+    })
+    .await;
+    // kazoo's server_version: the digits and dots that start zookeeper.version.
+    let envi = four_letter_word(addr, "envi").await;
+    assert!(envi.starts_with("Environment:\n"), "{envi}");
+    let version = envi.lines().find_map(|l| l.strip_prefix("zookeeper.version=")).unwrap_or_default();
+    let digits: String = version.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    assert!(digits.starts_with("3.8."), "envi: {envi}");
+    assert_eq!(four_letter_word(addr, "isro").await, "rw");
+    let port = addr.rsplit(':').next().unwrap_or_default();
+    let conf = four_letter_word(addr, "conf").await;
+    assert!(
+        conf.contains(&format!("clientPort={port}\n")) && conf.contains("\nminSessionTimeout="),
+        "{conf}"
+    );
+    let mntr = four_letter_word(addr, "mntr").await;
+    assert!(mntr.starts_with("zk_version\t3.8."), "{mntr}");
+    for key in ["zk_server_state\tstandalone\n", "\nzk_znode_count\t", "\nzk_ephemerals_count\t"] {
+        assert!(mntr.contains(key), "mntr has no {key:?}: {mntr}");
+    }
+    for word in ["srvr", "stat"] {
+        let answer = four_letter_word(addr, word).await;
+        assert!(answer.starts_with("Zookeeper version: 3.8."), "{word}: {answer}");
+        for line in ["\nZxid: 0x", "\nMode: standalone\n", "\nNode count: "] {
+            assert!(answer.contains(line), "{word} has no {line:?}: {answer}");
+        }
+        assert_eq!(word == "stat", answer.contains("\nClients:\n /127.0.0.1:"), "{word}: {answer}");
+    }
+    let cons = four_letter_word(addr, "cons").await;
+    assert!(cons.contains(&format!(",sid={id},")) && cons.ends_with(")\n\n"), "{cons}");
+    assert!(four_letter_word(addr, "wchs").await.contains(" connections watching "));
+    let wchc = four_letter_word(addr, "wchc").await;
+    assert!(wchc.contains(&format!("{id}\n\t{node}\n")) && wchc.ends_with("\n\n"), "{wchc}");
+    let wchp = four_letter_word(addr, "wchp").await;
+    assert!(wchp.contains(&format!("{node}\n\t{id}\n")), "{wchp}");
+    let dump = four_letter_word(addr, "dump").await;
+    assert!(dump.starts_with("SessionTracker dump:\nSession Sets ("), "{dump}");
+    assert!(dump.contains(&format!("\n{id}:\n\t{eph}\n")), "{dump}");
+    assert!(dump.contains("\nConnections dump:\n"), "{dump}");
+}
 
 /// The data of `path` as getData answers it: `None` for null (length -1).
 async fn data_of(c: &mut Raw, path: &str) -> Option<Vec<u8>> {
@@ -602,7 +655,8 @@ async fn four_letter_words_check_health_and_inject_faults() {
     c.call(op::CREATE, create_body("/eph", b"", 1)).await;
     let id = format!("{:#x}", connected.session_id);
     assert_eq!(four_letter_word(&addr, "sess").await, format!("{id}\n"));
-    assert!(four_letter_word(&addr, "srvr").await.contains("Node count: 5\n"));
+    // The 4 built-in nodes, the ephemeral, and the root counted twice, as the server counts.
+    assert!(four_letter_word(&addr, "srvr").await.contains("Node count: 6\n"));
     // drop: the connection closes, the session waits for the client to come back.
     assert!(four_letter_word(&addr, &format!("drop {id}\n")).await.starts_with("dropped"));
     assert!(c.closed().await, "drop left the connection open");
@@ -622,6 +676,30 @@ async fn four_letter_words_check_health_and_inject_faults() {
     assert_eq!(late.map(|r| r.timeout_ms), Some(0));
     assert!(four_letter_word(&addr, "expi 0x1\n").await.starts_with("error: no session"));
     assert_eq!(four_letter_word(&addr, "zzzz").await, "", "an unknown word gets no answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_count_what_the_emulator_holds() {
+    let (_server, addr) = served(Config::default()).await;
+    let (mut c, _) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/a", b"", 0)).await;
+    c.call(op::CREATE, create_body("/a/e", b"", 1)).await;
+    for path in ["/a", "/nothing"] {
+        c.call(op::EXISTS, |w| {
+            w.string(path).bool(true);
+        })
+        .await;
+    }
+    // A child watch is in the other table: wchs counts the data table, as the server does.
+    c.call(op::GET_CHILDREN, |w| {
+        w.string("/a").bool(true);
+    })
+    .await;
+    assert_eq!(four_letter_word(&addr, "wchs").await, "1 connections watching 2 paths\nTotal watches:2\n");
+    let mntr = four_letter_word(&addr, "mntr").await;
+    for line in ["zk_ephemerals_count\t1\n", "zk_znode_count\t7\n", "zk_num_alive_connections\t1\n"] {
+        assert!(mntr.contains(line), "mntr has no {line:?}: {mntr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

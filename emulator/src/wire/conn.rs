@@ -22,7 +22,7 @@ use zczk_core::store::{Code, EventKind, SessionState, Store, WatchEvent, WatchMo
 
 use super::ops::{self, event, NewWatch, Outcome, Table, Work};
 use super::proto::{self, connect_response, decode_request, ConnectRequest, Request, WatcherType};
-use super::server::{Attach, Shared};
+use super::server::{Attach, ConnStats, Shared};
 use crate::session::Session;
 
 /// How long a new connection may take to send its connect request.
@@ -105,6 +105,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     tracing::debug!(%peer, session = format_args!("{:#x}", session.id()), ?timeout, "session attached");
     let mut conn = Conn {
         shared: shared.clone(),
+        stats: attached.stats.clone(),
         session,
         peer,
         out,
@@ -186,6 +187,8 @@ type PersistentStream = futures::stream::Abortable<BoxStream<'static, (bool, Wat
 
 struct Conn {
     shared: Arc<Shared>,
+    /// Counts for the four-letter words.
+    stats: Arc<ConnStats>,
     session: Arc<Session>,
     peer: SocketAddr,
     out: BufWriter<OwnedWriteHalf>,
@@ -284,6 +287,7 @@ impl Conn {
     }
 
     async fn request(&mut self, frame: Vec<u8>) -> Result<(), End> {
+        self.stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (xid, kind, request) = match decode_request(&frame) {
             Ok(decoded) => decoded,
             Err(error) => {
@@ -333,6 +337,7 @@ impl Conn {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), End> {
+        self.stats.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.out.write_all(bytes).await.map_err(|_| End::Dropped)
     }
 

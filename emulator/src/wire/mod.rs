@@ -8,7 +8,9 @@
 //! A client that sends nothing (not even a ping) for the whole timeout has its session expired.
 //! Faults are injected through the emulator: `emulator.faults(id).disconnect()` drops the
 //! session's connection, `.expire()` ends the session; another process does the same with
-//! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`).
+//! four-letter words on the client port (`ruok`, `srvr`, `sess`, `expi ID`, `drop ID`). The
+//! words a 3.8 server answers about itself (`envi`, `conf`, `mntr`, `stat`, `wchs`, ...) are
+//! answered in its formats.
 //!
 //! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`, plus
 //! 1 KiB for the framing), negative lengths, truncated or undecodable frames and unknown op
@@ -20,5 +22,6 @@ pub mod jute;
 mod ops;
 pub mod proto;
 mod server;
+mod words;
 
 pub use server::{serve, Server, ServerHandle};

@@ -24,11 +24,38 @@ use crate::session::{Session, SessionOptions};
 /// `zookeeper.jute.maxbuffer.extrasize`.
 const FRAME_SLACK: usize = 1024;
 
+/// What the four-letter words show of a connection that holds a session.
+pub(crate) struct ConnStats {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// When the connection got its session (ms since the epoch).
+    pub established_ms: i64,
+    /// Requests received.
+    pub received: AtomicU64,
+    /// Replies and notifications sent.
+    pub sent: AtomicU64,
+}
+
+impl ConnStats {
+    fn new(peer: SocketAddr) -> Arc<ConnStats> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Arc::new(ConnStats {
+            peer,
+            established_ms: now.map_or(0, |d| d.as_millis() as i64),
+            // The connect request and its response.
+            received: AtomicU64::new(1),
+            sent: AtomicU64::new(1),
+        })
+    }
+}
+
 /// A session some client holds over the wire.
 pub(crate) struct Slot {
     pub session: Arc<Session>,
     /// The connection it is attached to (0: none).
-    conn: u64,
+    pub conn: u64,
+    /// That connection's figures.
+    pub stats: Arc<ConnStats>,
     /// Tells that connection to go when another takes the session over.
     kick: Option<oneshot::Sender<()>>,
 }
@@ -49,6 +76,7 @@ pub(crate) struct Shared {
 pub(crate) struct Attached {
     pub session: Arc<Session>,
     pub conn: u64,
+    pub stats: Arc<ConnStats>,
     pub kicked: oneshot::Receiver<()>,
     pub password: [u8; PASSWORD_LEN],
 }
@@ -89,9 +117,11 @@ impl Shared {
             };
             let session = Arc::new(self.emulator.session_with(&options));
             let id = session.id();
-            self.sessions.lock().insert(id, Slot { session: session.clone(), conn, kick: Some(kick) });
+            let stats = ConnStats::new(peer);
+            let slot = Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick) };
+            self.sessions.lock().insert(id, slot);
             self.reap_when_ended(&session);
-            return Attach::Session(Attached { session, conn, kicked, password: self.password(id) });
+            return Attach::Session(Attached { session, conn, stats, kicked, password: self.password(id) });
         }
         let password = self.password(request.session_id);
         if request.password != password {
@@ -120,7 +150,14 @@ impl Shared {
         }
         slot.conn = conn;
         slot.kick = Some(kick);
-        Attach::Session(Attached { session: slot.session.clone(), conn, kicked, password })
+        slot.stats = ConnStats::new(peer);
+        Attach::Session(Attached {
+            session: slot.session.clone(),
+            conn,
+            stats: slot.stats.clone(),
+            kicked,
+            password,
+        })
     }
 
     /// The connection `conn` is gone. If it still held its session, the session is
