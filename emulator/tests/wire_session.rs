@@ -72,7 +72,71 @@ on_both!(
     a_resumed_session_keeps_ephemerals_and_gets_its_watches_back,
     null_data_reads_back_as_null,
     four_letter_words_answer_as_the_server_does,
+    a_later_add_watch_replaces_the_earlier_mode,
 );
+
+/// The notifications (type, path) a connection got before the reply to an `exists` of `/`,
+/// which comes after every event of the changes made before it.
+async fn events_until_now(c: &mut Raw) -> Vec<(i32, String)> {
+    let (_, events) = c
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    events.iter().map(|e| e.event()).map(|(kind, _, path)| (kind, path)).collect()
+}
+
+async fn add_watch(c: &mut Raw, path: &str, mode: i32) {
+    let (reply, _) = c
+        .call(op::ADD_WATCH, |w| {
+            w.string(path).i32(mode);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "addWatch {path} mode {mode}");
+}
+
+/// ZooKeeper 3.8 keeps one watch mode per path and connection: a later addWatch replaces the
+/// earlier one, so no change is told twice.
+async fn a_later_add_watch_replaces_the_earlier_mode(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let (mut writer, _) = Raw::session(addr, 4000).await;
+    let node = unique("modes");
+    let child = format!("{node}/c");
+    writer.call(op::CREATE, create_body(&node, b"", 0)).await;
+    add_watch(&mut c, &node, 0).await;
+    add_watch(&mut c, &node, 1).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&node).buffer(b"1").i32(-1);
+        })
+        .await;
+    writer.call(op::CREATE, create_body(&child, b"", 0)).await;
+    let events = events_until_now(&mut c).await;
+    // Recursive only: no children event for the node itself.
+    assert_eq!(events, [(3, node.clone()), (1, child.clone())], "persistent, then recursive");
+    // Recursive then persistent: the persistent mode replaces the recursive one.
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    add_watch(&mut c, &node, 1).await;
+    add_watch(&mut c, &node, 0).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&child).buffer(b"1").i32(-1);
+        })
+        .await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&node).buffer(b"2").i32(-1);
+        })
+        .await;
+    writer
+        .call(op::DELETE, |w| {
+            w.string(&child).i32(-1);
+        })
+        .await;
+    let events = events_until_now(&mut c).await;
+    // Persistent only: nothing about the child's data.
+    assert_eq!(events, [(3, node.clone()), (4, node)], "recursive, then persistent");
+}
 
 /// The words a 3.8 server answers about itself, in its format: checked on shapes and on the
 /// lines about this test's own session (other tests may share the real server).

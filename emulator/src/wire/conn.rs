@@ -198,7 +198,9 @@ struct Conn {
     /// One watch per path and table, as the server keeps one per connection.
     oneshot_keys: HashMap<(String, Table), AbortHandle>,
     persistent: SelectAll<PersistentStream>,
-    persistent_keys: HashMap<(String, WatchMode), AbortHandle>,
+    /// One persistent watch per path, in one mode, as the server keeps one per connection:
+    /// a later addWatch on the path replaces the earlier one, so no change is told twice.
+    persistent_keys: HashMap<String, (WatchMode, AbortHandle)>,
 }
 
 /// Polls `work` once, which applies its request now; returns it if its reply must wait.
@@ -356,13 +358,14 @@ impl Conn {
                 self.oneshots.push(fut);
             }
             NewWatch::Persistent { path, mode, watch } => {
-                let key = (path, mode);
-                if self.persistent_keys.contains_key(&key) {
+                if self.persistent_keys.get(&path).is_some_and(|(held, _)| *held == mode) {
                     return;
                 }
                 let stream: BoxStream<'static, _> = watch.map(|event| (true, event)).boxed();
                 let (stream, handle) = futures::stream::abortable(stream);
-                self.persistent_keys.insert(key, handle);
+                if let Some((_, earlier)) = self.persistent_keys.insert(path, (mode, handle)) {
+                    earlier.abort();
+                }
                 self.persistent.push(stream);
             }
         }
@@ -459,11 +462,10 @@ impl Conn {
                 }
             }
         }
-        for mode in modes {
-            let key = (path.to_string(), *mode);
-            found |= self.persistent_keys.contains_key(&key);
+        if self.persistent_keys.get(path).is_some_and(|(held, _)| modes.contains(held)) {
+            found = true;
             if remove {
-                if let Some(handle) = self.persistent_keys.remove(&key) {
+                if let Some((_, handle)) = self.persistent_keys.remove(path) {
                     handle.abort();
                 }
             }
