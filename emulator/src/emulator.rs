@@ -100,8 +100,11 @@ impl Emulator {
     /// As [`Emulator::open_file`] with a [`Config`]; `wait` says whether to wait for the lock.
     pub fn open_file_with(path: impl AsRef<Path>, config: Config, wait: bool) -> Result<Emulator, FileError> {
         let (storage, loaded) = Storage::open(path.as_ref(), wait)?;
-        let (tree, zxid) = loaded.unwrap_or_default();
-        Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
+        let inner = match loaded {
+            Some(l) => Inner::restore(config, l.tree, l.zxid, Some(storage), &l.sessions, l.session_key),
+            None => Inner::new(config, Tree::new(), 0, Some(storage)),
+        };
+        Ok(Emulator { inner: Arc::new(inner) })
     }
 
     /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
@@ -112,7 +115,7 @@ impl Emulator {
         match &self.inner.storage {
             Some(storage) => {
                 let st = self.inner.state.lock();
-                storage.save(&st.tree, st.zxid)
+                storage.save(&st.tree, st.zxid, &st.live_sessions(), self.inner.session_key)
             }
             None => Ok(()),
         }
@@ -135,6 +138,24 @@ impl Emulator {
     /// The file this emulator is kept in, if any.
     pub fn file_path(&self) -> Option<&Path> {
         self.inner.storage.as_ref().map(Storage::path)
+    }
+
+    /// The secret the wire server derives session passwords from (kept in the file).
+    pub(crate) fn session_key(&self) -> u128 {
+        self.inner.session_key
+    }
+
+    /// A handle on a session read from the file that no one holds yet, for the client that
+    /// comes back to it; starts the expiry timers of such sessions if not done yet.
+    pub(crate) fn adopt(&self, session_id: i64) -> Option<Session> {
+        self.inner.arm_restored();
+        Session::adopt(self.inner.clone(), session_id)
+    }
+
+    /// Starts the expiry timers of the sessions read from the file: they end unless their
+    /// clients come back within their timeouts. Needs a tokio runtime (else does nothing).
+    pub(crate) fn arm_restored(&self) {
+        self.inner.arm_restored();
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Emulator {

@@ -1,11 +1,15 @@
 //! Keeping an emulator's persistent nodes in a file between runs (the CLI's `file:PATH`).
 //!
 //! **Format**: one JSON object, versioned:
-//! `{"format": "zczk-emulator", "version": 1, "zxid": N, "nodes": [...]}`, one entry per
-//! persistent, container or TTL node (`/` and the `/zookeeper` nodes included, so their Stat
-//! survives), in path order, with its data (`data` when it is UTF-8, else `data_base64`;
-//! `"null_data": true` instead for null data; files that predate it have no null), ACL, kind and the Stat fields the server keeps. Ephemerals, sessions and watches live only
-//! as long as the process and are not saved.
+//! `{"format": "zczk-emulator", "version": 1, "zxid": N, "sessions": [...], "nodes": [...]}`,
+//! one entry per persistent, container or TTL node (`/` and the `/zookeeper` nodes included, so
+//! their Stat survives), in path order, with its data (`data` when it is UTF-8, else
+//! `data_base64`; `"null_data": true` for null data, which older files do not have), ACL, kind
+//! and the Stat fields the server keeps. As ZooKeeper keeps sessions and ephemerals in its
+//! snapshot, the live sessions (`sessions`: id and timeout) and their ephemerals (kind
+//! `ephemeral`, with their `owner`) are saved too, with the key the session passwords derive
+//! from (`session_key`): after a restart each session has its whole timeout again for its
+//! client to come back. Watches are not saved: a returning client sets its own again.
 //!
 //! **Lock**: an emulator opened on `PATH` holds an exclusive OS lock (`flock`) on `PATH.lock`
 //! for as long as the server lives. [`crate::Emulator::open_file`] waits for the lock (so two
@@ -81,7 +85,30 @@ struct Saved {
     format: String,
     version: u32,
     zxid: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sessions: Vec<SavedSession>,
+    /// The key session passwords derive from, as 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_key: Option<String>,
     nodes: Vec<SavedNode>,
+}
+
+/// A live session, as saved: it survives a restart with its ephemerals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SavedSession {
+    /// The session id.
+    pub id: i64,
+    /// The timeout it was granted, in ms.
+    pub timeout_ms: u64,
+}
+
+/// What a file holds.
+pub(crate) struct Loaded {
+    pub tree: Tree,
+    pub zxid: i64,
+    pub sessions: Vec<SavedSession>,
+    pub session_key: Option<u128>,
 }
 
 /// The leading fields only, to check format and version before the rest.
@@ -103,10 +130,13 @@ struct SavedNode {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     null_data: bool,
     acl: Vec<SavedAcl>,
-    /// `persistent`, `container` or `ttl`.
+    /// `persistent`, `container`, `ttl` or `ephemeral`.
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl_ms: Option<i64>,
+    /// The session an ephemeral belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<i64>,
     czxid: i64,
     mzxid: i64,
     pzxid: i64,
@@ -135,7 +165,7 @@ pub(crate) struct Storage {
 
 impl Storage {
     /// Locks `path` (waiting if `wait`), then reads it: `None` when it does not exist.
-    pub fn open(path: &Path, wait: bool) -> Result<(Storage, Option<(Tree, i64)>), FileError> {
+    pub fn open(path: &Path, wait: bool) -> Result<(Storage, Option<Loaded>), FileError> {
         let lock_path = lock_path(path);
         let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
         let lock = OpenOptions::new()
@@ -169,9 +199,15 @@ impl Storage {
         &self.path
     }
 
-    /// Writes the persistent nodes of `tree` atomically.
-    pub fn save(&self, tree: &Tree, zxid: i64) -> Result<(), FileError> {
-        let bytes = encode(tree, zxid);
+    /// Writes the nodes of `tree` and the live `sessions` atomically.
+    pub fn save(
+        &self,
+        tree: &Tree,
+        zxid: i64,
+        sessions: &[SavedSession],
+        session_key: u128,
+    ) -> Result<(), FileError> {
+        let bytes = encode(tree, zxid, sessions, session_key);
         let io_error = |action, source| FileError::Io { path: self.path.clone(), action, source };
         let tmp = tmp_path(&self.path);
         let mut file = File::create(&tmp).map_err(|e| io_error("create the temporary file", e))?;
@@ -204,16 +240,20 @@ fn tmp_path(path: &Path) -> PathBuf {
     with_suffix(path, ".tmp")
 }
 
-/// The file's bytes for `tree`: pretty JSON, nodes in path order.
-fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
+/// The file's bytes for `tree` and `sessions`: pretty JSON, nodes in path order. Ephemerals
+/// of sessions that are not among `sessions` are left out.
+fn encode(tree: &Tree, zxid: i64, sessions: &[SavedSession], session_key: u128) -> Vec<u8> {
     let mut nodes: Vec<SavedNode> = tree
         .iter()
         .filter_map(|(path, node)| {
-            let (kind, ttl_ms) = match node.kind {
+            let (kind, ttl_ms, owner) = match node.kind {
+                NodeKind::Ephemeral(owner) if sessions.iter().any(|s| s.id == owner) => {
+                    ("ephemeral", None, Some(owner))
+                }
                 NodeKind::Ephemeral(_) => return None,
-                NodeKind::Persistent => ("persistent", None),
-                NodeKind::Container => ("container", None),
-                NodeKind::Ttl(ms) => ("ttl", Some(ms)),
+                NodeKind::Persistent => ("persistent", None, None),
+                NodeKind::Container => ("container", None, None),
+                NodeKind::Ttl(ms) => ("ttl", Some(ms), None),
             };
             let (data, data_base64) = match node.data.as_deref() {
                 None => (None, None),
@@ -234,6 +274,7 @@ fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
                     .collect(),
                 kind: kind.to_string(),
                 ttl_ms,
+                owner,
                 czxid: node.czxid,
                 mzxid: node.mzxid,
                 pzxid: node.pzxid,
@@ -246,15 +287,22 @@ fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
         })
         .collect();
     nodes.sort_by(|a, b| a.path.cmp(&b.path));
-    let saved = Saved { format: FORMAT.to_string(), version: VERSION, zxid, nodes };
+    let saved = Saved {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        zxid,
+        sessions: sessions.to_vec(),
+        session_key: Some(format!("{session_key:032x}")),
+        nodes,
+    };
     // Plain structs of strings and numbers always serialize.
     let mut bytes = serde_json::to_vec_pretty(&saved).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// The tree and zxid in a file's bytes.
-fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
+/// The tree, zxid and sessions in a file's bytes.
+fn decode(path: &Path, bytes: &[u8]) -> Result<Loaded, FileError> {
     let corrupt = |reason: String| FileError::Corrupt { path: path.to_path_buf(), reason };
     let header: Header = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     if header.format.as_deref() != Some(FORMAT) {
@@ -287,12 +335,18 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
                 return Err(corrupt(format!("node {}: data given with null_data", entry.path)));
             }
         };
-        let kind = match (entry.kind.as_str(), entry.ttl_ms) {
-            ("persistent", None) => NodeKind::Persistent,
-            ("container", None) => NodeKind::Container,
-            ("ttl", Some(ms)) if ms > 0 => NodeKind::Ttl(ms),
-            (kind, ttl) => {
-                return Err(corrupt(format!("node {}: bad kind {kind:?} (ttl_ms {ttl:?})", entry.path)))
+        let kind = match (entry.kind.as_str(), entry.ttl_ms, entry.owner) {
+            ("persistent", None, None) => NodeKind::Persistent,
+            ("container", None, None) => NodeKind::Container,
+            ("ttl", Some(ms), None) if ms > 0 => NodeKind::Ttl(ms),
+            ("ephemeral", None, Some(owner)) if saved.sessions.iter().any(|s| s.id == owner) => {
+                NodeKind::Ephemeral(owner)
+            }
+            (kind, ttl, owner) => {
+                return Err(corrupt(format!(
+                "node {}: bad kind {kind:?} (ttl_ms {ttl:?}, owner {owner:?}; owners must be saved sessions)",
+                entry.path
+            )))
             }
         };
         if entry.acl.is_empty() {
@@ -314,5 +368,11 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
         "/" => corrupt("no root node \"/\"".to_string()),
         _ => corrupt(format!("node {orphan} has no parent in the file")),
     })?;
-    Ok((tree, saved.zxid))
+    let session_key = match saved.session_key {
+        None => None,
+        Some(hex) => Some(
+            u128::from_str_radix(&hex, 16).map_err(|_| corrupt(format!("session_key {hex:?} is not hex")))?,
+        ),
+    };
+    Ok(Loaded { tree, zxid: saved.zxid, sessions: saved.sessions, session_key })
 }

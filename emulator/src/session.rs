@@ -168,9 +168,21 @@ impl State {
 
 impl Session {
     pub(crate) fn open(inner: Arc<Inner>, options: &SessionOptions) -> Session {
+        // Sessions read from a file start their expiry once the server is in use.
+        inner.arm_restored();
         let timeout = inner.negotiate(options.timeout);
         let (id, state_rx) = inner.open_session(options.timeout, &options.client_address);
         Session { inner, id, timeout, state_rx }
+    }
+
+    /// A handle on a live session that has none (one read from a file), or `None`.
+    pub(crate) fn adopt(inner: Arc<Inner>, id: i64) -> Option<Session> {
+        let mut st = inner.state.lock();
+        let entry = st.sessions.get_mut(&id).filter(|e| e.dropped && e.status == Status::Disconnected)?;
+        entry.dropped = false;
+        let (timeout, state_rx) = (entry.timeout, entry.state_tx.subscribe());
+        drop(st);
+        Some(Session { inner, id, timeout, state_rx })
     }
 
     /// The session id.

@@ -30,6 +30,9 @@ async fn persistent_nodes_survive_a_reopen_with_their_stat_acl_and_counters() {
         emulator.flush().unwrap();
         let stat = s.exists("/a").await.unwrap().unwrap();
         let child_stat = s.exists("/a/b").await.unwrap().unwrap();
+        // A closed session's ephemerals go (a live one's are kept: see
+        // a_live_session_and_its_ephemerals_survive_a_reopen).
+        s.close().await.unwrap();
         (stat, child_stat, acl)
     };
     let emulator = Emulator::open_file(&file).unwrap();
@@ -54,6 +57,36 @@ async fn persistent_nodes_survive_a_reopen_with_their_stat_acl_and_counters() {
     assert!(s.exists("/box").await.unwrap().is_some());
     assert!(s.exists("/ttl").await.unwrap().is_some());
     assert!(s.exists("/zookeeper/config").await.unwrap().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_session_and_its_ephemerals_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    let (id, closed) = {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        s.create("/eph", Some(b"x"), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        let closed = emulator.session();
+        closed.create("/gone", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        closed.close().await.unwrap();
+        (s.id(), closed.id())
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("\"id\": {id}")) && !text.contains(&format!("\"id\": {closed}")),
+        "{text}"
+    );
+    let emulator = Emulator::open_file(&file).unwrap();
+    let other = emulator.session();
+    assert_ne!(other.id(), id, "new sessions get new ids");
+    let (_, stat) = other.get_data("/eph").await.unwrap();
+    assert_eq!(stat.ephemeral_owner, id);
+    assert_eq!(other.exists("/gone").await.unwrap(), None);
+    // No client comes back: after the whole timeout, the session expires and its ephemeral goes.
+    tokio::time::sleep(zczk_emulator::DEFAULT_TIMEOUT + Duration::from_secs(1)).await;
+    assert_eq!(other.exists("/eph").await.unwrap(), None);
+    assert_eq!(emulator.session_count(), 1);
 }
 
 #[tokio::test]
@@ -109,7 +142,7 @@ async fn a_missing_file_is_an_empty_tree_and_is_written_on_drop() {
 #[test]
 fn a_corrupt_file_is_an_error_and_is_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 7] = [
         ("truncated.json", "{\"format\": \"zczk-emulator\", \"version\": 1, \"zxid\": 3, \"nodes\": ["),
         ("other.json", "{\"hello\": 1}"),
         (
@@ -127,6 +160,14 @@ fn a_corrupt_file_is_an_error_and_is_left_untouched() {
              "czxid":0,"mzxid":0,"pzxid":0,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}]}"#,
         ),
         ("empty.json", ""),
+        (
+            "ownerless.json",
+            r#"{"format":"zczk-emulator","version":1,"zxid":1,"sessions":[{"id":7,"timeout_ms":4000}],"nodes":[
+            {"path":"/","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"persistent",
+             "czxid":0,"mzxid":0,"pzxid":0,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0},
+            {"path":"/e","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"ephemeral","owner":8,
+             "czxid":1,"mzxid":1,"pzxid":1,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}]}"#,
+        ),
         (
             "nulldata.json",
             r#"{"format":"zczk-emulator","version":1,"zxid":1,"nodes":[

@@ -618,6 +618,73 @@ async fn handshake_negotiates_the_timeout() {
     assert_ne!(low.session_id, high.session_id);
 }
 
+/// A `file:` server that stops and starts again keeps its sessions and their ephemerals, as
+/// ZooKeeper keeps them in its snapshot: a client back within its timeout resumes its session;
+/// one that does not come back has its session expired a timeout after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_survive_a_restart_of_a_file_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    let timeout = Duration::from_millis(1500);
+    let config = Config { min_session_timeout: timeout, max_session_timeout: timeout, ..Config::default() };
+    let open = |file: std::path::PathBuf, config: Config| async move {
+        // Waits for the lock the stopped server holds until its last handle is gone.
+        tokio::task::spawn_blocking(move || Emulator::open_file_with(&file, config, true).unwrap())
+            .await
+            .unwrap()
+    };
+    let server = zczk_emulator::serve("127.0.0.1:0", open(file.clone(), config.clone()).await).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut back, first) = Raw::session(&addr, 1500).await;
+    let (seen, _) = back.call(op::CREATE, create_body("/back", b"", 1)).await;
+    let (mut away, gone) = Raw::session(&addr, 1500).await;
+    away.call(op::CREATE, create_body("/away", b"", 1)).await;
+    server.shutdown().await;
+    drop((back, away));
+
+    let server = zczk_emulator::serve("127.0.0.1:0", open(file.clone(), config).await).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut back, resumed) = Raw::tcp(&addr).await.handshake(first.session_id, &first.password, 1500).await;
+    let resumed = resumed.expect("the restarted server answered");
+    assert_eq!((resumed.session_id, resumed.timeout_ms), (first.session_id, 1500), "the session is resumed");
+    let exists = |path: &'static str| {
+        move |w: &mut zczk_emulator::wire::jute::Writer| {
+            w.string(path).bool(false);
+        }
+    };
+    // The client sets its data watch on its ephemeral again, as clients do when they resume.
+    back.send_xid(-8, op::SET_WATCHES2, |w| {
+        w.i64(seen.zxid).strings(&["/back"]).i32(0).i32(0).i32(0).i32(0);
+    })
+    .await;
+    assert_eq!(back.reply_to(-8).await.0.err, 0);
+    let (mut writer, _) = Raw::session(&addr, 1500).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string("/back").buffer(b"1").i32(-1);
+        })
+        .await;
+    let (reply, events) = back.call(op::EXISTS, exists("/back")).await;
+    assert_eq!(reply.err, 0, "its ephemeral is kept");
+    let events: Vec<_> = events.iter().map(|e| e.event()).collect();
+    assert_eq!(events, [(3, 3, "/back".to_string())], "and its watch works again");
+    drop(writer);
+    assert_eq!(back.call(op::EXISTS, exists("/away")).await.0.err, 0, "the other session's too, for now");
+    // Past the other session's timeout (the returned client keeps talking meanwhile).
+    let deadline = tokio::time::Instant::now() + timeout + Duration::from_millis(700);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(back.call(op::EXISTS, exists("/back")).await.0.err, 0);
+    }
+    assert_eq!(
+        back.call(op::EXISTS, exists("/away")).await.0.err,
+        NO_NODE,
+        "the session that did not come back expired"
+    );
+    let (_, late) = Raw::tcp(&addr).await.handshake(gone.session_id, &gone.password, 1500).await;
+    assert_eq!(late.map(|r| r.timeout_ms), Some(0), "and is told so");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_needs_the_password_and_a_live_session() {
     let (server, addr) = served(quick()).await;

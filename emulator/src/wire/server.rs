@@ -1,8 +1,8 @@
 //! The listening server: accepts connections and keeps the sessions its clients hold, so a
 //! client that reconnects (to this same server) with its session id and password resumes it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,8 +64,6 @@ pub(crate) struct Slot {
 pub(crate) struct Shared {
     pub emulator: Emulator,
     pub sessions: Mutex<HashMap<i64, Slot>>,
-    /// Keys the session passwords (a keyed hash of the id), random per server.
-    password_key: RandomState,
     /// The largest frame a client may send.
     pub max_frame: usize,
     pub shutdown: watch::Receiver<bool>,
@@ -92,10 +90,16 @@ pub(crate) enum Attach {
 }
 
 impl Shared {
+    /// The session's password: a keyed hash of its id, with the emulator's session key (which
+    /// a `file:` emulator keeps, so passwords still hold after a restart).
     fn password(&self, session: i64) -> [u8; PASSWORD_LEN] {
+        use sha1::Digest as _;
+        let mut hash = sha1::Sha1::new();
+        hash.update(self.emulator.session_key().to_be_bytes());
+        hash.update(session.to_be_bytes());
+        let digest = hash.finalize();
         let mut out = [0; PASSWORD_LEN];
-        out[..8].copy_from_slice(&self.password_key.hash_one((session, 0u8)).to_be_bytes());
-        out[8..].copy_from_slice(&self.password_key.hash_one((session, 1u8)).to_be_bytes());
+        out.copy_from_slice(&digest[..PASSWORD_LEN]);
         out
     }
 
@@ -129,8 +133,17 @@ impl Shared {
             return Attach::Expired;
         }
         let mut sessions = self.sessions.lock();
-        let Some(slot) = sessions.get_mut(&request.session_id) else {
-            return Attach::Expired;
+        let slot = match sessions.entry(request.session_id) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            // A session read from the emulator's file, whose client comes back after a restart.
+            Entry::Vacant(vacant) => {
+                let Some(session) = self.emulator.adopt(request.session_id) else {
+                    return Attach::Expired;
+                };
+                let session = Arc::new(session);
+                self.reap_when_ended(&session);
+                vacant.insert(Slot { session, conn: 0, stats: ConnStats::new(peer), kick: None })
+            }
         };
         let state = *slot.session.session_state().borrow();
         match state {
@@ -223,12 +236,13 @@ impl Server {
     /// Listens on `addr` (port 0 picks a free port) for clients of `emulator`.
     pub async fn bind(addr: impl ToSocketAddrs, emulator: Emulator) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        // Sessions read from a file expire unless their clients come back in time.
+        emulator.arm_restored();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let max_frame = emulator.config().max_request_bytes + FRAME_SLACK;
         let shared = Arc::new(Shared {
             emulator,
             sessions: Mutex::new(HashMap::new()),
-            password_key: RandomState::new(),
             max_frame,
             shutdown: shutdown_rx,
             next_conn: AtomicU64::new(1),
