@@ -47,6 +47,7 @@ both!(
     persistent_recursive_watch_sees_the_whole_subtree,
     a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed,
     persistent_watches_are_armed_again_after_a_reconnection,
+    the_last_persistent_mode_on_a_path_decides_what_is_heard,
 );
 
 async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
@@ -324,4 +325,32 @@ async fn persistent_watches_are_armed_again_after_a_reconnection<B: Backend>(b: 
     assert_eq!(next(&mut node).await, event(EventKind::NodeChildrenChanged, "/w"));
     assert_eq!(next(&mut tree).await, event(EventKind::NodeCreated, "/t/missed/c"));
     close(s).await;
+}
+
+/// ZooKeeper 3.8 keeps one persistent mode per path and session, the last one added; the
+/// client hands what that mode lets through to each of its watches on the path that wants it.
+/// So after a persistent and then a recursive watch on one path, no children event comes (the
+/// recursive mode has none), and the earlier watch hears only the node's own data change.
+async fn the_last_persistent_mode_on_a_path_decides_what_is_heard<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    other.create("/m", Some(b""), &CreateOptions::default()).await.unwrap();
+    let mut first = s.add_watch("/m", WatchMode::Persistent).await.unwrap();
+    let mut second = s.add_watch("/m", WatchMode::PersistentRecursive).await.unwrap();
+    other.set_data("/m", Some(b"1"), None).await.unwrap();
+    other.create("/m/c", Some(b""), &CreateOptions::default()).await.unwrap();
+    other.set_data("/m/c", Some(b"1"), None).await.unwrap();
+    other.delete("/m/c", None).await.unwrap();
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeCreated, "/m/c"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m/c"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDeleted, "/m/c"));
+    // The first watch heard only the data changes of /m: the next one after the first is the
+    // one made last (events of a session come in change order).
+    assert_eq!(next(&mut first).await, event(EventKind::NodeDataChanged, "/m"));
+    other.set_data("/m", Some(b"2"), None).await.unwrap();
+    assert_eq!(next(&mut first).await, event(EventKind::NodeDataChanged, "/m"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m"));
+    close(s).await;
+    close(other).await;
 }

@@ -179,9 +179,23 @@ impl Watches {
         let Some(entries) = self.by_path.get_mut(at) else {
             return;
         };
+        // The server keeps one persistent mode per path and session, the last one added: the
+        // client hears only what that mode wants, and hands it to each of its persistent
+        // watches on the path that wants it.
+        let mut modes: Vec<(i64, u64, WatchKind)> = Vec::new();
+        for entry in entries.iter().filter(|e| !e.kind.is_oneshot()) {
+            match modes.iter_mut().find(|(session, _, _)| *session == entry.session) {
+                Some(mode) if mode.1 < entry.id => *mode = (entry.session, entry.id, entry.kind),
+                Some(_) => {}
+                None => modes.push((entry.session, entry.id, entry.kind)),
+            }
+        }
+        let mode_wants =
+            |session: i64| modes.iter().any(|(s, _, kind)| *s == session && kind.wants(change.kind, exact));
         let mut removed_recursive = 0;
         entries.retain_mut(|entry| {
-            if !entry.kind.wants(change.kind, exact) || suspended.contains(&entry.session) {
+            let heard = entry.kind.is_oneshot() || mode_wants(entry.session);
+            if !heard || !entry.kind.wants(change.kind, exact) || suspended.contains(&entry.session) {
                 return true;
             }
             let event = WatchEvent { kind: change.kind, path: change.path.clone() };
