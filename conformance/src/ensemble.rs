@@ -28,7 +28,10 @@ impl RealEnsemble {
         let chroot = unique_chroot(test);
         let root = ZkConnector::new(servers.clone()).with_session_timeout(SESSION_TIMEOUT);
         let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
-        store.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store
+            .create(&chroot, Some(b""), &CreateOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{test}: {e}"));
         store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
         let mut relays = Vec::new();
         for member in servers.split(',') {

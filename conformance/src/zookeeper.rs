@@ -27,7 +27,10 @@ impl RealZooKeeper {
         let chroot = unique_chroot(test);
         let root = ZkConnector::new(server.clone()).with_session_timeout(SESSION_TIMEOUT);
         let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
-        store.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        store
+            .create(&chroot, Some(b""), &CreateOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{test}: {e}"));
         store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
         let relay = Relay::start(&server).await.unwrap_or_else(|e| panic!("{test}: starting a relay: {e}"));
         let connector =

@@ -186,7 +186,7 @@ async fn get_properties_is_raw<B: Backend>(backend: B) {
     put(&*store, "/top", json!({"x ->": "/real", "b =>": "/real a"})).await;
     let got = zk.get_properties("/top").await.unwrap();
     assert_eq!(serde_json::Value::Object(got), json!({"x ->": "/real", "b =>": "/real a"}));
-    store.create("/raw", b"not json", &Default::default()).await.unwrap();
+    store.create("/raw", Some(b"not json"), &Default::default()).await.unwrap();
     assert_eq!(
         serde_json::Value::Object(zk.get_properties("/raw").await.unwrap()),
         json!({"string_value": "not json"})

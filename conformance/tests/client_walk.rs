@@ -116,7 +116,7 @@ async fn create_recursive_makes_the_missing_ancestors<B: Backend>(backend: B) {
     assert_eq!(json(&*store, "/have/x/y/z").await, json!({"a": 1}));
     for ancestor in ["/have/x", "/have/x/y"] {
         let (data, _) = store.get_data(ancestor).await.unwrap();
-        assert!(data.is_empty(), "{ancestor} has empty data");
+        assert_eq!(data, Some(vec![]), "{ancestor} has empty data");
         assert_eq!(store.get_acl(ancestor).await.unwrap().0, acl);
     }
     assert_eq!(json(&*store, "/have").await, json!({"keep": 1}), "existing ancestors are untouched");

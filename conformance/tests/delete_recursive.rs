@@ -43,7 +43,7 @@ async fn delete_recursive_keeps_ephemerals_and_their_ancestors<B: Backend>(b: B)
     let (s, owner) = (b.session().await, b.session().await);
     setup(&s, "/f\n  /p\n  /q\n    /r\n").await;
     for server in ["/f/p/h:1", "/f/p/h:2"] {
-        owner.create(server, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        owner.create(server, Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     }
     let report = delete(&s, "/f", &DeleteOptions::default()).await;
     assert_eq!(
@@ -65,7 +65,7 @@ async fn delete_recursive_keeps_ephemerals_and_their_ancestors<B: Backend>(b: B)
 async fn force_deletes_ephemerals_too<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     setup(&s, "/f\n  /p\n").await;
-    owner.create("/f/p/h:1", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    owner.create("/f/p/h:1", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let forced = DeleteOptions { force: true, ..DeleteOptions::default() };
     let report = delete(&s, "/f", &forced).await;
     assert!(report.lines.is_empty(), "{:?}", report.lines);
@@ -78,7 +78,7 @@ async fn force_deletes_ephemerals_too<B: Backend>(b: B) {
 async fn dry_run_reports_and_deletes_nothing<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     setup(&s, "/f\n  /a\n    /x\n  /p\n").await;
-    owner.create("/f/p/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    owner.create("/f/p/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let options = DeleteOptions { dry_run: true, ..DeleteOptions::default() };
     let report = delete(&s, "/f", &options).await;
     assert_eq!(

@@ -42,7 +42,7 @@ async fn export_of_an_empty_tree_is_a_newline<B: Backend>(b: B) {
 async fn export_at_root_prints_top_nodes_at_indent_zero_without_zookeeper<B: Backend>(b: B) {
     let s = b.session().await;
     setup(&s).await;
-    s.set_data("/", br#"{"root":1}"#, None).await.unwrap();
+    s.set_data("/", Some(br#"{"root":1}"#), None).await.unwrap();
     let text = export(&s, "/", &ExportOptions::default()).await;
     assert_eq!(text, "/a : svc\n  x = 1\n  /b\n    l -> /a\n/c\n");
     close(s).await;
@@ -70,7 +70,7 @@ async fn export_leaves_out_ephemerals_unless_asked<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     setup(&s).await;
     owner
-        .create("/c/10.0.0.1:80", br#"{"pid":7}"#, &CreateOptions::new(CreateMode::Ephemeral))
+        .create("/c/10.0.0.1:80", Some(br#"{"pid":7}"#), &CreateOptions::new(CreateMode::Ephemeral))
         .await
         .unwrap();
     assert_eq!(export(&s, "/c", &ExportOptions::default()).await, "/c\n");
@@ -84,7 +84,7 @@ async fn export_leaves_out_ephemerals_unless_asked<B: Backend>(b: B) {
 
 async fn export_shows_raw_data_as_string_value<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/raw", b"hello world", &CreateOptions::default()).await.unwrap();
+    s.create("/raw", Some(b"hello world"), &CreateOptions::default()).await.unwrap();
     assert_eq!(export(&s, "/", &ExportOptions::default()).await, "/raw\n  string_value = 'hello world'\n");
     close(s).await;
 }

@@ -104,7 +104,7 @@ async fn fresh_root<S: Store>(s: &S) {
     if s.exists("/r").await.unwrap().is_some() {
         delete::delete_recursive(s, "/r", &DeleteOptions::default()).await.unwrap();
     }
-    s.create("/r", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/r", Some(b""), &CreateOptions::default()).await.unwrap();
 }
 
 async fn random_trees_export_as_imported<B: Backend>(b: B) {

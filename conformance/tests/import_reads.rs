@@ -9,9 +9,9 @@ both!(multi_read_answers_each_op_in_order, multi_read_fails_each_op_on_its_own, 
 
 async fn multi_read_answers_each_op_in_order<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/a", br#"{"x":1}"#, &CreateOptions::default()).await.unwrap();
+    s.create("/a", Some(br#"{"x":1}"#), &CreateOptions::default()).await.unwrap();
     for child in ["/a/c", "/a/b"] {
-        s.create(child, b"", &CreateOptions::default()).await.unwrap();
+        s.create(child, Some(b""), &CreateOptions::default()).await.unwrap();
     }
     let ops =
         [ReadOp::GetChildren("/a".into()), ReadOp::GetData("/a".into()), ReadOp::GetData("/a/b".into())];
@@ -26,16 +26,16 @@ async fn multi_read_answers_each_op_in_order<B: Backend>(b: B) {
         other => panic!("{other:?}"),
     }
     let (_, stat) = s.get_data("/a").await.unwrap();
-    assert_eq!(results[1], Ok(ReadResult::Data(br#"{"x":1}"#.to_vec(), stat)));
+    assert_eq!(results[1], Ok(ReadResult::Data(Some(br#"{"x":1}"#.to_vec()), stat)));
     assert!(
-        matches!(&results[2], Ok(ReadResult::Data(data, stat)) if data.is_empty() && stat.num_children == 0)
+        matches!(&results[2], Ok(ReadResult::Data(Some(data), stat)) if data.is_empty() && stat.num_children == 0)
     );
     close(s).await;
 }
 
 async fn multi_read_fails_each_op_on_its_own<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/a", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/a", Some(b""), &CreateOptions::default()).await.unwrap();
     let ops = [
         ReadOp::GetData("/missing".into()),
         ReadOp::GetData("/a".into()),

@@ -43,7 +43,7 @@ async fn stats<S: Store>(s: &S, path: &str) -> BTreeMap<String, Stat> {
 /// The node's data as text.
 async fn data<S: Store>(s: &S, path: &str) -> String {
     let (data, _) = s.get_data(path).await.unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8(data).expect("UTF-8 data")
+    String::from_utf8(data.unwrap_or_default()).expect("UTF-8 data")
 }
 
 async fn import<S: Store>(s: &S, text: &str, path: &str, options: &ImportOptions) -> import::Imported {
@@ -157,7 +157,7 @@ async fn import_replaces_data_and_reports_nothing_on_success<B: Backend>(b: B) {
 /// ephemeral extra `/s/e` owned by `owner`.
 async fn with_extras<S: Store>(s: &S, owner: &S) {
     import(s, "/s\n  /keep\n  /old\n    /x\n", "/", &ImportOptions::default()).await;
-    owner.create("/s/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    owner.create("/s/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
 }
 
 async fn trim_unset_reports_extras_and_leaves_them<B: Backend>(b: B) {
@@ -184,7 +184,7 @@ async fn trim_deletes_extras_and_keeps_ephemeral_descendants<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     import(&s, "/svc\n  /providers\n  /old\n    /a\n", "/", &ImportOptions::default()).await;
     owner
-        .create("/svc/providers/10.0.0.1:80", b"", &CreateOptions::new(CreateMode::Ephemeral))
+        .create("/svc/providers/10.0.0.1:80", Some(b""), &CreateOptions::new(CreateMode::Ephemeral))
         .await
         .unwrap();
 
@@ -309,7 +309,7 @@ async fn concurrent_writer_between_plan_and_apply_is_detected<B: Backend>(b: B) 
     assert_eq!(plan.deletes.len(), 1);
 
     // Another client changes /a after the plan read it.
-    other.set_data("/a", br#"{"v":"theirs"}"#, None).await.unwrap();
+    other.set_data("/a", Some(br#"{"v":"theirs"}"#), None).await.unwrap();
     let err = import::apply(&s, &plan, &ApplyOptions::default(), None).await.unwrap_err();
     match &err {
         ImportError::Conflict { failures, .. } => {
@@ -443,7 +443,7 @@ async fn export_import_export_round_trips<B: Backend>(b: B) {
     let first = export::export_tree(&s, "/", &ExportOptions::default()).await.unwrap();
     assert_eq!(first, tree::print(&tree::parse(text).unwrap()), "export prints what was imported");
     // Into a fresh subtree, then out again under the same names.
-    s.create("/copy", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/copy", Some(b""), &CreateOptions::default()).await.unwrap();
     import(&s, &first, "/copy", &ImportOptions::default()).await;
     for top in ["services", "databases"] {
         let original = export::export_tree(&s, &format!("/{top}"), &ExportOptions::default()).await.unwrap();

@@ -40,20 +40,20 @@ async fn writes_at_the_limit_pass_and_one_byte_more_loses_the_connection<B: Back
     let open = CreateOptions::default();
 
     let room = limit.max - limit.create("/c", b"", &open);
-    s.create("/c", &vec![b'c'; room], &open).await.expect("a create at the limit");
+    s.create("/c", Some(&vec![b'c'; room]), &open).await.expect("a create at the limit");
     let lost = b.session().await;
-    let error = lost.create("/d", &vec![b'd'; room + 1], &open).await.unwrap_err();
+    let error = lost.create("/d", Some(&vec![b'd'; room + 1]), &open).await.unwrap_err();
     assert_eq!(error.code, Code::ConnectionLoss, "{error}");
     close_after_loss(lost).await;
     assert_eq!(s.exists("/d").await.unwrap(), None);
 
     let room = limit.max - limit.set_data("/c", b"");
-    s.set_data("/c", &vec![b'e'; room], None).await.expect("a setData at the limit");
+    s.set_data("/c", Some(&vec![b'e'; room]), None).await.expect("a setData at the limit");
     let lost = b.session().await;
-    let error = lost.set_data("/c", &vec![b'f'; room + 1], None).await.unwrap_err();
+    let error = lost.set_data("/c", Some(&vec![b'f'; room + 1]), None).await.unwrap_err();
     assert_eq!(error.code, Code::ConnectionLoss, "{error}");
     close_after_loss(lost).await;
-    assert_eq!(s.get_data("/c").await.unwrap().0, vec![b'e'; room]);
+    assert_eq!(s.get_data("/c").await.unwrap().0, Some(vec![b'e'; room]));
     close(s).await;
 }
 
@@ -62,8 +62,12 @@ async fn a_multi_at_the_limit_passes_and_one_byte_more_loses_the_connection<B: B
     let limit = s.request_limit();
     let ops = |data: usize| {
         vec![
-            Op::Create { path: "/m1".into(), data: vec![b'm'; data], options: CreateOptions::default() },
-            Op::Create { path: "/m2".into(), data: Vec::new(), options: CreateOptions::default() },
+            Op::Create {
+                path: "/m1".into(),
+                data: Some(vec![b'm'; data]),
+                options: CreateOptions::default(),
+            },
+            Op::Create { path: "/m2".into(), data: Some(Vec::new()), options: CreateOptions::default() },
         ]
     };
     let room = limit.max - limit.multi(&ops(0));
@@ -75,20 +79,24 @@ async fn a_multi_at_the_limit_passes_and_one_byte_more_loses_the_connection<B: B
     close_after_loss(lost).await;
     assert_eq!(s.exists("/m2").await.unwrap(), None);
     s.multi(&ops(room)).await.expect("a multi at the limit");
-    assert_eq!(s.get_data("/m1").await.unwrap().0.len(), room);
+    assert_eq!(s.get_data("/m1").await.unwrap().0.unwrap_or_default().len(), room);
     close(s).await;
 }
 
 async fn a_multi_read_at_the_limit_passes_and_one_byte_more_loses_the_connection<B: Backend>(b: B) {
     let s = b.session().await;
     let limit = s.request_limit();
-    s.create("/r", b"here", &CreateOptions::default()).await.unwrap();
+    s.create("/r", Some(b"here"), &CreateOptions::default()).await.unwrap();
     // A read of /r and one of a missing node whose long name fills the request.
     let ops = |len: usize| [ReadOp::GetData("/r".into()), ReadOp::GetData(format!("/{}", name('n', len)))];
     // (Counted from a one-character name: under a chroot, `/` alone is sent as the chroot.)
     let len = limit.max - limit.multi_read(&ops(1)) + 1;
     let results = s.multi_read(&ops(len)).await.expect("a multi-read at the limit");
-    assert!(matches!(&results[0], Ok(ReadResult::Data(data, _)) if data == b"here"), "{:?}", results[0]);
+    assert!(
+        matches!(&results[0], Ok(ReadResult::Data(Some(data), _)) if data == b"here"),
+        "{:?}",
+        results[0]
+    );
     assert!(matches!(&results[1], Err(e) if e.code == Code::NoNode));
     let lost = b.session().await;
     let error = lost.multi_read(&ops(len + 1)).await.unwrap_err();
@@ -132,7 +140,7 @@ async fn data_at_the_limit_imports_and_one_byte_more_is_refused_naming_the_node<
     // A new node: the limit of a create with the open ACL.
     let room = limit.max - limit.create("/n", b"", &CreateOptions::default());
     import(node_with_data("/n", room)).await.expect("a node at the create limit");
-    assert_eq!(s.get_data("/n").await.unwrap().0.len(), room);
+    assert_eq!(s.get_data("/n").await.unwrap().0.unwrap_or_default().len(), room);
     // One byte more is refused before anything is written: /a, first in the plan, is not created.
     let text = format!("/a\n{}", node_with_data("/o", room + 1));
     match import(text).await {
@@ -153,7 +161,7 @@ async fn data_at_the_limit_imports_and_one_byte_more_is_refused_naming_the_node<
         other => panic!("{other:?}"),
     }
     import(node_with_data("/n", room)).await.expect("an update at the setData limit");
-    assert_eq!(s.get_data("/n").await.unwrap().0.len(), room);
+    assert_eq!(s.get_data("/n").await.unwrap().0.unwrap_or_default().len(), room);
     close(s).await;
 }
 
@@ -232,7 +240,12 @@ impl<'s, S: Store> Narrowed<'s, S> {
 }
 
 impl<S: Store> Store for Narrowed<'_, S> {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
         self.inner.create(path, data, options)
     }
     fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
@@ -244,13 +257,18 @@ impl<S: Store> Store for Narrowed<'_, S> {
     fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
         self.inner.exists_watch(path)
     }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         self.inner.get_data(path)
     }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         self.inner.get_data_watch(path)
     }
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
         self.inner.set_data(path, data, version)
     }
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {

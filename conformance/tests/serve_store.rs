@@ -55,19 +55,19 @@ async fn a_dropped_connection_resumes_the_session() {
     let b = Served::start().await;
     let s = b.session().await;
     let id = s.session_id();
-    s.create("/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let (_, _, watch) = s.get_data_watch("/e").await.unwrap();
     let other = b.session().await;
     // Drop the client's connection; it reconnects with its id and password.
     b.emulator().faults(id).disconnect();
-    other.set_data("/e", b"changed", None).await.unwrap();
+    other.set_data("/e", Some(b"changed"), None).await.unwrap();
     let mut state = s.session_state();
     tokio::time::timeout(MUST, state.wait_for(|st| *st == SessionState::Connected)).await.unwrap().unwrap();
     // The watch is re-armed by setWatches and fires for the change made while away.
     let fired = tokio::time::timeout(MUST, watch).await.expect("the watch did not fire after the reconnect");
     assert_eq!(fired, event(EventKind::NodeDataChanged, "/e"));
     let (data, stat) = s.get_data("/e").await.unwrap();
-    assert_eq!((data.as_slice(), stat.ephemeral_owner), (&b"changed"[..], id));
+    assert_eq!((data.as_deref(), stat.ephemeral_owner), (Some(&b"changed"[..]), id));
     assert_eq!(s.session_id(), id);
     close(s).await;
     close(other).await;
@@ -77,10 +77,10 @@ async fn a_dropped_connection_resumes_the_session() {
 async fn many_pipelined_requests_are_answered_in_order() {
     let b = Served::start().await;
     let s = b.session().await;
-    s.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/p", Some(b""), &CreateOptions::default()).await.unwrap();
     let paths: Vec<String> = (0..500).map(|i| format!("/p/n{i}")).collect();
     let options = CreateOptions::default();
-    let creates: Vec<_> = paths.iter().map(|p| s.create(p, p.as_bytes(), &options)).collect();
+    let creates: Vec<_> = paths.iter().map(|p| s.create(p, Some(p.as_bytes()), &options)).collect();
     for (created, path) in futures::future::join_all(creates).await.into_iter().zip(&paths) {
         assert_eq!(&created.unwrap().path, path);
     }
@@ -88,7 +88,7 @@ async fn many_pipelined_requests_are_answered_in_order() {
     let mut last = 0;
     for (read, path) in futures::future::join_all(reads).await.into_iter().zip(&paths) {
         let (data, stat) = read.unwrap();
-        assert_eq!(data, path.as_bytes());
+        assert_eq!(data.as_deref(), Some(path.as_bytes()));
         assert!(stat.czxid > last, "creates applied out of order");
         last = stat.czxid;
     }
@@ -107,7 +107,7 @@ async fn an_idle_client_keeps_its_session_by_pinging() {
     let connector = ZkConnector::new(server.local_addr().to_string()).with_session_timeout(SESSION_TIMEOUT);
     let s = connector.connect().await.unwrap();
     assert_eq!(s.session_timeout(), Duration::from_millis(600));
-    s.create("/idle", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/idle", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(*s.session_state().borrow(), SessionState::Connected);
     assert_eq!(s.exists("/idle").await.unwrap().map(|st| st.ephemeral_owner), Some(s.session_id()));
@@ -120,25 +120,25 @@ mod cases {
 
     pub async fn create_get_set_with_versions<B: Backend>(b: B) {
         let s = b.session().await;
-        let created = s.create("/a", b"one", &CreateOptions::default()).await.unwrap();
+        let created = s.create("/a", Some(b"one"), &CreateOptions::default()).await.unwrap();
         assert_eq!(created.path, "/a");
         assert_eq!((created.stat.version, created.stat.data_length), (0, 3));
         let (data, stat) = s.get_data("/a").await.unwrap();
-        assert_eq!((data.as_slice(), stat), (&b"one"[..], created.stat));
-        let set = s.set_data("/a", b"two", Some(0)).await.unwrap();
+        assert_eq!((data.as_deref(), stat), (Some(&b"one"[..]), created.stat));
+        let set = s.set_data("/a", Some(b"two"), Some(0)).await.unwrap();
         assert_eq!(set.version, 1);
         assert!(set.mzxid > stat.mzxid);
-        assert_eq!(code(s.set_data("/a", b"x", Some(0)).await), Code::BadVersion);
-        assert_eq!(code(s.create("/a", b"", &CreateOptions::default()).await), Code::NodeExists);
+        assert_eq!(code(s.set_data("/a", Some(b"x"), Some(0)).await), Code::BadVersion);
+        assert_eq!(code(s.create("/a", Some(b""), &CreateOptions::default()).await), Code::NodeExists);
         assert_eq!(code(s.get_data("/missing").await), Code::NoNode);
-        assert_eq!(code(s.create("/no/parent", b"", &CreateOptions::default()).await), Code::NoNode);
+        assert_eq!(code(s.create("/no/parent", Some(b""), &CreateOptions::default()).await), Code::NoNode);
         assert_eq!(s.exists("/missing").await.unwrap(), None);
         assert_eq!(s.exists("/a").await.unwrap(), Some(set));
         assert_eq!(code(s.delete("/a", Some(0)).await), Code::BadVersion);
         s.delete("/a", Some(1)).await.unwrap();
         assert_eq!(s.exists("/a").await.unwrap(), None);
         let ttl = CreateOptions::default().with_ttl(Duration::from_secs(60));
-        let with_ttl = s.create("/ttl", b"", &ttl).await.unwrap();
+        let with_ttl = s.create("/ttl", Some(b""), &ttl).await.unwrap();
         assert_eq!(s.exists("/ttl").await.unwrap(), Some(with_ttl.stat));
         s.sync("/").await.unwrap();
         close(s).await;
@@ -146,12 +146,12 @@ mod cases {
 
     pub async fn children_and_sequential_names<B: Backend>(b: B) {
         let s = b.session().await;
-        s.create("/c", b"", &CreateOptions::default()).await.unwrap();
+        s.create("/c", Some(b""), &CreateOptions::default()).await.unwrap();
         let seq = CreateOptions::new(CreateMode::PersistentSequential);
-        let first = s.create("/c/n-", b"", &seq).await.unwrap();
-        let second = s.create("/c/n-", b"", &seq).await.unwrap();
+        let first = s.create("/c/n-", Some(b""), &seq).await.unwrap();
+        let second = s.create("/c/n-", Some(b""), &seq).await.unwrap();
         assert_eq!((first.path.as_str(), second.path.as_str()), ("/c/n-0000000000", "/c/n-0000000001"));
-        s.create("/c/x", b"", &CreateOptions::default()).await.unwrap();
+        s.create("/c/x", Some(b""), &CreateOptions::default()).await.unwrap();
         let (mut names, stat) = s.get_children("/c").await.unwrap();
         names.sort();
         assert_eq!(names, ["n-0000000000", "n-0000000001", "x"]);
@@ -163,10 +163,11 @@ mod cases {
     pub async fn ephemeral_nodes_go_with_close<B: Backend>(b: B) {
         let owner = b.session().await;
         let other = b.session().await;
-        let created = owner.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        let created =
+            owner.create("/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
         assert_eq!(created.stat.ephemeral_owner, owner.session_id());
         assert_eq!(
-            code(owner.create("/eph/kid", b"", &CreateOptions::default()).await),
+            code(owner.create("/eph/kid", Some(b""), &CreateOptions::default()).await),
             Code::NoChildrenForEphemerals
         );
         let (_, watch) = other.exists_watch("/eph").await.unwrap();
@@ -180,10 +181,10 @@ mod cases {
     pub async fn multi_is_all_or_nothing<B: Backend>(b: B) {
         let s = b.session().await;
         let ops = [
-            Op::Create { path: "/m".into(), data: b"1".to_vec(), options: CreateOptions::default() },
+            Op::Create { path: "/m".into(), data: Some(b"1".to_vec()), options: CreateOptions::default() },
             Op::Check { path: "/m".into(), version: 0 },
-            Op::SetData { path: "/m".into(), data: b"2".to_vec(), version: Some(0) },
-            Op::Create { path: "/m/k".into(), data: vec![], options: CreateOptions::default() },
+            Op::SetData { path: "/m".into(), data: Some(b"2".to_vec()), version: Some(0) },
+            Op::Create { path: "/m/k".into(), data: Some(vec![]), options: CreateOptions::default() },
         ];
         let results = s.multi(&ops).await.unwrap();
         assert_eq!(results.len(), 4);
@@ -204,15 +205,15 @@ mod cases {
     pub async fn watches_fire_in_order_before_the_read<B: Backend>(b: B) {
         let s = b.session().await;
         let writer = b.session().await;
-        s.create("/w", b"0", &CreateOptions::default()).await.unwrap();
+        s.create("/w", Some(b"0"), &CreateOptions::default()).await.unwrap();
         let (_, _, data_watch) = s.get_data_watch("/w").await.unwrap();
         let (_, _, child_watch) = s.get_children_watch("/w").await.unwrap();
         let (_, exist_watch) = s.exists_watch("/w/new").await.unwrap();
-        writer.set_data("/w", b"1", None).await.unwrap();
-        writer.create("/w/new", b"", &CreateOptions::default()).await.unwrap();
+        writer.set_data("/w", Some(b"1"), None).await.unwrap();
+        writer.create("/w/new", Some(b""), &CreateOptions::default()).await.unwrap();
         // The read is sent after the changes: its reply comes after their events.
         let (data, _) = s.get_data("/w").await.unwrap();
-        assert_eq!(data, b"1");
+        assert_eq!(data.as_deref(), Some(&b"1"[..]));
         use futures::FutureExt as _;
         let data_event = data_watch.now_or_never().expect("data event after the read");
         assert_eq!(data_event, event(EventKind::NodeDataChanged, "/w"));
@@ -224,10 +225,10 @@ mod cases {
 
     pub async fn persistent_watches_stream_events<B: Backend>(b: B) {
         let s = b.session().await;
-        s.create("/pw", b"", &CreateOptions::default()).await.unwrap();
+        s.create("/pw", Some(b""), &CreateOptions::default()).await.unwrap();
         let mut recursive = s.add_watch("/pw", WatchMode::PersistentRecursive).await.unwrap();
-        s.create("/pw/a", b"", &CreateOptions::default()).await.unwrap();
-        s.set_data("/pw/a", b"x", None).await.unwrap();
+        s.create("/pw/a", Some(b""), &CreateOptions::default()).await.unwrap();
+        s.set_data("/pw/a", Some(b"x"), None).await.unwrap();
         s.delete("/pw/a", None).await.unwrap();
         let mut seen = Vec::new();
         for _ in 0..3 {
@@ -248,7 +249,7 @@ mod cases {
         let s = b.session().await;
         s.add_auth("digest", b"alice:secret").await.unwrap();
         let private = CreateOptions::default().with_acl(Acl::creator_all());
-        s.create("/private", b"x", &private).await.unwrap();
+        s.create("/private", Some(b"x"), &private).await.unwrap();
         let (acl, _) = s.get_acl("/private").await.unwrap();
         assert_eq!((acl.len(), acl[0].scheme.as_str(), acl[0].perms), (1, "digest", Perms::ALL));
         assert!(acl[0].id.starts_with("alice:"));
@@ -256,8 +257,8 @@ mod cases {
         assert_eq!(code(stranger.get_data("/private").await), Code::NoAuth);
         let read_only = s.set_acl("/private", &Acl::read_only(), Some(0)).await.unwrap();
         assert_eq!(read_only.aversion, 1);
-        assert_eq!(stranger.get_data("/private").await.unwrap().0, b"x");
-        assert_eq!(code(stranger.set_data("/private", b"y", None).await), Code::NoAuth);
+        assert_eq!(stranger.get_data("/private").await.unwrap().0.as_deref(), Some(&b"x"[..]));
+        assert_eq!(code(stranger.set_data("/private", Some(b"y"), None).await), Code::NoAuth);
         close(s).await;
         close(stranger).await;
     }
@@ -265,7 +266,7 @@ mod cases {
     pub async fn expiry_deletes_ephemerals_and_ends_the_session<B: Backend>(b: B) {
         let s = b.session().await;
         let other = b.session().await;
-        s.create("/gone", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        s.create("/gone", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
         b.expire(&s).await;
         assert_eq!(*s.session_state().borrow(), SessionState::Expired);
         assert_eq!(code(s.get_data("/").await), Code::SessionExpired);

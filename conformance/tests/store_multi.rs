@@ -4,7 +4,7 @@ use zczk_conformance::{both, close, Backend};
 use zczk_core::store::{Code, CreateMode, CreateOptions, EventKind, MultiError, Op, OpResult, Store};
 
 fn create(path: &str, data: &[u8]) -> Op {
-    Op::Create { path: path.into(), data: data.to_vec(), options: CreateOptions::default() }
+    Op::Create { path: path.into(), data: Some(data.to_vec()), options: CreateOptions::default() }
 }
 
 fn failing(result: Result<Vec<OpResult>, MultiError>) -> (usize, Code, String) {
@@ -24,16 +24,16 @@ both!(
 
 async fn multi_applies_every_op_in_order<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/m", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/m", Some(b""), &CreateOptions::default()).await.unwrap();
     let ops = vec![
         create("/m/a", b"a"),
         create("/m/b", b""),
-        Op::SetData { path: "/m/a".into(), data: b"a2".to_vec(), version: Some(0) },
+        Op::SetData { path: "/m/a".into(), data: Some(b"a2".to_vec()), version: Some(0) },
         Op::Check { path: "/m/b".into(), version: 0 },
         Op::Delete { path: "/m/b".into(), version: None },
         Op::Create {
             path: "/m/s-".into(),
-            data: vec![],
+            data: Some(vec![]),
             options: CreateOptions::new(CreateMode::PersistentSequential),
         },
     ];
@@ -50,7 +50,7 @@ async fn multi_applies_every_op_in_order<B: Backend>(b: B) {
     // Sequential numbering counts the creates before it in the same transaction.
     assert!(matches!(&results[5], OpResult::Create(c) if c.path == "/m/s-0000000002"), "{:?}", results[5]);
     let (data, stat) = s.get_data("/m/a").await.unwrap();
-    assert_eq!((data.as_slice(), stat.version), (&b"a2"[..], 1));
+    assert_eq!((data.as_deref(), stat.version), (Some(&b"a2"[..]), 1));
     assert_eq!(s.exists("/m/b").await.unwrap(), None);
     // One transaction: the nodes it made share one zxid.
     let s_stat = s.exists("/m/s-0000000002").await.unwrap().unwrap();
@@ -63,17 +63,17 @@ async fn multi_applies_every_op_in_order<B: Backend>(b: B) {
 
 async fn multi_failure_applies_nothing_and_names_the_op<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/f", b"0", &CreateOptions::default()).await.unwrap();
+    s.create("/f", Some(b"0"), &CreateOptions::default()).await.unwrap();
     let before = s.exists("/f").await.unwrap().unwrap();
     let ops = vec![
         create("/f/new", b""),
-        Op::SetData { path: "/f".into(), data: b"1".to_vec(), version: None },
-        Op::SetData { path: "/f/missing".into(), data: vec![], version: None },
+        Op::SetData { path: "/f".into(), data: Some(b"1".to_vec()), version: None },
+        Op::SetData { path: "/f/missing".into(), data: Some(vec![]), version: None },
         create("/f/other", b""),
     ];
     assert_eq!(failing(s.multi(&ops).await), (2, Code::NoNode, "/f/missing".to_string()));
     assert_eq!(s.exists("/f/new").await.unwrap(), None);
-    assert_eq!(s.get_data("/f").await.unwrap(), (b"0".to_vec(), before));
+    assert_eq!(s.get_data("/f").await.unwrap(), (Some(b"0".to_vec()), before));
     let check = vec![Op::Check { path: "/f".into(), version: 3 }, create("/f/x", b"")];
     assert_eq!(failing(s.multi(&check).await), (0, Code::BadVersion, "/f".to_string()));
     let exists = vec![create("/f/y", b""), create("/f/y", b"")];
@@ -85,7 +85,7 @@ async fn multi_failure_applies_nothing_and_names_the_op<B: Backend>(b: B) {
     assert_eq!(after, before);
     // Sequential numbers are not used up by a failed multi.
     let seq = CreateOptions::new(CreateMode::PersistentSequential);
-    let created = s.create("/f/s-", b"", &seq).await.unwrap();
+    let created = s.create("/f/s-", Some(b""), &seq).await.unwrap();
     assert_eq!(created.path, "/f/s-0000000000");
     close(s).await;
 }
@@ -96,8 +96,8 @@ async fn multi_ops_see_the_earlier_ops<B: Backend>(b: B) {
         create("/chain", b""),
         create("/chain/a", b""),
         Op::Check { path: "/chain/a".into(), version: 0 },
-        Op::SetData { path: "/chain/a".into(), data: b"1".to_vec(), version: Some(0) },
-        Op::SetData { path: "/chain/a".into(), data: b"2".to_vec(), version: Some(1) },
+        Op::SetData { path: "/chain/a".into(), data: Some(b"1".to_vec()), version: Some(0) },
+        Op::SetData { path: "/chain/a".into(), data: Some(b"2".to_vec()), version: Some(1) },
         Op::Delete { path: "/chain/a".into(), version: Some(2) },
     ];
     s.multi(&ops).await.unwrap();
@@ -108,12 +108,14 @@ async fn multi_ops_see_the_earlier_ops<B: Backend>(b: B) {
 
 async fn multi_fires_watches_once_committed<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/w", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/w", Some(b""), &CreateOptions::default()).await.unwrap();
     let watcher = b.session().await;
     let (_, _, data_watch) = watcher.get_data_watch("/w").await.unwrap();
     let (_, _, child_watch) = watcher.get_children_watch("/w").await.unwrap();
-    let ops =
-        vec![Op::SetData { path: "/w".into(), data: b"x".to_vec(), version: None }, create("/w/c", b"")];
+    let ops = vec![
+        Op::SetData { path: "/w".into(), data: Some(b"x".to_vec()), version: None },
+        create("/w/c", b""),
+    ];
     s.multi(&ops).await.unwrap();
     assert_eq!(data_watch.await.kind, EventKind::NodeDataChanged);
     assert_eq!(child_watch.await.kind, EventKind::NodeChildrenChanged);

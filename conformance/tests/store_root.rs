@@ -12,7 +12,7 @@ async fn answers(s: &dyn Store) -> Vec<String> {
     let open = CreateOptions::default();
     vec![
         format!("delete /: {:?}", s.delete("/", None).await.map_err(|e| e.code)),
-        format!("create /: {:?}", s.create("/", b"", &open).await.map(|c| c.path).map_err(|e| e.code)),
+        format!("create /: {:?}", s.create("/", Some(b""), &open).await.map(|c| c.path).map_err(|e| e.code)),
         format!("delete /zookeeper: {:?}", s.delete("/zookeeper", None).await.map_err(|e| e.code)),
         format!(
             "delete /zookeeper/quota: {:?}",
@@ -24,7 +24,7 @@ async fn answers(s: &dyn Store) -> Vec<String> {
         ),
         format!(
             "set /zookeeper/config: {:?}",
-            s.set_data("/zookeeper/config", b"x", None).await.map(|st| st.version).map_err(|e| e.code)
+            s.set_data("/zookeeper/config", Some(b"x"), None).await.map(|st| st.version).map_err(|e| e.code)
         ),
         format!(
             "get_acl /zookeeper/config: {:?}",
@@ -32,7 +32,7 @@ async fn answers(s: &dyn Store) -> Vec<String> {
         ),
         format!(
             "create /zookeeper/zczk-root-test: {:?}",
-            s.create("/zookeeper/zczk-root-test", b"", &open).await.map(|c| c.path).map_err(|e| e.code)
+            s.create("/zookeeper/zczk-root-test", Some(b""), &open).await.map(|c| c.path).map_err(|e| e.code)
         ),
         format!(
             "delete /zookeeper/zczk-root-test: {:?}",

@@ -48,10 +48,10 @@ async fn new_sessions_are_connected_and_distinct<B: Backend>(b: B) {
 async fn close_deletes_ephemerals_and_fires_watches<B: Backend>(b: B) {
     let owner = b.session().await;
     let watcher = b.session().await;
-    watcher.create("/svc", b"", &CreateOptions::default()).await.unwrap();
-    owner.create("/svc/me", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
-    owner.create("/svc/seq-", b"", &CreateOptions::new(CreateMode::EphemeralSequential)).await.unwrap();
-    owner.create("/svc/kept", b"", &CreateOptions::default()).await.unwrap();
+    watcher.create("/svc", Some(b""), &CreateOptions::default()).await.unwrap();
+    owner.create("/svc/me", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    owner.create("/svc/seq-", Some(b""), &CreateOptions::new(CreateMode::EphemeralSequential)).await.unwrap();
+    owner.create("/svc/kept", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, gone) = watcher.exists_watch("/svc/me").await.unwrap();
     let (_, _, children) = watcher.get_children_watch("/svc").await.unwrap();
     close(owner).await;
@@ -69,7 +69,7 @@ async fn close_deletes_ephemerals_and_fires_watches<B: Backend>(b: B) {
 async fn expiry_deletes_ephemerals_and_fires_other_sessions_watches<B: Backend>(b: B) {
     let doomed = b.session().await;
     let watcher = b.session().await;
-    doomed.create("/lease", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    doomed.create("/lease", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let (stat, gone) = watcher.exists_watch("/lease").await.unwrap();
     assert_eq!(stat.map(|s| s.ephemeral_owner), Some(doomed.session_id()));
     let mut recursive = watcher.add_watch("/", WatchMode::PersistentRecursive).await.unwrap();
@@ -84,7 +84,7 @@ async fn expiry_deletes_ephemerals_and_fires_other_sessions_watches<B: Backend>(
 
 async fn expired_session_refuses_requests_and_ends_its_watches<B: Backend>(b: B) {
     let doomed = b.session().await;
-    doomed.create("/n", b"", &CreateOptions::default()).await.unwrap();
+    doomed.create("/n", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, watch) = doomed.get_data_watch("/n").await.unwrap();
     b.expire(&doomed).await;
     assert_eq!(*doomed.session_state().borrow(), SessionState::Expired);
@@ -100,7 +100,7 @@ async fn expired_session_refuses_requests_and_ends_its_watches<B: Backend>(b: B)
 
 async fn close_is_idempotent_and_ends_the_session<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/c", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/c", Some(b""), &CreateOptions::default()).await.unwrap();
     s.close().await.unwrap();
     s.close().await.unwrap();
     assert_eq!(*s.session_state().borrow(), SessionState::Closed);
@@ -110,7 +110,7 @@ async fn close_is_idempotent_and_ends_the_session<B: Backend>(b: B) {
 
 async fn close_ends_the_sessions_watches<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/w", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/w", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, oneshot) = s.get_data_watch("/w").await.unwrap();
     let mut stream = s.add_watch("/w", WatchMode::Persistent).await.unwrap();
     s.close().await.unwrap();

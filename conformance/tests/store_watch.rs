@@ -47,6 +47,7 @@ both!(
     persistent_recursive_watch_sees_the_whole_subtree,
     a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed,
     persistent_watches_are_armed_again_after_a_reconnection,
+    the_last_persistent_mode_on_a_path_decides_what_is_heard,
 );
 
 zczk_conformance::on_ensemble!(
@@ -68,17 +69,17 @@ zczk_conformance::on_ensemble!(
 
 async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/d", b"0", &CreateOptions::default()).await.unwrap();
+    s.create("/d", Some(b"0"), &CreateOptions::default()).await.unwrap();
     let (data, _, watch) = s.get_data_watch("/d").await.unwrap();
-    assert_eq!(data, b"0");
+    assert_eq!(data.as_deref(), Some(&b"0"[..]));
     let mut watch = watch.boxed();
     assert!((&mut watch).now_or_never().is_none(), "fired before any change");
-    s.set_data("/d", b"1", None).await.unwrap();
+    s.set_data("/d", Some(b"1"), None).await.unwrap();
     assert_eq!(fired(OneshotWatch::new(watch)).await, event(EventKind::NodeDataChanged, "/d"));
     // One-shot: a new watch is needed for the next change, and a child does not fire it.
     let (_, _, again) = s.get_data_watch("/d").await.unwrap();
-    s.create("/d/kid", b"", &CreateOptions::default()).await.unwrap();
-    s.set_data("/d", b"2", None).await.unwrap();
+    s.create("/d/kid", Some(b""), &CreateOptions::default()).await.unwrap();
+    s.set_data("/d", Some(b"2"), None).await.unwrap();
     assert_eq!(fired(again).await, event(EventKind::NodeDataChanged, "/d"));
     close(s).await;
 }
@@ -86,7 +87,7 @@ async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
 async fn data_watch_fires_on_delete<B: Backend>(b: B) {
     let s = b.session().await;
     let other = b.session().await;
-    s.create("/gone", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/gone", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, watch) = s.get_data_watch("/gone").await.unwrap();
     other.delete("/gone", None).await.unwrap();
     assert_eq!(fired(watch).await, event(EventKind::NodeDeleted, "/gone"));
@@ -99,7 +100,7 @@ async fn exists_watch_on_a_missing_node_fires_on_create<B: Backend>(b: B) {
     let (stat, watch) = s.exists_watch("/later").await.unwrap();
     assert_eq!(stat, None);
     let other = b.session().await;
-    other.create("/later", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/later", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(fired(watch).await, event(EventKind::NodeCreated, "/later"));
     close(s).await;
     close(other).await;
@@ -107,10 +108,10 @@ async fn exists_watch_on_a_missing_node_fires_on_create<B: Backend>(b: B) {
 
 async fn exists_watch_on_a_node_fires_on_data_change_and_delete<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/x", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/x", Some(b""), &CreateOptions::default()).await.unwrap();
     let (stat, watch) = s.exists_watch("/x").await.unwrap();
     assert!(stat.is_some());
-    s.set_data("/x", b"1", None).await.unwrap();
+    s.set_data("/x", Some(b"1"), None).await.unwrap();
     assert_eq!(fired(watch).await, event(EventKind::NodeDataChanged, "/x"));
     let (_, watch) = s.exists_watch("/x").await.unwrap();
     s.delete("/x", None).await.unwrap();
@@ -120,17 +121,17 @@ async fn exists_watch_on_a_node_fires_on_data_change_and_delete<B: Backend>(b: B
 
 async fn child_watch_fires_on_child_create_and_delete_only<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/c", b"", &CreateOptions::default()).await.unwrap();
-    s.create("/c/a", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/c", Some(b""), &CreateOptions::default()).await.unwrap();
+    s.create("/c/a", Some(b""), &CreateOptions::default()).await.unwrap();
     let (children, _, watch) = s.get_children_watch("/c").await.unwrap();
     assert_eq!(children, vec!["a".to_string()]);
     let mut watch = watch.boxed();
     // Data changes of the node or of a child are not child changes.
-    s.set_data("/c", b"1", None).await.unwrap();
-    s.set_data("/c/a", b"1", None).await.unwrap();
+    s.set_data("/c", Some(b"1"), None).await.unwrap();
+    s.set_data("/c/a", Some(b"1"), None).await.unwrap();
     s.sync("/c").await.unwrap();
     assert!((&mut watch).now_or_never().is_none(), "fired on a data change");
-    s.create("/c/b", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/c/b", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(fired(OneshotWatch::new(watch)).await, event(EventKind::NodeChildrenChanged, "/c"));
     let (_, _, watch) = s.get_children_watch("/c").await.unwrap();
     s.delete("/c/a", None).await.unwrap();
@@ -146,15 +147,15 @@ async fn child_watch_fires_on_child_create_and_delete_only<B: Backend>(b: B) {
 async fn watch_event_comes_before_the_read_that_sees_the_change<B: Backend>(b: B) {
     let reader = b.session().await;
     let writer = b.session().await;
-    reader.create("/o", b"old", &CreateOptions::default()).await.unwrap();
+    reader.create("/o", Some(b"old"), &CreateOptions::default()).await.unwrap();
     for round in 0..20 {
         let (_, _, watch) = reader.get_data_watch("/o").await.unwrap();
         let new = format!("new{round}");
-        writer.set_data("/o", new.as_bytes(), None).await.unwrap();
+        writer.set_data("/o", Some(new.as_bytes()), None).await.unwrap();
         // Once this session reads the new data, the event is already here.
         loop {
             let (data, _) = reader.get_data("/o").await.unwrap();
-            if data == new.as_bytes() {
+            if data.as_deref() == Some(new.as_bytes()) {
                 break;
             }
         }
@@ -167,13 +168,13 @@ async fn watch_event_comes_before_the_read_that_sees_the_change<B: Backend>(b: B
 
 async fn the_writers_own_watch_fires_before_its_write_returns<B: Backend>(b: B) {
     let s = b.session().await;
-    s.create("/own", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/own", Some(b""), &CreateOptions::default()).await.unwrap();
     for round in 0..20 {
         let (_, _, data) = s.get_data_watch("/own").await.unwrap();
         let (_, _, children) = s.get_children_watch("/own").await.unwrap();
-        s.set_data("/own", format!("{round}").as_bytes(), None).await.unwrap();
+        s.set_data("/own", Some(format!("{round}").as_bytes()), None).await.unwrap();
         assert_eq!(data.now_or_never(), Some(event(EventKind::NodeDataChanged, "/own")), "round {round}");
-        s.create(&format!("/own/c{round}"), b"", &CreateOptions::default()).await.unwrap();
+        s.create(&format!("/own/c{round}"), Some(b""), &CreateOptions::default()).await.unwrap();
         assert_eq!(
             children.now_or_never(),
             Some(event(EventKind::NodeChildrenChanged, "/own")),
@@ -186,11 +187,11 @@ async fn the_writers_own_watch_fires_before_its_write_returns<B: Backend>(b: B) 
 async fn watches_of_one_session_fire_in_change_order<B: Backend>(b: B) {
     let s = b.session().await;
     let other = b.session().await;
-    s.create("/r", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/r", Some(b""), &CreateOptions::default()).await.unwrap();
     let mut stream = s.add_watch("/r", WatchMode::PersistentRecursive).await.unwrap();
     let writes: Vec<_> = (0..10).map(|i| format!("/r/n{i}")).collect();
     let open = CreateOptions::default();
-    let replies: Vec<_> = writes.iter().map(|p| other.create(p, b"", &open)).collect();
+    let replies: Vec<_> = writes.iter().map(|p| other.create(p, Some(b""), &open)).collect();
     for reply in futures::future::join_all(replies).await {
         reply.unwrap();
     }
@@ -204,7 +205,7 @@ async fn watches_of_one_session_fire_in_change_order<B: Backend>(b: B) {
 async fn every_kind_of_watch_on_a_deleted_node_fires_once<B: Backend>(b: B) {
     let s = b.session().await;
     let other = b.session().await;
-    s.create("/all", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/all", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, data) = s.get_data_watch("/all").await.unwrap();
     let (_, exists) = s.exists_watch("/all").await.unwrap();
     let (_, _, children) = s.get_children_watch("/all").await.unwrap();
@@ -220,14 +221,14 @@ async fn every_kind_of_watch_on_a_deleted_node_fires_once<B: Backend>(b: B) {
 async fn events_of_one_multi_arrive_in_op_order<B: Backend>(b: B) {
     use zczk_core::store::Op;
     let s = b.session().await;
-    s.create("/mt", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/mt", Some(b""), &CreateOptions::default()).await.unwrap();
     let mut stream = s.add_watch("/mt", WatchMode::PersistentRecursive).await.unwrap();
     let create =
-        |path: &str| Op::Create { path: path.into(), data: vec![], options: CreateOptions::default() };
+        |path: &str| Op::Create { path: path.into(), data: Some(vec![]), options: CreateOptions::default() };
     let ops = vec![
         create("/mt/a"),
         create("/mt/b"),
-        Op::SetData { path: "/mt/a".into(), data: b"1".to_vec(), version: None },
+        Op::SetData { path: "/mt/a".into(), data: Some(b"1".to_vec()), version: None },
         Op::Delete { path: "/mt/b".into(), version: None },
     ];
     s.multi(&ops).await.unwrap();
@@ -247,20 +248,20 @@ async fn persistent_watch_sees_its_node_and_its_children_list<B: Backend>(b: B) 
     let s = b.session().await;
     let other = b.session().await;
     let mut stream = s.add_watch("/p", WatchMode::Persistent).await.unwrap();
-    other.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/p", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeCreated, "/p"));
-    other.set_data("/p", b"1", None).await.unwrap();
+    other.set_data("/p", Some(b"1"), None).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeDataChanged, "/p"));
-    other.create("/p/kid", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/p/kid", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeChildrenChanged, "/p"));
     // Not recursive: a child's data is not watched.
-    other.set_data("/p/kid", b"1", None).await.unwrap();
+    other.set_data("/p/kid", Some(b"1"), None).await.unwrap();
     other.delete("/p/kid", None).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeChildrenChanged, "/p"));
     other.delete("/p", None).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeDeleted, "/p"));
     // Still armed after the node is gone.
-    other.create("/p", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/p", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(next(&mut stream).await, event(EventKind::NodeCreated, "/p"));
     quiet(&mut stream).await;
     close(s).await;
@@ -272,14 +273,14 @@ async fn persistent_recursive_watch_sees_the_whole_subtree<B: Backend>(b: B) {
     let other = b.session().await;
     let mut stream = s.add_watch("/t", WatchMode::PersistentRecursive).await.unwrap();
     let open = CreateOptions::default();
-    other.create("/t", b"", &open).await.unwrap();
-    other.create("/t/a", b"", &open).await.unwrap();
-    other.create("/t/a/b", b"", &open).await.unwrap();
-    other.set_data("/t/a/b", b"1", None).await.unwrap();
+    other.create("/t", Some(b""), &open).await.unwrap();
+    other.create("/t/a", Some(b""), &open).await.unwrap();
+    other.create("/t/a/b", Some(b""), &open).await.unwrap();
+    other.set_data("/t/a/b", Some(b"1"), None).await.unwrap();
     other.delete("/t/a/b", None).await.unwrap();
     // A sibling of the watched node is outside.
-    other.create("/t2", b"", &open).await.unwrap();
-    other.set_data("/t", b"1", None).await.unwrap();
+    other.create("/t2", Some(b""), &open).await.unwrap();
+    other.set_data("/t", Some(b"1"), None).await.unwrap();
     let expected = [
         event(EventKind::NodeCreated, "/t"),
         event(EventKind::NodeCreated, "/t/a"),
@@ -300,18 +301,18 @@ async fn persistent_recursive_watch_sees_the_whole_subtree<B: Backend>(b: B) {
 async fn a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed<B: Backend>(b: B) {
     let s = b.session().await;
     let other = b.session().await;
-    other.create("/d", b"0", &CreateOptions::default()).await.unwrap();
+    other.create("/d", Some(b"0"), &CreateOptions::default()).await.unwrap();
     let (_, _, changed) = s.get_data_watch("/d").await.unwrap();
     let (_, _, children) = s.get_children_watch("/d").await.unwrap();
     b.disconnect(&s).await;
-    other.set_data("/d", b"1", None).await.unwrap();
+    other.set_data("/d", Some(b"1"), None).await.unwrap();
     b.reconnect(&s).await;
     // The watch is set again with the last zxid the client saw, so the server fires it for
     // the change it missed; the children did not change, so that watch stays armed.
     assert_eq!(fired(changed).await, event(EventKind::NodeDataChanged, "/d"));
     let mut children = children.boxed();
     assert!(tokio::time::timeout(QUIET, &mut children).await.is_err(), "the child watch fired");
-    other.create("/d/c", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/d/c", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(fired(OneshotWatch::new(children)).await, event(EventKind::NodeChildrenChanged, "/d"));
     close(s).await;
 }
@@ -319,14 +320,14 @@ async fn a_oneshot_watch_fires_on_reconnection_for_a_change_it_missed<B: Backend
 async fn persistent_watches_are_armed_again_after_a_reconnection<B: Backend>(b: B) {
     let s = b.session().await;
     let other = b.session().await;
-    other.create("/w", b"0", &CreateOptions::default()).await.unwrap();
-    other.create("/t", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/w", Some(b"0"), &CreateOptions::default()).await.unwrap();
+    other.create("/t", Some(b""), &CreateOptions::default()).await.unwrap();
     // Different paths: ZooKeeper 3.8 keeps one watch mode per path for a session.
     let mut node = s.add_watch("/w", WatchMode::Persistent).await.unwrap();
     let mut tree = s.add_watch("/t", WatchMode::PersistentRecursive).await.unwrap();
     b.disconnect(&s).await;
-    other.set_data("/w", b"1", None).await.unwrap();
-    other.create("/t/missed", b"", &CreateOptions::default()).await.unwrap();
+    other.set_data("/w", Some(b"1"), None).await.unwrap();
+    other.create("/t/missed", Some(b""), &CreateOptions::default()).await.unwrap();
     b.reconnect(&s).await;
     // A persistent watch does not replay what it missed: it says it is back, once.
     assert_eq!(next(&mut node).await, event(EventKind::Reconnected, "/w"));
@@ -334,11 +335,39 @@ async fn persistent_watches_are_armed_again_after_a_reconnection<B: Backend>(b: 
     quiet(&mut node).await;
     quiet(&mut tree).await;
     // And it is armed on the server again.
-    other.set_data("/w", b"2", None).await.unwrap();
-    other.create("/w/c", b"", &CreateOptions::default()).await.unwrap();
-    other.create("/t/missed/c", b"", &CreateOptions::default()).await.unwrap();
+    other.set_data("/w", Some(b"2"), None).await.unwrap();
+    other.create("/w/c", Some(b""), &CreateOptions::default()).await.unwrap();
+    other.create("/t/missed/c", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(next(&mut node).await, event(EventKind::NodeDataChanged, "/w"));
     assert_eq!(next(&mut node).await, event(EventKind::NodeChildrenChanged, "/w"));
     assert_eq!(next(&mut tree).await, event(EventKind::NodeCreated, "/t/missed/c"));
     close(s).await;
+}
+
+/// ZooKeeper 3.8 keeps one persistent mode per path and session, the last one added; the
+/// client hands what that mode lets through to each of its watches on the path that wants it.
+/// So after a persistent and then a recursive watch on one path, no children event comes (the
+/// recursive mode has none), and the earlier watch hears only the node's own data change.
+async fn the_last_persistent_mode_on_a_path_decides_what_is_heard<B: Backend>(b: B) {
+    let s = b.session().await;
+    let other = b.session().await;
+    other.create("/m", Some(b""), &CreateOptions::default()).await.unwrap();
+    let mut first = s.add_watch("/m", WatchMode::Persistent).await.unwrap();
+    let mut second = s.add_watch("/m", WatchMode::PersistentRecursive).await.unwrap();
+    other.set_data("/m", Some(b"1"), None).await.unwrap();
+    other.create("/m/c", Some(b""), &CreateOptions::default()).await.unwrap();
+    other.set_data("/m/c", Some(b"1"), None).await.unwrap();
+    other.delete("/m/c", None).await.unwrap();
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeCreated, "/m/c"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m/c"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDeleted, "/m/c"));
+    // The first watch heard only the data changes of /m: the next one after the first is the
+    // one made last (events of a session come in change order).
+    assert_eq!(next(&mut first).await, event(EventKind::NodeDataChanged, "/m"));
+    other.set_data("/m", Some(b"2"), None).await.unwrap();
+    assert_eq!(next(&mut first).await, event(EventKind::NodeDataChanged, "/m"));
+    assert_eq!(next(&mut second).await, event(EventKind::NodeDataChanged, "/m"));
+    close(s).await;
+    close(other).await;
 }

@@ -275,7 +275,9 @@ impl Walk<'_, '_, '_> {
                 } else {
                     Some(Vec::new())
                 };
-                self.snapshot.nodes.insert(path, NodeState { data, stat, children, acl: None });
+                self.snapshot
+                    .nodes
+                    .insert(path, NodeState { data: data.unwrap_or_default(), stat, children, acl: None });
                 if let Some(progress) = self.progress.as_mut() {
                     progress(self.snapshot.nodes.len());
                 }

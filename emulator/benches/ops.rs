@@ -24,10 +24,10 @@ fn one_task(c: &mut Criterion) {
 
     let emulator = Emulator::new();
     let s = emulator.session();
-    now(s.create("/bench", DATA, &CreateOptions::default())).unwrap();
+    now(s.create("/bench", Some(DATA), &CreateOptions::default())).unwrap();
     group.bench_function("get_data", |b| b.iter(|| now(s.get_data("/bench")).unwrap()));
     group.bench_function("exists", |b| b.iter(|| now(s.exists("/bench")).unwrap()));
-    group.bench_function("set_data", |b| b.iter(|| now(s.set_data("/bench", DATA, None)).unwrap()));
+    group.bench_function("set_data", |b| b.iter(|| now(s.set_data("/bench", Some(DATA), None)).unwrap()));
 
     let open = CreateOptions::default();
     group.bench_function("create", |b| {
@@ -35,11 +35,11 @@ fn one_task(c: &mut Criterion) {
             // A fresh parent per sample, so the tree does not grow without bound.
             let emulator = Emulator::new();
             let s = emulator.session();
-            now(s.create("/c", b"", &open)).unwrap();
+            now(s.create("/c", Some(b""), &open)).unwrap();
             let names: Vec<String> = (0..iters).map(|i| format!("/c/n{i}")).collect();
             let start = Instant::now();
             for name in &names {
-                now(s.create(name, DATA, &open)).unwrap();
+                now(s.create(name, Some(DATA), &open)).unwrap();
             }
             start.elapsed()
         })
@@ -52,7 +52,7 @@ fn one_task(c: &mut Criterion) {
 fn many_tasks(runtime: &tokio::runtime::Runtime, tasks: u64, per_task: u64, create: bool) -> Duration {
     let emulator = Emulator::new();
     let setup = emulator.session();
-    now(setup.create("/m", DATA, &CreateOptions::default())).unwrap();
+    now(setup.create("/m", Some(DATA), &CreateOptions::default())).unwrap();
     runtime.block_on(async {
         let start = Instant::now();
         let handles: Vec<_> = (0..tasks)
@@ -63,7 +63,7 @@ fn many_tasks(runtime: &tokio::runtime::Runtime, tasks: u64, per_task: u64, crea
                     let open = CreateOptions::default();
                     for i in 0..per_task {
                         if create {
-                            s.create(&format!("/m/t{t}-{i}"), DATA, &open).await.unwrap();
+                            s.create(&format!("/m/t{t}-{i}"), Some(DATA), &open).await.unwrap();
                         } else {
                             s.get_data("/m").await.unwrap();
                         }

@@ -110,8 +110,11 @@ impl Emulator {
         wait: bool,
     ) -> Result<Emulator, FileError> {
         let (storage, loaded) = Storage::open(path.as_ref(), access, wait)?;
-        let (tree, zxid) = loaded.unwrap_or_default();
-        Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
+        let inner = match loaded {
+            Some(l) => Inner::restore(config, l.tree, l.zxid, Some(storage), &l.sessions, l.session_key),
+            None => Inner::new(config, Tree::new(), 0, Some(storage)),
+        };
+        Ok(Emulator { inner: Arc::new(inner) })
     }
 
     /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
@@ -123,7 +126,7 @@ impl Emulator {
         match &self.inner.storage {
             Some(storage) => {
                 let st = self.inner.state.lock();
-                storage.save(&st.tree, st.zxid)
+                storage.save(&st.tree, st.zxid, &st.live_sessions(), self.inner.session_key)
             }
             None => Ok(()),
         }
@@ -146,6 +149,24 @@ impl Emulator {
     /// The file this emulator is kept in, if any.
     pub fn file_path(&self) -> Option<&Path> {
         self.inner.storage.as_ref().map(Storage::path)
+    }
+
+    /// The secret the wire server derives session passwords from (kept in the file).
+    pub(crate) fn session_key(&self) -> u128 {
+        self.inner.session_key
+    }
+
+    /// A handle on a session read from the file that no one holds yet, for the client that
+    /// comes back to it; starts the expiry timers of such sessions if not done yet.
+    pub(crate) fn adopt(&self, session_id: i64) -> Option<Session> {
+        self.inner.arm_restored();
+        Session::adopt(self.inner.clone(), session_id)
+    }
+
+    /// Starts the expiry timers of the sessions read from the file: they end unless their
+    /// clients come back within their timeouts. Needs a tokio runtime (else does nothing).
+    pub(crate) fn arm_restored(&self) {
+        self.inner.arm_restored();
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Emulator {
@@ -268,6 +289,52 @@ impl Emulator {
     pub fn last_zxid(&self) -> i64 {
         self.inner.state.lock().zxid
     }
+
+    /// What the four-letter words tell about the server, read at one moment.
+    pub(crate) fn report(&self) -> Report {
+        let mut st = self.inner.state.lock();
+        let mut sessions: Vec<SessionReport> = st
+            .sessions
+            .iter()
+            .filter(|(_, entry)| !matches!(entry.status, crate::server::Status::Ended(_)))
+            .map(|(id, entry)| SessionReport { id: *id, timeout: entry.timeout, ephemerals: Vec::new() })
+            .collect();
+        sessions.sort_by_key(|s| s.id);
+        for session in &mut sessions {
+            session.ephemerals = st.tree.ephemerals_of(session.id);
+        }
+        let data_bytes =
+            st.tree.iter().map(|(path, node)| path.len() + node.data.as_ref().map_or(0, Vec::len)).sum();
+        Report {
+            zxid: st.zxid,
+            node_count: st.tree.len(),
+            data_bytes,
+            sessions,
+            data_watches: st.watches.data_table(),
+        }
+    }
+}
+
+/// A snapshot of the server for the four-letter words.
+pub(crate) struct Report {
+    pub zxid: i64,
+    /// Nodes, the four built-in ones included.
+    pub node_count: usize,
+    /// Paths and data, in bytes (the server's `approximateDataSize`).
+    pub data_bytes: usize,
+    /// Live sessions, by id.
+    pub sessions: Vec<SessionReport>,
+    /// The server's data-watch table (getData, exists and persistent watches): the watched
+    /// paths of each session, by session id, both in order.
+    pub data_watches: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>>,
+}
+
+/// One live session, for the four-letter words.
+pub(crate) struct SessionReport {
+    pub id: i64,
+    pub timeout: Duration,
+    /// Its ephemerals, in path order.
+    pub ephemerals: Vec<String>,
 }
 
 /// Creates `node`'s children below `at`, parents first.
@@ -298,7 +365,7 @@ fn load_children(
         st.zxid += 1;
         let ctx = Ctx { zxid: st.zxid, time, session: 0, auth: &auth, extended_types };
         let mut log = Log::new(st.watches.has_any(), false);
-        txn::create(&mut st.tree, &ctx, &path, &data, &options, &mut log).map_err(|fail| {
+        txn::create(&mut st.tree, &ctx, &path, Some(&data), &options, &mut log).map_err(|fail| {
             let error = StoreError::new(fail.code, OpKind::Create, &path);
             match fail.detail {
                 Some(detail) => error.with_detail(detail),

@@ -1,11 +1,15 @@
 //! Keeping an emulator's persistent nodes in a file between runs (the CLI's `file:PATH`).
 //!
 //! **Format**: one JSON object, versioned:
-//! `{"format": "zczk-emulator", "version": 1, "zxid": N, "nodes": [...]}`, one entry per
-//! persistent, container or TTL node (`/` and the `/zookeeper` nodes included, so their Stat
-//! survives), in path order, with its data (`data` when it is UTF-8, else `data_base64`),
-//! ACL, kind and the Stat fields the server keeps. Ephemerals, sessions and watches live only
-//! as long as the process and are not saved.
+//! `{"format": "zczk-emulator", "version": 1, "zxid": N, "sessions": [...], "nodes": [...]}`,
+//! one entry per persistent, container or TTL node (`/` and the `/zookeeper` nodes included, so
+//! their Stat survives), in path order, with its data (`data` when it is UTF-8, else
+//! `data_base64`; `"null_data": true` for null data, which older files do not have), ACL, kind
+//! and the Stat fields the server keeps. As ZooKeeper keeps sessions and ephemerals in its
+//! snapshot, the live sessions (`sessions`: id and timeout) and their ephemerals (kind
+//! `ephemeral`, with their `owner`) are saved too, with the key the session passwords derive
+//! from (`session_key`): after a restart each session has its whole timeout again for its
+//! client to come back. Watches are not saved: a returning client sets its own again.
 //!
 //! **Access**: an emulator opened for [`Access::Read`] never writes the file (nor creates
 //! anything next to it when it can't: a read works in a read-only directory), and a missing
@@ -134,7 +138,38 @@ struct Saved {
     format: String,
     version: u32,
     zxid: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sessions: Vec<SavedSession>,
+    /// The key session passwords derive from, as 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_key: Option<String>,
     nodes: Vec<SavedNode>,
+}
+
+/// A live session, as saved: it survives a restart with its ephemerals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SavedSession {
+    /// The session id.
+    pub id: i64,
+    /// The timeout it was granted, in ms.
+    pub timeout_ms: u64,
+}
+
+/// What the file holds as read or last saved: a save of the same has nothing new to write.
+#[derive(Debug, PartialEq, Eq)]
+struct Held {
+    zxid: i64,
+    sessions: Vec<SavedSession>,
+    session_key: u128,
+}
+
+/// What a file holds.
+pub(crate) struct Loaded {
+    pub tree: Tree,
+    pub zxid: i64,
+    pub sessions: Vec<SavedSession>,
+    pub session_key: Option<u128>,
 }
 
 /// The leading fields only, to check format and version before the rest.
@@ -152,11 +187,17 @@ struct SavedNode {
     data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data_base64: Option<String>,
+    /// The node holds null data (neither `data` nor `data_base64` is then given).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    null_data: bool,
     acl: Vec<SavedAcl>,
-    /// `persistent`, `container` or `ttl`.
+    /// `persistent`, `container`, `ttl` or `ephemeral`.
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl_ms: Option<i64>,
+    /// The session an ephemeral belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<i64>,
     czxid: i64,
     mzxid: i64,
     pzxid: i64,
@@ -183,8 +224,8 @@ pub(crate) struct Storage {
     /// The real file `path` leads to, symbolic links followed: the one read and replaced.
     real: PathBuf,
     access: Access,
-    /// The zxid the file holds (as read or last saved): a save at that zxid has nothing new.
-    saved_zxid: Mutex<Option<i64>>,
+    /// What the file holds (as read or last saved): a save of the same has nothing new.
+    saved: Mutex<Option<Held>>,
     /// Holding the open lock file holds the lock; closing it releases the lock. `None` for a
     /// reader that could not create the lock file (see the module documentation).
     _lock: Option<File>,
@@ -193,11 +234,7 @@ pub(crate) struct Storage {
 impl Storage {
     /// Locks `path` (waiting if `wait`), then reads it: `None` when it does not exist (an
     /// error for [`Access::Read`]).
-    pub fn open(
-        path: &Path,
-        access: Access,
-        wait: bool,
-    ) -> Result<(Storage, Option<(Tree, i64)>), FileError> {
+    pub fn open(path: &Path, access: Access, wait: bool) -> Result<(Storage, Option<Loaded>), FileError> {
         let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
         let real = real_file(path).map_err(|e| io_error("follow its symbolic links", e))?;
         // Refuse what is not a regular file, and a missing store that is only to be read,
@@ -228,8 +265,11 @@ impl Storage {
             }
             None => None,
         };
-        let saved_zxid = Mutex::new(loaded.as_ref().map(|(_, zxid)| *zxid));
-        Ok((Storage { path: path.to_path_buf(), real, access, saved_zxid, _lock: lock }, loaded))
+        let saved = Mutex::new(loaded.as_ref().and_then(|l| {
+            let session_key = l.session_key?;
+            Some(Held { zxid: l.zxid, sessions: l.sessions.clone(), session_key })
+        }));
+        Ok((Storage { path: path.to_path_buf(), real, access, saved, _lock: lock }, loaded))
     }
 
     /// The data file, as given.
@@ -237,14 +277,21 @@ impl Storage {
         &self.path
     }
 
-    /// Writes the persistent nodes of `tree` atomically, unless the file was opened for
-    /// [`Access::Read`] or already holds `zxid`.
-    pub fn save(&self, tree: &Tree, zxid: i64) -> Result<(), FileError> {
+    /// Writes the nodes of `tree` and the live `sessions` atomically, unless the file was
+    /// opened for [`Access::Read`] or already holds just that.
+    pub fn save(
+        &self,
+        tree: &Tree,
+        zxid: i64,
+        sessions: &[SavedSession],
+        session_key: u128,
+    ) -> Result<(), FileError> {
         if self.access == Access::Read {
             return Ok(());
         }
-        let mut saved_zxid = self.saved_zxid.lock();
-        if *saved_zxid == Some(zxid) {
+        let now = Held { zxid, sessions: sessions.to_vec(), session_key };
+        let mut saved = self.saved.lock();
+        if saved.as_ref() == Some(&now) {
             return Ok(());
         }
         let io_error = |action, source| FileError::Io { path: self.path.clone(), action, source };
@@ -279,14 +326,15 @@ impl Storage {
         tmp.as_file()
             .set_permissions(Permissions::from_mode(mode))
             .map_err(|e| io_error("set the mode of the temporary file", e))?;
-        tmp.write_all(&encode(tree, zxid)).map_err(|e| io_error("write the temporary file", e))?;
+        tmp.write_all(&encode(tree, zxid, sessions, session_key))
+            .map_err(|e| io_error("write the temporary file", e))?;
         tmp.as_file().sync_all().map_err(|e| io_error("sync the temporary file", e))?;
         tmp.persist(&self.real).map_err(|e| io_error("rename the temporary file over it", e.error))?;
         // The rename itself must reach the disk too (some file systems cannot sync a directory).
         if let Ok(dir) = File::open(dir) {
             let _ = dir.sync_all();
         }
-        *saved_zxid = Some(zxid);
+        *saved = Some(now);
         Ok(())
     }
 }
@@ -441,25 +489,33 @@ fn lock_path(real: &Path) -> PathBuf {
     with_suffix(real, ".lock")
 }
 
-/// The file's bytes for `tree`: pretty JSON, nodes in path order.
-fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
+/// The file's bytes for `tree` and `sessions`: pretty JSON, nodes in path order. Ephemerals
+/// of sessions that are not among `sessions` are left out.
+fn encode(tree: &Tree, zxid: i64, sessions: &[SavedSession], session_key: u128) -> Vec<u8> {
     let mut nodes: Vec<SavedNode> = tree
         .iter()
         .filter_map(|(path, node)| {
-            let (kind, ttl_ms) = match node.kind {
+            let (kind, ttl_ms, owner) = match node.kind {
+                NodeKind::Ephemeral(owner) if sessions.iter().any(|s| s.id == owner) => {
+                    ("ephemeral", None, Some(owner))
+                }
                 NodeKind::Ephemeral(_) => return None,
-                NodeKind::Persistent => ("persistent", None),
-                NodeKind::Container => ("container", None),
-                NodeKind::Ttl(ms) => ("ttl", Some(ms)),
+                NodeKind::Persistent => ("persistent", None, None),
+                NodeKind::Container => ("container", None, None),
+                NodeKind::Ttl(ms) => ("ttl", Some(ms), None),
             };
-            let (data, data_base64) = match std::str::from_utf8(&node.data) {
-                Ok(text) => (Some(text.to_string()), None),
-                Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&node.data))),
+            let (data, data_base64) = match node.data.as_deref() {
+                None => (None, None),
+                Some(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(text) => (Some(text.to_string()), None),
+                    Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
+                },
             };
             Some(SavedNode {
                 path: path.clone(),
                 data,
                 data_base64,
+                null_data: node.data.is_none(),
                 acl: node
                     .acl
                     .iter()
@@ -467,6 +523,7 @@ fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
                     .collect(),
                 kind: kind.to_string(),
                 ttl_ms,
+                owner,
                 czxid: node.czxid,
                 mzxid: node.mzxid,
                 pzxid: node.pzxid,
@@ -479,15 +536,22 @@ fn encode(tree: &Tree, zxid: i64) -> Vec<u8> {
         })
         .collect();
     nodes.sort_by(|a, b| a.path.cmp(&b.path));
-    let saved = Saved { format: FORMAT.to_string(), version: VERSION, zxid, nodes };
+    let saved = Saved {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        zxid,
+        sessions: sessions.to_vec(),
+        session_key: Some(format!("{session_key:032x}")),
+        nodes,
+    };
     // Plain structs of strings and numbers always serialize.
     let mut bytes = serde_json::to_vec_pretty(&saved).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// The tree and zxid in a file's bytes.
-fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
+/// The tree, zxid and sessions in a file's bytes.
+fn decode(path: &Path, bytes: &[u8]) -> Result<Loaded, FileError> {
     let corrupt = |reason: String| FileError::Corrupt { path: path.to_path_buf(), reason };
     let header: Header = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     if header.format.as_deref() != Some(FORMAT) {
@@ -504,22 +568,34 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
         if let Some(reason) = crate::path::invalid_reason(&entry.path) {
             return Err(corrupt(format!("node {:?}: {reason}", entry.path)));
         }
-        let data = match (entry.data, entry.data_base64) {
-            (Some(text), None) => text.into_bytes(),
-            (None, Some(b64)) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| corrupt(format!("node {}: data_base64: {e}", entry.path)))?,
-            (None, None) => Vec::new(),
-            (Some(_), Some(_)) => {
+        let data = match (entry.data, entry.data_base64, entry.null_data) {
+            (Some(text), None, false) => Some(text.into_bytes()),
+            (None, Some(b64), false) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| corrupt(format!("node {}: data_base64: {e}", entry.path)))?,
+            ),
+            (None, None, false) => Some(Vec::new()),
+            (None, None, true) => None,
+            (Some(_), Some(_), false) => {
                 return Err(corrupt(format!("node {}: both data and data_base64", entry.path)));
             }
+            (_, _, true) => {
+                return Err(corrupt(format!("node {}: data given with null_data", entry.path)));
+            }
         };
-        let kind = match (entry.kind.as_str(), entry.ttl_ms) {
-            ("persistent", None) => NodeKind::Persistent,
-            ("container", None) => NodeKind::Container,
-            ("ttl", Some(ms)) if ms > 0 => NodeKind::Ttl(ms),
-            (kind, ttl) => {
-                return Err(corrupt(format!("node {}: bad kind {kind:?} (ttl_ms {ttl:?})", entry.path)))
+        let kind = match (entry.kind.as_str(), entry.ttl_ms, entry.owner) {
+            ("persistent", None, None) => NodeKind::Persistent,
+            ("container", None, None) => NodeKind::Container,
+            ("ttl", Some(ms), None) if ms > 0 => NodeKind::Ttl(ms),
+            ("ephemeral", None, Some(owner)) if saved.sessions.iter().any(|s| s.id == owner) => {
+                NodeKind::Ephemeral(owner)
+            }
+            (kind, ttl, owner) => {
+                return Err(corrupt(format!(
+                "node {}: bad kind {kind:?} (ttl_ms {ttl:?}, owner {owner:?}; owners must be saved sessions)",
+                entry.path
+            )))
             }
         };
         if entry.acl.is_empty() {
@@ -541,5 +617,11 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Tree, i64), FileError> {
         "/" => corrupt("no root node \"/\"".to_string()),
         _ => corrupt(format!("node {orphan} has no parent in the file")),
     })?;
-    Ok((tree, saved.zxid))
+    let session_key = match saved.session_key {
+        None => None,
+        Some(hex) => Some(
+            u128::from_str_radix(&hex, 16).map_err(|_| corrupt(format!("session_key {hex:?} is not hex")))?,
+        ),
+    };
+    Ok(Loaded { tree, zxid: saved.zxid, sessions: saved.sessions, session_key })
 }

@@ -28,8 +28,8 @@
 //! let service = server.session();
 //! let watcher = server.session();
 //!
-//! service.create("/app", b"{}", &CreateOptions::default()).await?;
-//! service.create("/app/worker", b"", &CreateOptions::new(CreateMode::Ephemeral)).await?;
+//! service.create("/app", Some(b"{}"), &CreateOptions::default()).await?;
+//! service.create("/app/worker", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await?;
 //! let (stat, gone) = watcher.exists_watch("/app/worker").await?;
 //! assert_eq!(stat.map(|s| s.ephemeral_owner), Some(service.session_id()));
 //!
@@ -43,7 +43,7 @@
 //! watcher.faults().disconnect();
 //! assert!(watcher.get_data("/app").await.is_err());
 //! watcher.faults().reconnect();
-//! assert_eq!(watcher.get_data("/app").await?.0, b"{}");
+//! assert_eq!(watcher.get_data("/app").await?.0.as_deref(), Some(&b"{}"[..]));
 //! # Ok::<(), zczk_core::store::StoreError>(())
 //! # }).unwrap();
 //! ```

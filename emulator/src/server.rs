@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use zczk_core::store::{Code, OpKind, SessionState, StoreError};
 
 use crate::acl::Identity;
-use crate::file::Storage;
+use crate::file::{SavedSession, Storage};
 use crate::limits::DEFAULT_MAX_REQUEST_BYTES;
 use crate::tree::Tree;
 use crate::txn::{self, Log};
@@ -104,6 +104,12 @@ pub(crate) struct Inner {
     clock_offset_ms: AtomicI64,
     /// The file the persistent nodes are kept in, for `file:PATH` emulators.
     pub storage: Option<Storage>,
+    /// The secret session passwords derive from (kept in the file, so that a client can
+    /// resume its session after a restart).
+    pub session_key: u128,
+    /// Sessions read from the file whose expiry timers wait for a tokio runtime: (id, epoch,
+    /// timeout). See [`Inner::arm_restored`].
+    restored: Mutex<Vec<(i64, u64, Duration)>>,
 }
 
 impl Drop for Inner {
@@ -111,7 +117,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(storage) = &self.storage {
             let st = self.state.get_mut();
-            if let Err(error) = storage.save(&st.tree, st.zxid) {
+            if let Err(error) = storage.save(&st.tree, st.zxid, &st.live_sessions(), self.session_key) {
                 tracing::error!(%error, "the emulator's file was not saved");
             }
         }
@@ -124,19 +130,75 @@ const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
 
 impl Inner {
     pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
+        Inner::restore(config, tree, zxid, storage, &[], None)
+    }
+
+    /// A server that goes on from a file: `sessions` come back disconnected, each with its
+    /// whole timeout to be resumed in (as after a ZooKeeper restart); their expiry timers start
+    /// at [`Inner::arm_restored`]. Without a `session_key`, a random one.
+    pub fn restore(
+        config: Config,
+        tree: Tree,
+        zxid: i64,
+        storage: Option<Storage>,
+        sessions: &[SavedSession],
+        session_key: Option<u128>,
+    ) -> Inner {
+        let mut entries = HashMap::new();
+        let mut restored = Vec::new();
+        for saved in sessions {
+            let timeout = Duration::from_millis(saved.timeout_ms);
+            let (state_tx, _) = watch::channel(SessionState::Disconnected);
+            let entry = SessionEntry {
+                timeout,
+                auth: vec![Identity::new("ip", crate::session::DEFAULT_CLIENT_ADDRESS)],
+                status: Status::Disconnected,
+                state_tx,
+                fail: None,
+                delay: None,
+                epoch: 1,
+                seen_zxid: zxid,
+                // No handle yet: the wire server adopts the session when its client is back.
+                dropped: true,
+            };
+            entries.insert(saved.id, entry);
+            restored.push((saved.id, 1, timeout));
+        }
+        let next_session =
+            sessions.iter().map(|s| s.id + 1).max().unwrap_or(FIRST_SESSION_ID).max(FIRST_SESSION_ID);
+        let session_key = session_key.unwrap_or_else(|| {
+            let random = std::hash::RandomState::new();
+            let high = u128::from(std::hash::BuildHasher::hash_one(&random, 0u8));
+            let low = u128::from(std::hash::BuildHasher::hash_one(&random, 1u8));
+            high << 64 | low
+        });
         Inner {
             state: Mutex::new(State {
                 tree,
                 zxid,
-                sessions: HashMap::new(),
-                suspended: HashSet::new(),
+                suspended: entries.keys().copied().collect(),
+                sessions: entries,
                 watches: Watches::default(),
-                next_session: FIRST_SESSION_ID,
+                next_session,
                 refuse_connections: false,
             }),
             config,
             clock_offset_ms: AtomicI64::new(0),
             storage,
+            session_key,
+            restored: Mutex::new(restored),
+        }
+    }
+
+    /// Starts the expiry timers of the sessions read from the file (once; a no-op outside a
+    /// tokio runtime, which the timers need).
+    pub fn arm_restored(self: &Arc<Self>) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let restored = std::mem::take(&mut *self.restored.lock());
+        for (id, epoch, timeout) in restored {
+            schedule_expiry(self, id, epoch, timeout);
         }
     }
 
@@ -182,6 +244,20 @@ impl Inner {
             },
         );
         (id, state_rx)
+    }
+}
+
+impl State {
+    /// The sessions a file keeps: those not ended.
+    pub fn live_sessions(&self) -> Vec<SavedSession> {
+        let mut out: Vec<SavedSession> = self
+            .sessions
+            .iter()
+            .filter(|(_, e)| matches!(e.status, Status::Connected | Status::Disconnected))
+            .map(|(id, e)| SavedSession { id: *id, timeout_ms: e.timeout.as_millis() as u64 })
+            .collect();
+        out.sort_by_key(|s| s.id);
+        out
     }
 }
 

@@ -163,9 +163,21 @@ impl State {
 
 impl Session {
     pub(crate) fn open(inner: Arc<Inner>, options: &SessionOptions) -> Session {
+        // Sessions read from a file start their expiry once the server is in use.
+        inner.arm_restored();
         let timeout = inner.negotiate(options.timeout);
         let (id, state_rx) = inner.open_session(options.timeout, &options.client_address);
         Session { inner, id, timeout, state_rx }
+    }
+
+    /// A handle on a live session that has none (one read from a file), or `None`.
+    pub(crate) fn adopt(inner: Arc<Inner>, id: i64) -> Option<Session> {
+        let mut st = inner.state.lock();
+        let entry = st.sessions.get_mut(&id).filter(|e| e.dropped && e.status == Status::Disconnected)?;
+        entry.dropped = false;
+        let (timeout, state_rx) = (entry.timeout, entry.state_tx.subscribe());
+        drop(st);
+        Some(Session { inner, id, timeout, state_rx })
     }
 
     /// The session id.
@@ -214,7 +226,7 @@ impl Session {
         &self,
         path: &str,
         watch: bool,
-    ) -> Reply<'static, (Vec<u8>, Stat, Option<OneshotWatch>)> {
+    ) -> Reply<'static, (Option<Vec<u8>>, Stat, Option<OneshotWatch>)> {
         let id = self.id;
         self.read(OpKind::GetData, path, |st| {
             let node =
@@ -261,7 +273,12 @@ fn take_watch(watch: Option<OneshotWatch>) -> OneshotWatch {
 }
 
 impl Store for Session {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
         if let Err(e) = validate(OpKind::Create, path, options.mode.is_sequential()) {
             return ready(None, Err(e));
         }
@@ -271,7 +288,12 @@ impl Store for Session {
         let Admission { delay, result } = st.admit(self.id, OpKind::Create, path);
         let result = result.and_then(|()| {
             let limit = limits::of(config.max_request_bytes);
-            limits::check(&limit, limit.create(path, data, options), OpKind::Create, path)?;
+            limits::check(
+                &limit,
+                limit.create(path, data.unwrap_or_default(), options),
+                OpKind::Create,
+                path,
+            )?;
             st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
                 txn::create(tree, ctx, path, data, options, log)
             })
@@ -306,15 +328,20 @@ impl Store for Session {
         self.exists_inner(path, true).map(|r| r.map(|(stat, w)| (stat, take_watch(w)))).boxed()
     }
 
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         self.get_data_inner(path, false).map(|r| r.map(|(data, stat, _)| (data, stat))).boxed()
     }
 
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         self.get_data_inner(path, true).map(|r| r.map(|(data, stat, w)| (data, stat, take_watch(w)))).boxed()
     }
 
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
         if let Err(e) = validate(OpKind::SetData, path, false) {
             return ready(None, Err(e));
         }
@@ -324,7 +351,7 @@ impl Store for Session {
         let Admission { delay, result } = st.admit(self.id, OpKind::SetData, path);
         let result = result.and_then(|()| {
             let limit = limits::of(config.max_request_bytes);
-            limits::check(&limit, limit.set_data(path, data), OpKind::SetData, path)?;
+            limits::check(&limit, limit.set_data(path, data.unwrap_or_default()), OpKind::SetData, path)?;
             st.write(self.id, time, config.extended_types, false, |tree, ctx, log| {
                 txn::set_data(tree, ctx, path, data, version, log)
             })
@@ -447,11 +474,11 @@ impl Store for Session {
                         txn::check(tree, ctx, path, *version).map(|()| OpResult::Check)?
                     }
                     Op::Create { path, data, options } => {
-                        let created = txn::create(tree, ctx, path, data, options, log)?;
+                        let created = txn::create(tree, ctx, path, data.as_deref(), options, log)?;
                         OpResult::Create(Created { path: created.path, stat: MULTI_CREATE_STAT })
                     }
                     Op::SetData { path, data, version } => {
-                        OpResult::SetData(txn::set_data(tree, ctx, path, data, *version, log)?)
+                        OpResult::SetData(txn::set_data(tree, ctx, path, data.as_deref(), *version, log)?)
                     }
                     Op::Delete { path, version } => {
                         txn::delete(tree, ctx, path, *version, log).map(|()| OpResult::Delete)?

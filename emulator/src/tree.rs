@@ -38,8 +38,8 @@ impl NodeKind {
 /// One node.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// The data.
-    pub data: Vec<u8>,
+    /// The data; `None` is null (created or set with no data).
+    pub data: Option<Vec<u8>>,
     /// The ACL (shared: most nodes have one of a few ACLs, as the server's ACL cache knows).
     pub acl: Arc<Vec<Acl>>,
     /// zxid of the creating transaction.
@@ -67,7 +67,7 @@ pub struct Node {
 
 impl Node {
     /// A fresh node made by the transaction `zxid` at `time`.
-    pub fn new(data: Vec<u8>, acl: Arc<Vec<Acl>>, kind: NodeKind, zxid: i64, time: i64) -> Node {
+    pub fn new(data: Option<Vec<u8>>, acl: Arc<Vec<Acl>>, kind: NodeKind, zxid: i64, time: i64) -> Node {
         Node {
             data,
             acl,
@@ -97,7 +97,7 @@ impl Node {
             cversion: self.creates.wrapping_mul(2).wrapping_sub(num_children),
             aversion: self.aversion,
             ephemeral_owner: self.kind.client_owner(),
-            data_length: self.data.len() as i32,
+            data_length: self.data.as_ref().map_or(0, Vec::len) as i32,
             num_children,
             pzxid: self.pzxid,
         }
@@ -131,20 +131,20 @@ impl Tree {
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
         };
-        let mut root = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
+        let mut root = Node::new(Some(Vec::new()), open.clone(), NodeKind::Persistent, 0, 0);
         root.children.insert("zookeeper".to_string());
-        let mut zookeeper = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
+        let mut zookeeper = Node::new(Some(Vec::new()), open.clone(), NodeKind::Persistent, 0, 0);
         zookeeper.children.insert("config".to_string());
         zookeeper.children.insert("quota".to_string());
         let mut config = Node::new(
-            Vec::new(),
+            Some(Vec::new()),
             Arc::new(vec![Acl::new(Perms::READ, "world", "anyone")]),
             NodeKind::Persistent,
             0,
             0,
         );
         config.aversion = -1;
-        let quota = Node::new(Vec::new(), open, NodeKind::Persistent, 0, 0);
+        let quota = Node::new(Some(Vec::new()), open, NodeKind::Persistent, 0, 0);
         tree.nodes.insert("/".to_string(), root);
         tree.nodes.insert("/zookeeper".to_string(), zookeeper);
         tree.nodes.insert("/zookeeper/config".to_string(), config);
@@ -349,9 +349,9 @@ mod tests {
     fn cversion_counts_creates_and_deletes() {
         let mut tree = Tree::new();
         let acl = Arc::new(Acl::open());
-        tree.insert("/a".into(), Node::new(vec![], acl.clone(), NodeKind::Persistent, 1, 0), 1);
-        tree.insert("/a/b".into(), Node::new(vec![], acl.clone(), NodeKind::Persistent, 2, 0), 2);
-        tree.insert("/a/c".into(), Node::new(vec![], acl, NodeKind::Persistent, 3, 0), 3);
+        tree.insert("/a".into(), Node::new(None, acl.clone(), NodeKind::Persistent, 1, 0), 1);
+        tree.insert("/a/b".into(), Node::new(None, acl.clone(), NodeKind::Persistent, 2, 0), 2);
+        tree.insert("/a/c".into(), Node::new(None, acl, NodeKind::Persistent, 3, 0), 3);
         tree.remove("/a/b", 4);
         let stat = tree.get("/a").map(Node::stat).unwrap_or_default();
         assert_eq!((stat.cversion, stat.num_children, stat.pzxid), (3, 1, 4));

@@ -73,7 +73,7 @@ pub enum Undo {
         /// Its path.
         path: String,
         /// The data before.
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         /// mtime before.
         mtime: i64,
         /// mzxid before.
@@ -192,7 +192,7 @@ pub fn create(
     tree: &mut Tree,
     ctx: &Ctx,
     path: &str,
-    data: &[u8],
+    data: Option<&[u8]>,
     options: &CreateOptions,
     log: &mut Log,
 ) -> Result<Created, Fail> {
@@ -222,7 +222,7 @@ pub fn create(
         return Err(fail(Code::NoChildrenForEphemerals, format!("{parent_path} is ephemeral")));
     }
     let parent_pzxid = parent.pzxid;
-    let node = Node::new(data.to_vec(), acl, kind, ctx.zxid, ctx.time);
+    let node = Node::new(data.map(<[u8]>::to_vec), acl, kind, ctx.zxid, ctx.time);
     let stat = node.stat();
     tree.insert(full.clone(), node, ctx.zxid);
     log.change(EventKind::NodeCreated, &full);
@@ -263,14 +263,14 @@ pub fn set_data(
     tree: &mut Tree,
     ctx: &Ctx,
     path: &str,
-    data: &[u8],
+    data: Option<&[u8]>,
     version: Option<i32>,
     log: &mut Log,
 ) -> Result<Stat, Fail> {
     let node = tree.get_mut(path).ok_or(Code::NoNode)?;
     check_perm(node, Perms::WRITE, ctx.auth)?;
     check_version(node.version, version)?;
-    let old = std::mem::replace(&mut node.data, data.to_vec());
+    let old = std::mem::replace(&mut node.data, data.map(<[u8]>::to_vec));
     log.undo(|| Undo::DataSet {
         path: path.to_string(),
         data: old,

@@ -14,7 +14,7 @@
 //! dropped or the session ends. Events are sent while the change is applied (under the
 //! emulator's lock), so a receiver always has the event before any reply that shows the change.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tokio::sync::{mpsc, oneshot};
 use zczk_core::store::{EventKind, OneshotWatch, SessionState, WatchEvent, WatchMode};
@@ -179,9 +179,23 @@ impl Watches {
         let Some(entries) = self.by_path.get_mut(at) else {
             return;
         };
+        // The server keeps one persistent mode per path and session, the last one added: the
+        // client hears only what that mode wants, and hands it to each of its persistent
+        // watches on the path that wants it.
+        let mut modes: Vec<(i64, u64, WatchKind)> = Vec::new();
+        for entry in entries.iter().filter(|e| !e.kind.is_oneshot()) {
+            match modes.iter_mut().find(|(session, _, _)| *session == entry.session) {
+                Some(mode) if mode.1 < entry.id => *mode = (entry.session, entry.id, entry.kind),
+                Some(_) => {}
+                None => modes.push((entry.session, entry.id, entry.kind)),
+            }
+        }
+        let mode_wants =
+            |session: i64| modes.iter().any(|(s, _, kind)| *s == session && kind.wants(change.kind, exact));
         let mut removed_recursive = 0;
         entries.retain_mut(|entry| {
-            if !entry.kind.wants(change.kind, exact) || suspended.contains(&entry.session) {
+            let heard = entry.kind.is_oneshot() || mode_wants(entry.session);
+            if !heard || !entry.kind.wants(change.kind, exact) || suspended.contains(&entry.session) {
                 return true;
             }
             let event = WatchEvent { kind: change.kind, path: change.path.clone() };
@@ -285,6 +299,19 @@ impl Watches {
     pub fn count(&mut self) -> usize {
         self.prune();
         self.by_path.values().map(Vec::len).sum()
+    }
+
+    /// The watches the server keeps in its data table (all but child watches; a persistent
+    /// watch is in both tables): the paths each session watches, by session.
+    pub fn data_table(&mut self) -> BTreeMap<i64, BTreeSet<String>> {
+        self.prune();
+        let mut table: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+        for (path, entries) in &self.by_path {
+            for entry in entries.iter().filter(|e| e.kind != WatchKind::Child) {
+                table.entry(entry.session).or_default().insert(path.clone());
+            }
+        }
+        table
     }
 
     /// As [`Watches::count`], for one session.

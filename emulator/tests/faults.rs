@@ -20,12 +20,12 @@ async fn disconnected_session_fails_requests_and_applies_nothing() {
     s.faults().disconnect();
     assert!(s.faults().is_disconnected());
     assert_eq!(*s.session_state().borrow(), SessionState::Disconnected);
-    let error = s.create("/a", b"", &CreateOptions::default()).await.unwrap_err();
+    let error = s.create("/a", Some(b""), &CreateOptions::default()).await.unwrap_err();
     assert_eq!((error.code, error.path.as_str()), (Code::ConnectionLoss, "/a"));
     s.faults().reconnect();
     assert_eq!(*s.session_state().borrow(), SessionState::Connected);
     assert_eq!(s.exists("/a").await.unwrap(), None);
-    s.create("/a", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/a", Some(b""), &CreateOptions::default()).await.unwrap();
 }
 
 #[tokio::test]
@@ -33,15 +33,15 @@ async fn watches_wait_while_disconnected_and_fire_on_reconnect() {
     let emulator = Emulator::new();
     let s = emulator.session();
     let other = emulator.session();
-    other.create("/w", b"", &CreateOptions::default()).await.unwrap();
+    other.create("/w", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, data) = s.get_data_watch("/w").await.unwrap();
     let (_, created) = s.exists_watch("/later").await.unwrap();
     let (_, _, untouched) = s.get_data_watch("/w").await.unwrap();
     let mut data = data.boxed();
     let mut created = created.boxed();
     s.faults().disconnect();
-    other.set_data("/w", b"1", None).await.unwrap();
-    other.create("/later", b"", &CreateOptions::default()).await.unwrap();
+    other.set_data("/w", Some(b"1"), None).await.unwrap();
+    other.create("/later", Some(b""), &CreateOptions::default()).await.unwrap();
     // Unlike upstream's mock, nothing reaches a disconnected client.
     assert!((&mut data).now_or_never().is_none());
     assert!((&mut created).now_or_never().is_none());
@@ -56,13 +56,13 @@ async fn watches_wait_while_disconnected_and_fire_on_reconnect() {
 async fn watches_on_unchanged_nodes_stay_armed_across_a_reconnect() {
     let emulator = Emulator::new();
     let s = emulator.session();
-    s.create("/calm", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/calm", Some(b""), &CreateOptions::default()).await.unwrap();
     let (_, _, watch) = s.get_data_watch("/calm").await.unwrap();
     let mut watch = watch.boxed();
     s.faults().disconnect();
     s.faults().reconnect();
     assert!((&mut watch).now_or_never().is_none());
-    s.set_data("/calm", b"1", None).await.unwrap();
+    s.set_data("/calm", Some(b"1"), None).await.unwrap();
     assert_eq!(watch.now_or_never(), Some(event(EventKind::NodeDataChanged, "/calm")));
 }
 
@@ -72,7 +72,7 @@ async fn disconnected_session_expires_after_its_timeout() {
     let options = SessionOptions { timeout: Duration::from_secs(5), ..SessionOptions::default() };
     let s = emulator.session_with(&options);
     let other = emulator.session();
-    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let (_, gone) = other.exists_watch("/eph").await.unwrap();
     s.faults().disconnect();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -98,7 +98,7 @@ async fn a_dropped_session_keeps_its_ephemerals_until_its_timeout() {
     let s = emulator
         .session_with(&SessionOptions { timeout: Duration::from_secs(4), ..SessionOptions::default() });
     let other = emulator.session();
-    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     drop(s);
     assert!(other.exists("/eph").await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(4100)).await;
@@ -112,7 +112,7 @@ async fn a_session_expired_on_the_client_keeps_its_ephemerals_until_the_server_e
     let s = emulator
         .session_with(&SessionOptions { timeout: Duration::from_secs(4), ..SessionOptions::default() });
     let other = emulator.session();
-    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let (_, own) = s.exists_watch("/later").await.unwrap();
     let (_, gone) = other.exists_watch("/eph").await.unwrap();
     s.faults().expire_on_client();
@@ -134,7 +134,7 @@ async fn expire_deletes_the_ephemerals_of_a_session_expired_on_the_client() {
     let emulator = Emulator::new();
     let s = emulator.session();
     let other = emulator.session();
-    s.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let (_, gone) = other.exists_watch("/eph").await.unwrap();
     s.faults().expire_on_client();
     assert!(other.exists("/eph").await.unwrap().is_some());
@@ -146,7 +146,7 @@ async fn expire_deletes_the_ephemerals_of_a_session_expired_on_the_client() {
 async fn expire_deletes_ephemerals_and_ends_persistent_watches() {
     let emulator = Emulator::new();
     let s = emulator.session();
-    s.create("/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let mut stream = s.add_watch("/", WatchMode::PersistentRecursive).await.unwrap();
     s.faults().expire();
     let ended = stream.next().await;
@@ -161,10 +161,10 @@ async fn fail_next_fails_that_many_requests_without_applying_them() {
     let emulator = Emulator::new();
     let s = emulator.session();
     s.faults().fail_next(2, Code::ConnectionLoss);
-    let first = s.create("/a", b"", &CreateOptions::default()).await.unwrap_err();
+    let first = s.create("/a", Some(b""), &CreateOptions::default()).await.unwrap_err();
     assert_eq!(first.code, Code::ConnectionLoss);
     assert_eq!(s.get_data("/").await.unwrap_err().code, Code::ConnectionLoss);
-    s.create("/b", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/b", Some(b""), &CreateOptions::default()).await.unwrap();
     assert_eq!(s.exists("/a").await.unwrap(), None);
     // A multi fails as a whole request.
     s.faults().fail_next(1, Code::OperationTimeout);
@@ -185,7 +185,7 @@ async fn delay_next_holds_replies_but_applies_in_call_order() {
     let other = emulator.session();
     s.faults().delay_next(1, Duration::from_secs(3));
     let open = CreateOptions::default();
-    let slow = s.create("/slow", b"", &open);
+    let slow = s.create("/slow", Some(b""), &open);
     // Already applied: the other session sees it before the reply arrives.
     assert!(other.exists("/slow").await.unwrap().is_some());
     let start = tokio::time::Instant::now();
@@ -213,7 +213,7 @@ async fn connector_adds_its_identities_to_every_session() {
     let emulator = Emulator::new();
     let connector = emulator.connector().with_auth("digest", "u:p");
     let s = connector.connect().await.unwrap();
-    s.create("/mine", b"", &CreateOptions::default().with_acl(zczk_core::store::Acl::creator_all()))
+    s.create("/mine", Some(b""), &CreateOptions::default().with_acl(zczk_core::store::Acl::creator_all()))
         .await
         .unwrap();
     let again = connector.connect().await.unwrap();
@@ -236,7 +236,7 @@ async fn unknown_auth_scheme_fails_the_session() {
 #[tokio::test]
 async fn many_sessions_from_many_tasks() {
     let emulator = Emulator::new();
-    emulator.session().create("/n", b"", &CreateOptions::default()).await.unwrap();
+    emulator.session().create("/n", Some(b""), &CreateOptions::default()).await.unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|t| {
             let emulator = emulator.clone();
@@ -244,7 +244,7 @@ async fn many_sessions_from_many_tasks() {
                 let s = emulator.session();
                 let seq = CreateOptions::new(CreateMode::PersistentSequential);
                 for _ in 0..100 {
-                    s.create(&format!("/n/t{t}-"), b"", &seq).await.unwrap();
+                    s.create(&format!("/n/t{t}-"), Some(b""), &seq).await.unwrap();
                 }
                 s.close().await.unwrap();
             })
@@ -266,14 +266,14 @@ async fn multi_read_is_one_request_for_faults_and_answers_each_op_on_its_own() {
     use zczk_core::store::{ReadOp, ReadResult};
     let emulator = Emulator::new();
     let s = emulator.session();
-    s.create("/a", b"x", &CreateOptions::default()).await.unwrap();
+    s.create("/a", Some(b"x"), &CreateOptions::default()).await.unwrap();
     let ops =
         [ReadOp::GetData("/a".into()), ReadOp::GetChildren("/nope".into()), ReadOp::GetData("bad".into())];
     // One injected failure fails the whole request, once.
     s.faults().fail_next(1, Code::ConnectionLoss);
     assert_eq!(s.multi_read(&ops).await.unwrap_err().code, Code::ConnectionLoss);
     let results = s.multi_read(&ops).await.unwrap();
-    assert!(matches!(&results[0], Ok(ReadResult::Data(data, _)) if data == b"x"));
+    assert!(matches!(&results[0], Ok(ReadResult::Data(Some(data), _)) if data == b"x"));
     assert_eq!(results[1].as_ref().unwrap_err().code, Code::NoNode);
     assert_eq!(results[2].as_ref().unwrap_err().code, Code::BadArguments);
     s.faults().disconnect();

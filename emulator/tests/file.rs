@@ -18,24 +18,31 @@ async fn persistent_nodes_survive_a_reopen_with_their_stat_acl_and_counters() {
     let (stat, child_stat, acl) = {
         let emulator = Emulator::open_file(&file).unwrap();
         let s = emulator.session();
-        s.create("/a", b"{\"x\": 1}", &CreateOptions::default()).await.unwrap();
-        s.set_data("/a", b"{\"x\": 2}", Some(0)).await.unwrap();
+        s.create("/a", Some(b"{\"x\": 1}"), &CreateOptions::default()).await.unwrap();
+        s.set_data("/a", Some(b"{\"x\": 2}"), Some(0)).await.unwrap();
         let acl = vec![digest_acl(Perms::ALL, "u", "p"), Acl::new(Perms::READ, "world", "anyone")];
-        s.create("/a/b", &[0xff, 0x00, 0x80], &CreateOptions::default().with_acl(acl.clone())).await.unwrap();
-        s.create("/a/s-", b"", &CreateOptions::new(CreateMode::PersistentSequential)).await.unwrap();
+        s.create("/a/b", Some(&[0xff, 0x00, 0x80]), &CreateOptions::default().with_acl(acl.clone()))
+            .await
+            .unwrap();
+        s.create("/a/s-", Some(b""), &CreateOptions::new(CreateMode::PersistentSequential)).await.unwrap();
         s.delete("/a/s-0000000001", None).await.unwrap();
-        s.create("/a/eph", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
-        s.create("/box", b"", &CreateOptions::new(CreateMode::Container)).await.unwrap();
-        s.create("/ttl", b"", &CreateOptions::default().with_ttl(Duration::from_secs(60))).await.unwrap();
+        s.create("/a/eph", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        s.create("/box", Some(b""), &CreateOptions::new(CreateMode::Container)).await.unwrap();
+        s.create("/ttl", Some(b""), &CreateOptions::default().with_ttl(Duration::from_secs(60)))
+            .await
+            .unwrap();
         emulator.flush().unwrap();
         let stat = s.exists("/a").await.unwrap().unwrap();
         let child_stat = s.exists("/a/b").await.unwrap().unwrap();
+        // A closed session's ephemerals go (a live one's are kept: see
+        // a_live_session_and_its_ephemerals_survive_a_reopen).
+        s.close().await.unwrap();
         (stat, child_stat, acl)
     };
     let emulator = Emulator::open_file(&file).unwrap();
     let s = emulator.session();
     let (data, reopened) = s.get_data("/a").await.unwrap();
-    assert_eq!(data, b"{\"x\": 2}");
+    assert_eq!(data.as_deref(), Some(&b"{\"x\": 2}"[..]));
     // The ephemeral is gone: one child fewer, one more change of the children list.
     assert_eq!(reopened.num_children, stat.num_children - 1);
     assert_eq!(reopened.cversion, stat.cversion + 1);
@@ -44,15 +51,79 @@ async fn persistent_nodes_survive_a_reopen_with_their_stat_acl_and_counters() {
     assert_eq!(s.exists("/a/eph").await.unwrap(), None);
     // Bytes that are not UTF-8 and a digest ACL come back as they were.
     s.add_auth("digest", b"u:p").await.unwrap();
-    assert_eq!(s.get_data("/a/b").await.unwrap(), (vec![0xff, 0x00, 0x80], child_stat));
+    assert_eq!(s.get_data("/a/b").await.unwrap(), (Some(vec![0xff, 0x00, 0x80]), child_stat));
     assert_eq!(s.get_acl("/a/b").await.unwrap().0, acl);
     // Sequential numbering and zxids carry on where they stopped.
-    let next = s.create("/a/s-", b"", &CreateOptions::new(CreateMode::PersistentSequential)).await.unwrap();
+    let next =
+        s.create("/a/s-", Some(b""), &CreateOptions::new(CreateMode::PersistentSequential)).await.unwrap();
     assert_eq!(next.path, "/a/s-0000000003");
     assert!(next.stat.czxid > stat.mzxid);
     assert!(s.exists("/box").await.unwrap().is_some());
     assert!(s.exists("/ttl").await.unwrap().is_some());
     assert!(s.exists("/zookeeper/config").await.unwrap().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_session_and_its_ephemerals_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    let (id, closed) = {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        s.create("/eph", Some(b"x"), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        let closed = emulator.session();
+        closed.create("/gone", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+        closed.close().await.unwrap();
+        (s.id(), closed.id())
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("\"id\": {id}")) && !text.contains(&format!("\"id\": {closed}")),
+        "{text}"
+    );
+    let emulator = Emulator::open_file(&file).unwrap();
+    let other = emulator.session();
+    assert_ne!(other.id(), id, "new sessions get new ids");
+    let (_, stat) = other.get_data("/eph").await.unwrap();
+    assert_eq!(stat.ephemeral_owner, id);
+    assert_eq!(other.exists("/gone").await.unwrap(), None);
+    // No client comes back: after the whole timeout, the session expires and its ephemeral goes.
+    tokio::time::sleep(zczk_emulator::DEFAULT_TIMEOUT + Duration::from_secs(1)).await;
+    assert_eq!(other.exists("/eph").await.unwrap(), None);
+    assert_eq!(emulator.session_count(), 1);
+}
+
+#[tokio::test]
+async fn null_data_survives_a_reopen_and_older_files_read_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        s.create("/null", None, &CreateOptions::default()).await.unwrap();
+        s.create("/empty", Some(b""), &CreateOptions::default()).await.unwrap();
+        emulator.flush().unwrap();
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"null_data\": true"), "{text}");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        assert_eq!(s.get_data("/null").await.unwrap().0, None);
+        assert_eq!(s.get_data("/empty").await.unwrap().0, Some(vec![]));
+    }
+    // A file written before null was kept (no `null_data` anywhere) reads as it always did:
+    // a node without data holds empty data.
+    let old: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut old = old;
+    for node in old["nodes"].as_array_mut().unwrap() {
+        if node["path"] == "/null" {
+            node.as_object_mut().unwrap().remove("null_data");
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&old).unwrap()).unwrap();
+    let emulator = Emulator::open_file(&file).unwrap();
+    assert_eq!(emulator.session().get_data("/null").await.unwrap().0, Some(vec![]));
 }
 
 #[tokio::test]
@@ -63,7 +134,7 @@ async fn a_missing_file_is_an_empty_tree_and_is_written_on_drop() {
     assert_eq!(emulator.node_count(), 4);
     assert!(!file.exists());
     let s = emulator.session();
-    s.create("/kept", b"", &CreateOptions::default()).await.unwrap();
+    s.create("/kept", Some(b""), &CreateOptions::default()).await.unwrap();
     drop(s);
     drop(emulator);
     // The last handle saved it.
@@ -75,7 +146,7 @@ async fn a_missing_file_is_an_empty_tree_and_is_written_on_drop() {
 #[test]
 fn a_corrupt_file_is_an_error_and_is_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 5] = [
+    let cases: [(&str, &str); 7] = [
         ("truncated.json", "{\"format\": \"zczk-emulator\", \"version\": 1, \"zxid\": 3, \"nodes\": ["),
         ("other.json", "{\"hello\": 1}"),
         (
@@ -93,6 +164,21 @@ fn a_corrupt_file_is_an_error_and_is_left_untouched() {
              "czxid":0,"mzxid":0,"pzxid":0,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}]}"#,
         ),
         ("empty.json", ""),
+        (
+            "ownerless.json",
+            r#"{"format":"zczk-emulator","version":1,"zxid":1,"sessions":[{"id":7,"timeout_ms":4000}],"nodes":[
+            {"path":"/","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"persistent",
+             "czxid":0,"mzxid":0,"pzxid":0,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0},
+            {"path":"/e","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"ephemeral","owner":8,
+             "czxid":1,"mzxid":1,"pzxid":1,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}]}"#,
+        ),
+        (
+            "nulldata.json",
+            r#"{"format":"zczk-emulator","version":1,"zxid":1,"nodes":[
+            {"path":"/","data":"x","null_data":true,"acl":[{"perms":31,"scheme":"world","id":"anyone"}],
+             "kind":"persistent","czxid":0,"mzxid":0,"pzxid":0,"ctime":0,"mtime":0,"version":0,"creates":0,
+             "aversion":0}]}"#,
+        ),
     ];
     for (name, text) in cases {
         let file = dir.path().join(name);
@@ -137,7 +223,7 @@ fn a_second_opener_is_refused_or_waits_for_the_first() {
     };
     std::thread::sleep(Duration::from_millis(100));
     assert!(!waiter.is_finished(), "the second opener did not wait");
-    futures::executor::block_on(first.session().create("/from-first", b"", &CreateOptions::default()))
+    futures::executor::block_on(first.session().create("/from-first", Some(b""), &CreateOptions::default()))
         .unwrap();
     drop(first);
     drop(clone);
@@ -151,7 +237,7 @@ async fn flush_replaces_the_file_atomically_and_leaves_no_temporary_file() {
     let emulator = Emulator::open_file(&file).unwrap();
     let s = emulator.session();
     for i in 0..3 {
-        s.create(&format!("/n{i}"), b"", &CreateOptions::default()).await.unwrap();
+        s.create(&format!("/n{i}"), Some(b""), &CreateOptions::default()).await.unwrap();
         emulator.flush().unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.contains(&format!("\"/n{i}\"")));
@@ -179,8 +265,8 @@ async fn close_ends_every_session_and_saves_without_their_ephemerals() {
     let file = dir.path().join("closed.json");
     let emulator = Emulator::open_file(&file).unwrap();
     let s = emulator.session();
-    s.create("/p", b"", &CreateOptions::default()).await.unwrap();
-    s.create("/p/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    s.create("/p", Some(b""), &CreateOptions::default()).await.unwrap();
+    s.create("/p/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     emulator.close().unwrap();
     assert_eq!(*s.session_state().borrow(), zczk_core::store::SessionState::Closed);
     let text = std::fs::read_to_string(&file).unwrap();
@@ -227,7 +313,8 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// A store holding `/kept`, written and closed.
 fn store_with_a_node(file: &Path) {
     let emulator = Emulator::open_file(file).unwrap();
-    futures::executor::block_on(emulator.session().create("/kept", b"", &CreateOptions::default())).unwrap();
+    futures::executor::block_on(emulator.session().create("/kept", Some(b""), &CreateOptions::default()))
+        .unwrap();
     emulator.close().unwrap();
 }
 
@@ -240,7 +327,11 @@ async fn a_new_store_is_0600_and_a_save_keeps_the_mode_it_has() {
     for mode in [0o640, 0o600, 0o664] {
         chmod(&file, mode);
         let emulator = Emulator::open_file(&file).unwrap();
-        emulator.session().create(&format!("/m{mode:o}"), b"", &CreateOptions::default()).await.unwrap();
+        emulator
+            .session()
+            .create(&format!("/m{mode:o}"), Some(b""), &CreateOptions::default())
+            .await
+            .unwrap();
         emulator.flush().unwrap();
         assert_eq!(mode_of(&file), mode, "a {mode:o} store");
         assert!(std::fs::read_to_string(&file).unwrap().contains(&format!("/m{mode:o}")));
@@ -264,7 +355,7 @@ async fn a_read_only_store_is_refused_and_left_as_it_is() {
     // Made read-only while open: the save is refused too.
     chmod(&file, 0o644);
     let emulator = Emulator::open_file(&file).unwrap();
-    emulator.session().create("/late", b"", &CreateOptions::default()).await.unwrap();
+    emulator.session().create("/late", Some(b""), &CreateOptions::default()).await.unwrap();
     chmod(&file, 0o444);
     let before = snapshot(&file);
     assert!(emulator.flush().unwrap_err().to_string().contains("read-only (mode 0444)"));
@@ -280,7 +371,7 @@ async fn a_symlink_at_the_old_temporary_name_is_never_followed() {
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, dir.path().join("zk.json.tmp")).unwrap();
     let emulator = Emulator::open_file(&file).unwrap();
-    emulator.session().create("/a", b"", &CreateOptions::default()).await.unwrap();
+    emulator.session().create("/a", Some(b""), &CreateOptions::default()).await.unwrap();
     emulator.flush().unwrap();
     drop(emulator);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
@@ -303,7 +394,7 @@ async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
     let emulator = Emulator::open_file(&link).unwrap();
     // One lock for both names: the real file's.
     assert!(matches!(Emulator::try_open_file(&real), Err(FileError::Locked { .. })));
-    emulator.session().create("/via-link", b"", &CreateOptions::default()).await.unwrap();
+    emulator.session().create("/via-link", Some(b""), &CreateOptions::default()).await.unwrap();
     emulator.close().unwrap();
     drop(emulator);
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("data/real.json"), "the link stays a link");

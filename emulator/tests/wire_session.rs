@@ -70,7 +70,194 @@ on_both!(
     invalid_paths_get_the_servers_codes,
     who_am_i_ephemerals_and_subtree_counts,
     a_resumed_session_keeps_ephemerals_and_gets_its_watches_back,
+    null_data_reads_back_as_null,
+    four_letter_words_answer_as_the_server_does,
+    a_later_add_watch_replaces_the_earlier_mode,
 );
+
+/// The notifications (type, path) a connection got before the reply to an `exists` of `/`,
+/// which comes after every event of the changes made before it.
+async fn events_until_now(c: &mut Raw) -> Vec<(i32, String)> {
+    let (_, events) = c
+        .call(op::EXISTS, |w| {
+            w.string("/").bool(false);
+        })
+        .await;
+    events.iter().map(|e| e.event()).map(|(kind, _, path)| (kind, path)).collect()
+}
+
+async fn add_watch(c: &mut Raw, path: &str, mode: i32) {
+    let (reply, _) = c
+        .call(op::ADD_WATCH, |w| {
+            w.string(path).i32(mode);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "addWatch {path} mode {mode}");
+}
+
+/// ZooKeeper 3.8 keeps one watch mode per path and connection: a later addWatch replaces the
+/// earlier one, so no change is told twice.
+async fn a_later_add_watch_replaces_the_earlier_mode(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let (mut writer, _) = Raw::session(addr, 4000).await;
+    let node = unique("modes");
+    let child = format!("{node}/c");
+    writer.call(op::CREATE, create_body(&node, b"", 0)).await;
+    add_watch(&mut c, &node, 0).await;
+    add_watch(&mut c, &node, 1).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&node).buffer(b"1").i32(-1);
+        })
+        .await;
+    writer.call(op::CREATE, create_body(&child, b"", 0)).await;
+    let events = events_until_now(&mut c).await;
+    // Recursive only: no children event for the node itself.
+    assert_eq!(events, [(3, node.clone()), (1, child.clone())], "persistent, then recursive");
+    // Recursive then persistent: the persistent mode replaces the recursive one.
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    add_watch(&mut c, &node, 1).await;
+    add_watch(&mut c, &node, 0).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&child).buffer(b"1").i32(-1);
+        })
+        .await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string(&node).buffer(b"2").i32(-1);
+        })
+        .await;
+    writer
+        .call(op::DELETE, |w| {
+            w.string(&child).i32(-1);
+        })
+        .await;
+    let events = events_until_now(&mut c).await;
+    // Persistent only: nothing about the child's data.
+    assert_eq!(events, [(3, node.clone()), (4, node)], "recursive, then persistent");
+}
+
+/// The words a 3.8 server answers about itself, in its format: checked on shapes and on the
+/// lines about this test's own session (other tests may share the real server).
+async fn four_letter_words_answer_as_the_server_does(addr: &str) {
+    let (mut c, connected) = Raw::session(addr, 4000).await;
+    let id = format!("{:#x}", connected.session_id);
+    let node = unique("words");
+    let eph = format!("{node}/e");
+    c.call(op::CREATE, create_body(&node, b"", 0)).await;
+    c.call(op::CREATE, create_body(&eph, b"", 1)).await;
+    c.call(op::GET_DATA, |w| {
+        w.string(&node).bool(true);
+    })
+    .await;
+    // kazoo's server_version: the digits and dots that start zookeeper.version.
+    let envi = four_letter_word(addr, "envi").await;
+    assert!(envi.starts_with("Environment:\n"), "{envi}");
+    let version = envi.lines().find_map(|l| l.strip_prefix("zookeeper.version=")).unwrap_or_default();
+    let digits: String = version.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    assert!(digits.starts_with("3.8."), "envi: {envi}");
+    assert_eq!(four_letter_word(addr, "isro").await, "rw");
+    let port = addr.rsplit(':').next().unwrap_or_default();
+    let conf = four_letter_word(addr, "conf").await;
+    assert!(
+        conf.contains(&format!("clientPort={port}\n")) && conf.contains("\nminSessionTimeout="),
+        "{conf}"
+    );
+    let mntr = four_letter_word(addr, "mntr").await;
+    assert!(mntr.starts_with("zk_version\t3.8."), "{mntr}");
+    for key in ["zk_server_state\tstandalone\n", "\nzk_znode_count\t", "\nzk_ephemerals_count\t"] {
+        assert!(mntr.contains(key), "mntr has no {key:?}: {mntr}");
+    }
+    for word in ["srvr", "stat"] {
+        let answer = four_letter_word(addr, word).await;
+        assert!(answer.starts_with("Zookeeper version: 3.8."), "{word}: {answer}");
+        for line in ["\nZxid: 0x", "\nMode: standalone\n", "\nNode count: "] {
+            assert!(answer.contains(line), "{word} has no {line:?}: {answer}");
+        }
+        assert_eq!(word == "stat", answer.contains("\nClients:\n /127.0.0.1:"), "{word}: {answer}");
+    }
+    let cons = four_letter_word(addr, "cons").await;
+    assert!(cons.contains(&format!(",sid={id},")) && cons.ends_with(")\n\n"), "{cons}");
+    assert!(four_letter_word(addr, "wchs").await.contains(" connections watching "));
+    let wchc = four_letter_word(addr, "wchc").await;
+    assert!(wchc.contains(&format!("{id}\n\t{node}\n")) && wchc.ends_with("\n\n"), "{wchc}");
+    let wchp = four_letter_word(addr, "wchp").await;
+    assert!(wchp.contains(&format!("{node}\n\t{id}\n")), "{wchp}");
+    let dump = four_letter_word(addr, "dump").await;
+    assert!(dump.starts_with("SessionTracker dump:\nSession Sets ("), "{dump}");
+    assert!(dump.contains(&format!("\n{id}:\n\t{eph}\n")), "{dump}");
+    assert!(dump.contains("\nConnections dump:\n"), "{dump}");
+}
+
+/// The data of `path` as getData answers it: `None` for null (length -1).
+async fn data_of(c: &mut Raw, path: &str) -> Option<Vec<u8>> {
+    let (reply, _) = c
+        .call(op::GET_DATA, |w| {
+            w.string(path).bool(false);
+        })
+        .await;
+    assert_eq!(reply.err, 0, "getData {path}");
+    let mut r = Reader::new(&reply.body);
+    let data = r.nullable_buffer("data").unwrap().map(<[u8]>::to_vec);
+    let _czxid = r.i64("czxid").unwrap();
+    data
+}
+
+async fn null_data_reads_back_as_null(addr: &str) {
+    let (mut c, _) = Raw::session(addr, 4000).await;
+    let node = unique("null");
+    let (reply, _) = c
+        .call(op::CREATE, |w| {
+            w.string(&node).nullable_buffer(None).acls(&zczk_core::store::Acl::open()).i32(0);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, None, "created with no data");
+    let set = |data: Option<&'static [u8]>, node: String| {
+        move |w: &mut zczk_emulator::wire::jute::Writer| {
+            w.string(&node).nullable_buffer(data).i32(-1);
+        }
+    };
+    assert_eq!(c.call(op::SET_DATA, set(Some(b""), node.clone())).await.0.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, Some(vec![]), "set to empty data");
+    assert_eq!(c.call(op::SET_DATA, set(None, node.clone())).await.0.err, 0);
+    assert_eq!(data_of(&mut c, &node).await, None, "set to no data");
+    // In a multi: a create and a set with no data; then read both in one multiRead.
+    let child = format!("{node}/c");
+    let (reply, _) = c
+        .call(op::MULTI, |w| {
+            w.i32(op::SET_DATA).bool(false).i32(-1).string(&node).buffer(b"x").i32(-1);
+            w.i32(op::CREATE).bool(false).i32(-1);
+            w.string(&child).nullable_buffer(None).acls(&zczk_core::store::Acl::open()).i32(0);
+            w.i32(op::SET_DATA).bool(false).i32(-1).string(&node).nullable_buffer(None).i32(-1);
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let (reply, _) = c
+        .call(op::MULTI_READ, |w| {
+            for path in [&node, &child] {
+                w.i32(op::GET_DATA).bool(false).i32(-1).string(path).bool(false);
+            }
+            w.i32(-1).bool(true).i32(-1);
+        })
+        .await;
+    assert_eq!(reply.err, 0);
+    let mut r = Reader::new(&reply.body);
+    for path in [&node, &child] {
+        assert_eq!(
+            (r.i32("op").unwrap(), r.bool("done").unwrap(), r.i32("err").unwrap()),
+            (op::GET_DATA, false, 0)
+        );
+        assert_eq!(r.nullable_buffer("data").unwrap(), None, "{path} holds null after the multi");
+        let stat: Vec<i64> = (0..4).map(|_| r.i64("stat").unwrap()).collect();
+        let _versions = (r.i32("version").unwrap(), r.i32("cversion").unwrap(), r.i32("aversion").unwrap());
+        let _owner = r.i64("ephemeralOwner").unwrap();
+        assert_eq!(r.i32("dataLength").unwrap(), 0, "null data has length 0 in the Stat ({stat:?})");
+        let _rest = (r.i32("numChildren").unwrap(), r.i64("pzxid").unwrap());
+    }
+}
 
 async fn a_resumed_session_keeps_ephemerals_and_gets_its_watches_back(addr: &str) {
     let (mut c, connected) = Raw::session(addr, 4000).await;
@@ -431,6 +618,75 @@ async fn handshake_negotiates_the_timeout() {
     assert_ne!(low.session_id, high.session_id);
 }
 
+/// A `file:` server that stops and starts again keeps its sessions and their ephemerals, as
+/// ZooKeeper keeps them in its snapshot: a client back within its timeout resumes its session;
+/// one that does not come back has its session expired a timeout after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_survive_a_restart_of_a_file_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.json");
+    let timeout = Duration::from_millis(1500);
+    let config = Config { min_session_timeout: timeout, max_session_timeout: timeout, ..Config::default() };
+    let open = |file: std::path::PathBuf, config: Config| async move {
+        // Waits for the lock the stopped server holds until its last handle is gone.
+        tokio::task::spawn_blocking(move || {
+            Emulator::open_file_with(&file, config, zczk_core::connection::Access::ReadWrite, true).unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let server = zczk_emulator::serve("127.0.0.1:0", open(file.clone(), config.clone()).await).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut back, first) = Raw::session(&addr, 1500).await;
+    let (seen, _) = back.call(op::CREATE, create_body("/back", b"", 1)).await;
+    let (mut away, gone) = Raw::session(&addr, 1500).await;
+    away.call(op::CREATE, create_body("/away", b"", 1)).await;
+    server.shutdown().await;
+    drop((back, away));
+
+    let server = zczk_emulator::serve("127.0.0.1:0", open(file.clone(), config).await).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut back, resumed) = Raw::tcp(&addr).await.handshake(first.session_id, &first.password, 1500).await;
+    let resumed = resumed.expect("the restarted server answered");
+    assert_eq!((resumed.session_id, resumed.timeout_ms), (first.session_id, 1500), "the session is resumed");
+    let exists = |path: &'static str| {
+        move |w: &mut zczk_emulator::wire::jute::Writer| {
+            w.string(path).bool(false);
+        }
+    };
+    // The client sets its data watch on its ephemeral again, as clients do when they resume.
+    back.send_xid(-8, op::SET_WATCHES2, |w| {
+        w.i64(seen.zxid).strings(&["/back"]).i32(0).i32(0).i32(0).i32(0);
+    })
+    .await;
+    assert_eq!(back.reply_to(-8).await.0.err, 0);
+    let (mut writer, _) = Raw::session(&addr, 1500).await;
+    writer
+        .call(op::SET_DATA, |w| {
+            w.string("/back").buffer(b"1").i32(-1);
+        })
+        .await;
+    let (reply, events) = back.call(op::EXISTS, exists("/back")).await;
+    assert_eq!(reply.err, 0, "its ephemeral is kept");
+    let events: Vec<_> = events.iter().map(|e| e.event()).collect();
+    assert_eq!(events, [(3, 3, "/back".to_string())], "and its watch works again");
+    drop(writer);
+    assert_eq!(back.call(op::EXISTS, exists("/away")).await.0.err, 0, "the other session's too, for now");
+    // Past the other session's timeout (the returned client keeps talking meanwhile).
+    let deadline = tokio::time::Instant::now() + timeout + Duration::from_millis(700);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(back.call(op::EXISTS, exists("/back")).await.0.err, 0);
+    }
+    assert_eq!(
+        back.call(op::EXISTS, exists("/away")).await.0.err,
+        NO_NODE,
+        "the session that did not come back expired"
+    );
+    let (_, late) = Raw::tcp(&addr).await.handshake(gone.session_id, &gone.password, 1500).await;
+    assert_eq!(late.map(|r| r.timeout_ms), Some(0), "and is told so");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_needs_the_password_and_a_live_session() {
     let (server, addr) = served(quick()).await;
@@ -532,7 +788,8 @@ async fn four_letter_words_check_health_and_inject_faults() {
     c.call(op::CREATE, create_body("/eph", b"", 1)).await;
     let id = format!("{:#x}", connected.session_id);
     assert_eq!(four_letter_word(&addr, "sess").await, format!("{id}\n"));
-    assert!(four_letter_word(&addr, "srvr").await.contains("Node count: 5\n"));
+    // The 4 built-in nodes, the ephemeral, and the root counted twice, as the server counts.
+    assert!(four_letter_word(&addr, "srvr").await.contains("Node count: 6\n"));
     // drop: the connection closes, the session waits for the client to come back.
     assert!(four_letter_word(&addr, &format!("drop {id}\n")).await.starts_with("dropped"));
     assert!(c.closed().await, "drop left the connection open");
@@ -552,6 +809,30 @@ async fn four_letter_words_check_health_and_inject_faults() {
     assert_eq!(late.map(|r| r.timeout_ms), Some(0));
     assert!(four_letter_word(&addr, "expi 0x1\n").await.starts_with("error: no session"));
     assert_eq!(four_letter_word(&addr, "zzzz").await, "", "an unknown word gets no answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_count_what_the_emulator_holds() {
+    let (_server, addr) = served(Config::default()).await;
+    let (mut c, _) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/a", b"", 0)).await;
+    c.call(op::CREATE, create_body("/a/e", b"", 1)).await;
+    for path in ["/a", "/nothing"] {
+        c.call(op::EXISTS, |w| {
+            w.string(path).bool(true);
+        })
+        .await;
+    }
+    // A child watch is in the other table: wchs counts the data table, as the server does.
+    c.call(op::GET_CHILDREN, |w| {
+        w.string("/a").bool(true);
+    })
+    .await;
+    assert_eq!(four_letter_word(&addr, "wchs").await, "1 connections watching 2 paths\nTotal watches:2\n");
+    let mntr = four_letter_word(&addr, "mntr").await;
+    for line in ["zk_ephemerals_count\t1\n", "zk_znode_count\t7\n", "zk_num_alive_connections\t1\n"] {
+        assert!(mntr.contains(line), "mntr has no {line:?}: {mntr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,7 +39,7 @@ fn paths(parent: &str) -> Vec<String> {
 async fn create_sequential(store: &ZkStore, paths: &[String]) -> Result<(), StoreError> {
     let options = CreateOptions::default();
     for path in paths {
-        store.create(path, DATA, &options).await?;
+        store.create(path, Some(DATA), &options).await?;
     }
     Ok(())
 }
@@ -47,7 +47,7 @@ async fn create_sequential(store: &ZkStore, paths: &[String]) -> Result<(), Stor
 async fn get_sequential(store: &ZkStore, paths: &[String]) -> Result<(), StoreError> {
     for path in paths {
         let (data, _) = store.get_data(path).await?;
-        assert_eq!(data, DATA);
+        assert_eq!(data.as_deref(), Some(DATA));
     }
     Ok(())
 }
@@ -83,7 +83,7 @@ async fn create_batched(store: &ZkStore, paths: &[String]) -> Result<(), StoreEr
                 .iter()
                 .map(|path| Op::Create {
                     path: path.clone(),
-                    data: DATA.to_vec(),
+                    data: Some(DATA.to_vec()),
                     options: CreateOptions::default(),
                 })
                 .collect()
@@ -104,7 +104,10 @@ async fn get_batched(store: &ZkStore, paths: &[String]) -> Result<(), StoreError
     let replies: Vec<_> = batches.iter().map(|ops| store.multi_read(ops)).collect();
     for reply in futures::future::join_all(replies).await {
         for result in reply? {
-            assert!(matches!(result?, ReadResult::Data(data, _) if data == DATA), "every node read back");
+            assert!(
+                matches!(result?, ReadResult::Data(Some(data), _) if data == DATA),
+                "every node read back"
+            );
         }
     }
     Ok(())
@@ -130,7 +133,7 @@ async fn main() {
 
     for run in 0..runs() {
         let parent = format!("/seq{run}");
-        store.create(&parent, b"", &options).await.expect("creating the parent");
+        store.create(&parent, Some(b""), &options).await.expect("creating the parent");
         let seq_paths = paths(&parent);
         let (done, t) = timed(create_sequential(&store, &seq_paths)).await;
         done.expect("sequential creates");
@@ -141,10 +144,10 @@ async fn main() {
         delete_all(&store, &parent, &seq_paths).await;
 
         let parent = format!("/pipe{run}");
-        store.create(&parent, b"", &options).await.expect("creating the parent");
+        store.create(&parent, Some(b""), &options).await.expect("creating the parent");
         let pipe_paths = paths(&parent);
         let (done, t) = timed(pipelined(&pipe_paths, window, |p| {
-            let fut = store.create(p, DATA, &options);
+            let fut = store.create(p, Some(DATA), &options);
             Box::pin(async move { fut.await.map(drop) })
         }))
         .await;
@@ -152,12 +155,12 @@ async fn main() {
         pipe_create.push(t);
         let (done, t) = timed(pipelined(&pipe_paths, window, |p| store.get_data(p))).await;
         let replies = done.expect("pipelined gets");
-        assert!(replies.iter().all(|(data, _)| data == DATA), "every node read back");
+        assert!(replies.iter().all(|(data, _)| data.as_deref() == Some(DATA)), "every node read back");
         pipe_get.push(t);
         delete_all(&store, &parent, &pipe_paths).await;
 
         let parent = format!("/multi{run}");
-        store.create(&parent, b"", &options).await.expect("creating the parent");
+        store.create(&parent, Some(b""), &options).await.expect("creating the parent");
         let multi_paths = paths(&parent);
         let (done, t) = timed(create_batched(&store, &multi_paths)).await;
         done.expect("batched creates");

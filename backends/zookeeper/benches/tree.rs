@@ -92,13 +92,15 @@ async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: 
 
         // Nothing else writes on this server: two markers created around the re-import get
         // consecutive zxids only if the re-import wrote nothing.
-        let before = store.inner().create(&format!("/marker{run}a"), b"", &CreateOptions::default()).await;
+        let before =
+            store.inner().create(&format!("/marker{run}a"), Some(b""), &CreateOptions::default()).await;
         let writes = store.writes();
         let (done, t) = timed(import::import_tree(store, text, "/", &options, None)).await;
         let done = done.expect("unchanged re-import");
         assert_eq!(store.writes(), writes, "an unchanged re-import sends no write request");
         assert!(done.plan.is_empty(), "an unchanged re-import plans nothing");
-        let after = store.inner().create(&format!("/marker{run}b"), b"", &CreateOptions::default()).await;
+        let after =
+            store.inner().create(&format!("/marker{run}b"), Some(b""), &CreateOptions::default()).await;
         let (before, after) = (before.expect("marker").stat.czxid, after.expect("marker").stat.czxid);
         assert_eq!(after, before + 1, "no transaction between the markers");
         for marker in [format!("/marker{run}a"), format!("/marker{run}b")] {

@@ -13,7 +13,7 @@
 //! use zczk_core::store::{CreateOptions, Store};
 //!
 //! let store = zczk_zookeeper::connect("127.0.0.1:2181/app", Duration::from_secs(10)).await?;
-//! store.create("/config", b"{}", &CreateOptions::default()).await?;
+//! store.create("/config", Some(b"{}"), &CreateOptions::default()).await?;
 //! let (data, stat) = store.get_data("/config").await?;
 //! # let _ = (data, stat);
 //! store.close().await

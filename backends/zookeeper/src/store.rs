@@ -250,8 +250,30 @@ fn zk_acl(acl: &[Acl]) -> Vec<zk::Acl> {
     acl.iter().map(convert::acl_to_zk).collect()
 }
 
+/// `zookeeper-client` 0.11 has no way to send null data (its requests take `&[u8]`), and it
+/// reads null as empty: so this backend refuses null writes rather than write empty data.
+fn null_data(op: OpKind, path: &str) -> StoreError {
+    StoreError::new(Code::Unimplemented, op, path)
+        .with_detail("null data cannot be sent through zookeeper-client 0.11; send empty data")
+}
+
+/// The data a request sends, or the refusal of null (see [`null_data`]).
+fn sendable<'a>(data: Option<&'a [u8]>, op: OpKind, path: &str) -> Result<&'a [u8], StoreError> {
+    data.ok_or_else(|| null_data(op, path))
+}
+
 impl Store for ZkStore {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    /// Null data (`None`) is refused with `Unimplemented`: see [`null_data`].
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
+        let data = match sendable(data, OpKind::Create, path) {
+            Ok(data) => data,
+            Err(e) => return futures::future::ready(Err(e)).boxed(),
+        };
         let acl = zk_acl(&options.acl);
         let sequential = options.mode.is_sequential();
         self.send(OpKind::Create, path, |client| {
@@ -284,21 +306,33 @@ impl Store for ZkStore {
         })
     }
 
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    /// Null data reads as `Some` (empty): `zookeeper-client` 0.11 does not keep them apart.
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         self.send(OpKind::GetData, path, |client| {
-            client.get_data(path).map(|result| result.map(|(data, stat)| (data, convert::stat(&stat))))
+            client.get_data(path).map(|result| result.map(|(data, stat)| (Some(data), convert::stat(&stat))))
         })
     }
 
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    /// Null data reads as `Some` (empty), as in [`Store::get_data`].
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         self.send(OpKind::GetData, path, |client| {
             client.get_and_watch_data(path).map(move |result| {
-                result.map(|(data, stat, watcher)| (data, convert::stat(&stat), oneshot(watcher, path)))
+                result.map(|(data, stat, watcher)| (Some(data), convert::stat(&stat), oneshot(watcher, path)))
             })
         })
     }
 
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    /// Null data (`None`) is refused with `Unimplemented`: see [`null_data`].
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
+        let data = match sendable(data, OpKind::SetData, path) {
+            Ok(data) => data,
+            Err(e) => return futures::future::ready(Err(e)).boxed(),
+        };
         self.send(OpKind::SetData, path, |client| {
             client.set_data(path, data, version).map(|result| result.map(|stat| convert::stat(&stat)))
         })
@@ -343,13 +377,25 @@ impl Store for ZkStore {
         let reply = self.send(OpKind::Multi, first_path, |client| {
             let mut writer = client.new_multi_writer();
             for (index, op) in ops.iter().enumerate() {
+                let data = match op {
+                    Op::Create { data, .. } | Op::SetData { data, .. } => {
+                        match sendable(data.as_deref(), op.kind(), op.path()) {
+                            Ok(data) => data,
+                            Err(error) => {
+                                let failed = MultiError::Op { index, error };
+                                return futures::future::ready(Ok(Err(failed))).left_future();
+                            }
+                        }
+                    }
+                    Op::Check { .. } | Op::Delete { .. } => &[],
+                };
                 let added = match op {
                     Op::Check { path, version } => writer.add_check_version(path, *version),
-                    Op::Create { path, data, options } => {
+                    Op::Create { path, options, .. } => {
                         let acl = zk_acl(&options.acl);
                         writer.add_create(path, data, &create_options(options, &acl))
                     }
-                    Op::SetData { path, data, version } => writer.add_set_data(path, data, *version),
+                    Op::SetData { path, version, .. } => writer.add_set_data(path, data, *version),
                     Op::Delete { path, version } => writer.add_delete(path, *version),
                 };
                 // The client refuses a bad argument (a bad path, ...) before sending anything:
@@ -403,7 +449,7 @@ impl Store for ZkStore {
                     }
                     match answers.next() {
                         Some(zk::MultiReadResult::Data { data, stat }) => {
-                            Ok(ReadResult::Data(data, convert::stat(&stat)))
+                            Ok(ReadResult::Data(Some(data), convert::stat(&stat)))
                         }
                         Some(zk::MultiReadResult::Children { children }) => {
                             Ok(ReadResult::Children(children))

@@ -28,10 +28,11 @@ fn unique(name: &str) -> String {
 async fn creates_and_reads_a_node(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     let path = unique("node");
-    let created = store.create(&path, b"hello", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    let created =
+        store.create(&path, Some(b"hello"), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     assert_eq!(created.path, path);
     let (data, stat) = store.get_data(&path).await.unwrap();
-    assert_eq!(data, b"hello");
+    assert_eq!(data.as_deref(), Some(&b"hello"[..]));
     assert_eq!(stat.ephemeral_owner, store.session_id());
     assert_eq!(stat, created.stat);
     store.close().await.unwrap();
@@ -73,10 +74,10 @@ async fn requests_pipeline_on_one_session(server: String) {
     let store = connect(&server, TIMEOUT).await.unwrap();
     let root = unique("pipeline");
     let options = CreateOptions::default();
-    store.create(&root, b"", &options).await.unwrap();
+    store.create(&root, Some(b""), &options).await.unwrap();
     let paths: Vec<String> = (0..200).map(|i| format!("{root}/n{i:03}")).collect();
     // All sent before any is awaited.
-    let creates: Vec<_> = paths.iter().map(|p| store.create(p, b"x", &options)).collect();
+    let creates: Vec<_> = paths.iter().map(|p| store.create(p, Some(b"x"), &options)).collect();
     for (created, path) in futures::future::join_all(creates).await.into_iter().zip(&paths) {
         assert_eq!(&created.unwrap().path, path);
     }
@@ -96,7 +97,7 @@ async fn dropping_a_persistent_watch_removes_it_from_the_server(server: String) 
     };
     let mut watch = store.add_watch(&path, WatchMode::Persistent).await.unwrap();
     assert_eq!(mine(testing::server_watches(&server).await.unwrap()), 1);
-    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    store.create(&path, Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     assert_eq!(watch.next().await.unwrap().kind, EventKind::NodeCreated);
     drop(watch);
     // The removal is sent when the watch is dropped; a request after it is answered after it.
@@ -110,7 +111,7 @@ async fn expire_ends_the_session_as_expired(server: String) {
     let relay = testing::Relay::start(&server).await.unwrap();
     let store = connect(&relay.address(), TIMEOUT).await.unwrap();
     let path = unique("expire");
-    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    store.create(&path, Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     relay.expire(&store).await.unwrap();
     assert_eq!(*store.session_state().borrow(), SessionState::Expired);
     let error = store.exists(&path).await.unwrap_err();
@@ -123,7 +124,7 @@ async fn a_cut_connection_resumes_the_same_session(server: String) {
     let relay = testing::Relay::start(&server).await.unwrap();
     let store = connect(&relay.address(), TIMEOUT).await.unwrap();
     let path = unique("cut");
-    store.create(&path, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    store.create(&path, Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     let mut state = store.session_state();
     relay.cut(store.session_id());
     let seen = tokio::time::timeout(TIMEOUT, state.wait_for(|s| *s == SessionState::Disconnected)).await;
@@ -155,7 +156,7 @@ async fn identities_are_added_again_after_an_expiry(server: String) {
     let connector = ZkConnector::new(relay.address()).with_auth("digest", "admin:s3cret");
     let zk = ZooKeeper::new(connector).await.unwrap();
     let options = CreateOptions::new(CreateMode::Persistent).with_acl(Acl::creator_all());
-    zk.store().create(&path, b"1", &options).await.unwrap();
+    zk.store().create(&path, Some(b"1"), &options).await.unwrap();
     let old = zk.store().session_id();
     relay.expire(&zk.store()).await.unwrap();
     let deadline = tokio::time::Instant::now() + TIMEOUT;
@@ -163,10 +164,10 @@ async fn identities_are_added_again_after_an_expiry(server: String) {
         assert!(tokio::time::Instant::now() < deadline, "no new session after the expiry");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    zk.store().set_data(&path, b"2", None).await.unwrap();
+    zk.store().set_data(&path, Some(b"2"), None).await.unwrap();
     // Without the identity, the same write is refused.
     let stranger = connect(&server, TIMEOUT).await.unwrap();
-    assert_eq!(stranger.set_data(&path, b"3", None).await.unwrap_err().code, Code::NoAuth);
+    assert_eq!(stranger.set_data(&path, Some(b"3"), None).await.unwrap_err().code, Code::NoAuth);
     stranger.close().await.unwrap();
     zk.store().delete(&path, None).await.unwrap();
     zk.close().await.unwrap();

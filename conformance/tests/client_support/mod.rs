@@ -31,7 +31,7 @@ pub fn map(value: Value) -> Map<String, Value> {
 /// Creates a persistent node holding `properties` (compact JSON).
 pub async fn put<S: Store + ?Sized>(store: &S, path: &str, properties: Value) {
     let data = serde_json::to_vec(&properties).expect("JSON");
-    if let Err(e) = store.create(path, &data, &CreateOptions::default()).await {
+    if let Err(e) = store.create(path, Some(&data), &CreateOptions::default()).await {
         panic!("creating {path}: {e}");
     }
 }
@@ -40,7 +40,7 @@ pub async fn put<S: Store + ?Sized>(store: &S, path: &str, properties: Value) {
 pub async fn put_ephemeral<S: Store + ?Sized>(store: &S, path: &str, properties: Value) {
     let data = serde_json::to_vec(&properties).expect("JSON");
     let options = CreateOptions::new(CreateMode::Ephemeral);
-    if let Err(e) = store.create(path, &data, &options).await {
+    if let Err(e) = store.create(path, Some(&data), &options).await {
         panic!("creating ephemeral {path}: {e}");
     }
 }
@@ -48,7 +48,7 @@ pub async fn put_ephemeral<S: Store + ?Sized>(store: &S, path: &str, properties:
 /// Replaces a node's data with `properties`, whatever its version.
 pub async fn set<S: Store + ?Sized>(store: &S, path: &str, properties: Value) {
     let data = serde_json::to_vec(&properties).expect("JSON");
-    if let Err(e) = store.set_data(path, &data, None).await {
+    if let Err(e) = store.set_data(path, Some(&data), None).await {
         panic!("setting {path}: {e}");
     }
 }
@@ -56,6 +56,7 @@ pub async fn set<S: Store + ?Sized>(store: &S, path: &str, properties: Value) {
 /// A node's data parsed as JSON.
 pub async fn json<S: Store + ?Sized>(store: &S, path: &str) -> Value {
     let (data, _) = store.get_data(path).await.unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let data = data.unwrap_or_default();
     if data.is_empty() {
         return Value::Object(Map::new());
     }

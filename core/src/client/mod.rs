@@ -252,7 +252,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// following.
     pub async fn get_properties(&self, path: &str) -> Result<Map<String, Value>> {
         let (data, _) = self.session().await?.get_data(path).await?;
-        Ok(props::decode(&data).properties)
+        Ok(props::decode(data.as_deref().unwrap_or_default()).properties)
     }
 
     /// True when the node at `path` is ephemeral.
@@ -293,7 +293,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         let creates: Vec<_> = missing
             .iter()
             .rev()
-            .map(|p| store.create(p, if *p == path { &data[..] } else { &b""[..] }, &options))
+            .map(|p| store.create(p, Some(if *p == path { &data[..] } else { b"" }), &options))
             .collect();
         for result in futures::future::join_all(creates).await {
             match result {
@@ -317,7 +317,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         data: &[u8],
         version: Option<i32>,
     ) -> Result<crate::store::Stat> {
-        let stat = self.session().await?.set_data(path, data, version).await?;
+        let stat = self.session().await?.set_data(path, Some(data), version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.data = data.to_vec();
         }

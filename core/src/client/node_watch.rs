@@ -175,7 +175,7 @@ async fn read<S: Store + ?Sized>(store: &S, path: &str, what: Watched) -> Result
     let mut state = NodeState { loaded: true, exists: true, ..Default::default() };
     let result = match what {
         Watched::Data => store.get_data(path).await.map(|(data, stat)| {
-            state.properties = props::decode(&data).properties;
+            state.properties = props::decode(data.as_deref().unwrap_or_default()).properties;
             state.version = stat.version;
         }),
         Watched::Children => store.get_children(path).await.map(|(children, _)| state.children = children),

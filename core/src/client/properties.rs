@@ -145,7 +145,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     pub async fn properties(&self, path: &str, watch: bool) -> Result<Properties<S>> {
         let resolved = self.resolve(path).await?;
         let (data, stat) = self.session().await?.get_data(&resolved).await?;
-        let properties = props::decode(&data).properties;
+        let properties = props::decode(data.as_deref().unwrap_or_default()).properties;
         let first =
             snapshot_of(self, resolved.clone(), properties, stat.version, &mut LinkCache::default(), None)
                 .await;
@@ -261,7 +261,7 @@ impl<S: Store + 'static> Properties<S> {
         let path = self.path();
         loop {
             let (data, stat) = zk.session().await?.get_data(&path).await?;
-            let decoded = props::decode(&data);
+            let decoded = props::decode(data.as_deref().unwrap_or_default());
             let mut properties = decoded.properties.clone();
             change(&mut properties);
             check_new_links(zk, &path, &decoded.properties, &properties).await?;
@@ -461,7 +461,7 @@ async fn linked_properties<S: Store + 'static>(
         }
     }
     let read = match zk.session().await?.get_data(path).await {
-        Ok((data, _)) => Some(props::decode(&data).properties),
+        Ok((data, _)) => Some(props::decode(data.as_deref().unwrap_or_default()).properties),
         Err(e) if e.is(Code::NoNode) => None,
         Err(e) => return Err(e.into()),
     };

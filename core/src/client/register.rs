@@ -155,7 +155,8 @@ impl<S: Store + 'static> ZooKeeper<S> {
         let create = CreateOptions::new(CreateMode::Ephemeral).with_acl(options.acl.clone());
         let store = self.session().await?;
         let paths: Vec<String> = names.iter().map(|n| path::child(&service, n)).collect();
-        let results = futures::future::join_all(paths.iter().map(|p| store.create(p, &data, &create))).await;
+        let results =
+            futures::future::join_all(paths.iter().map(|p| store.create(p, Some(&data), &create))).await;
         let mut created = Vec::new();
         let mut first_error = None;
         for (p, result) in paths.iter().zip(results) {

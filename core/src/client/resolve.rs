@@ -110,7 +110,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     ) -> Result<()> {
         loop {
             let (data, stat) = self.session().await?.get_data(path).await?;
-            let decoded = props::decode(&data);
+            let decoded = props::decode(data.as_deref().unwrap_or_default());
             let mut properties = decoded.properties.clone();
             change(&mut properties);
             let new = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(path))?;
@@ -207,7 +207,7 @@ async fn link_target<S: Store + ?Sized>(store: &S, holder: &str, name: &str) -> 
         Err(e) if e.is(Code::NoNode) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mut properties = props::decode(&data).properties;
+    let mut properties = props::decode(data.as_deref().unwrap_or_default()).properties;
     match properties.remove(&format!("{name}{LINK_SUFFIX}")) {
         Some(Value::String(target)) if !target.trim().is_empty() => Ok(Some(target.trim().to_string())),
         _ => Ok(None),

@@ -185,7 +185,7 @@ impl Blocked {
 async fn try_once<S: Store + 'static>(shared: &Shared<S>, store: &S, path: &str, wanted: &Wanted) -> Tried {
     loop {
         let Some((data, options)) = latest(shared, path, wanted) else { return Tried::Stop };
-        let error = match store.create(path, &data, &options).await {
+        let error = match store.create(path, Some(&data), &options).await {
             Ok(_) => return made(shared, store, path, wanted).await,
             Err(error) => error,
         };

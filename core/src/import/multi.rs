@@ -9,12 +9,12 @@ pub(crate) fn ops(plan: &Plan) -> Vec<Op> {
     let options = CreateOptions::new(CreateMode::Persistent).with_acl(plan.acl.clone());
     let creates = plan.creates.iter().map(|c| Op::Create {
         path: c.path.clone(),
-        data: c.data.clone(),
+        data: Some(c.data.clone()),
         options: options.clone(),
     });
     let updates = plan.updates.iter().map(|u| Op::SetData {
         path: u.path.clone(),
-        data: u.data.clone(),
+        data: Some(u.data.clone()),
         version: Some(u.version),
     });
     let deletes = plan.deletes.iter().map(|d| Op::Delete { path: d.path.clone(), version: Some(d.version) });

@@ -88,10 +88,10 @@ impl Write<'_> {
     fn to_op(self) -> Option<Op> {
         Some(match self {
             Write::Create { path, data, options } => {
-                Op::Create { path: path.to_string(), data: data.to_vec(), options: options.clone() }
+                Op::Create { path: path.to_string(), data: Some(data.to_vec()), options: options.clone() }
             }
             Write::SetData { path, data, version } => {
-                Op::SetData { path: path.to_string(), data: data.to_vec(), version: Some(version) }
+                Op::SetData { path: path.to_string(), data: Some(data.to_vec()), version: Some(version) }
             }
             Write::Delete { path, version } => Op::Delete { path: path.to_string(), version: Some(version) },
             Write::SetAcl { .. } => return None,
@@ -303,10 +303,10 @@ fn issue<'a, S: Store + ?Sized>(
 ) -> BoxFuture<'a, (usize, Result<(), StoreError>)> {
     match write {
         Write::Create { path, data, options } => {
-            store.create(path, data, options).map(move |r| (index, r.map(drop))).boxed()
+            store.create(path, Some(data), options).map(move |r| (index, r.map(drop))).boxed()
         }
         Write::SetData { path, data, version } => {
-            store.set_data(path, data, Some(version)).map(move |r| (index, r.map(drop))).boxed()
+            store.set_data(path, Some(data), Some(version)).map(move |r| (index, r.map(drop))).boxed()
         }
         Write::SetAcl { path, acl, aversion } => {
             store.set_acl(path, acl, Some(aversion)).map(move |r| (index, r.map(drop))).boxed()

@@ -32,11 +32,20 @@ pub type Reply<'a, T, E = StoreError> = BoxFuture<'a, Result<T, E>>;
 ///
 /// Paths are absolute ZooKeeper paths (`/a/b`), validated as the server validates them.
 /// Versions are `Option<i32>`: `None` means "any version" (ZooKeeper's -1).
+///
+/// Data is `Option` too: `None` is ZooKeeper's null, what a node created or set with no data
+/// holds (length -1 on the wire; Java's `null`, kazoo's `None`). It reads back as `None`, apart
+/// from `Some(vec![])`, and its Stat says `dataLength` 0.
 pub trait Store: Send + Sync {
     /// Creates a node. Fails with `NodeExists`, `NoNode` (no parent),
     /// `NoChildrenForEphemerals`, `InvalidAcl`, `NoAuth` (no CREATE on the parent),
     /// `BadArguments` (bad path or TTL).
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created>;
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created>;
 
     /// Deletes a node, if `version` is `None` or matches. Fails with `NoNode`, `BadVersion`,
     /// `NotEmpty`, `NoAuth` (no DELETE on the parent).
@@ -50,15 +59,16 @@ pub trait Store: Send + Sync {
     fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)>;
 
     /// The node's data and Stat. Fails with `NoNode`, `NoAuth` (no READ).
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)>;
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)>;
 
     /// As [`Store::get_data`], and leaves a one-shot watch that fires on the node's data change
     /// or deletion. No watch is left when the read fails.
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)>;
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)>;
 
     /// Replaces the node's data, if `version` is `None` or matches; returns the new Stat.
     /// Fails with `NoNode`, `BadVersion`, `NoAuth` (no WRITE), `BadArguments` (data too large).
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat>;
+    fn set_data<'a>(&'a self, path: &'a str, data: Option<&'a [u8]>, version: Option<i32>)
+        -> Reply<'a, Stat>;
 
     /// The names of the node's children (in no particular order) and its Stat.
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)>;
@@ -128,7 +138,12 @@ pub trait Store: Send + Sync {
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
         (**self).create(path, data, options)
     }
     fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
@@ -140,13 +155,18 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
         (**self).exists_watch(path)
     }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         (**self).get_data(path)
     }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         (**self).get_data_watch(path)
     }
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
         (**self).set_data(path, data, version)
     }
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {

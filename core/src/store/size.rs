@@ -102,8 +102,11 @@ impl RequestLimit {
         MULTI_HEADER
             + match op {
                 Op::Check { path, .. } | Op::Delete { path, .. } => self.path(path) + 4,
-                Op::SetData { path, data, .. } => self.path(path) + 4 + data.len() + 4,
-                Op::Create { path, data, options } => self.create_body(path, data, options),
+                // Null data (`None`) is encoded as length -1: as long as empty data.
+                Op::SetData { path, data, .. } => self.path(path) + 4 + data.as_ref().map_or(0, Vec::len) + 4,
+                Op::Create { path, data, options } => {
+                    self.create_body(path, data.as_deref().unwrap_or_default(), options)
+                }
             }
     }
 
@@ -212,7 +215,7 @@ mod tests {
         assert_eq!(limit.multi(std::slice::from_ref(&delete)), 8 + 9 + 6 + 4 + 9);
         assert_eq!(limit.multi(&[]), RequestLimit::EMPTY_MULTI);
         let create =
-            Op::Create { path: "/a".into(), data: b"xyz".to_vec(), options: CreateOptions::default() };
+            Op::Create { path: "/a".into(), data: Some(b"xyz".to_vec()), options: CreateOptions::default() };
         // op header 9 + path 6 + data 7 + ACL (count 4, perms 4, "world" 9, "anyone" 10) + flags 4
         assert_eq!(limit.multi_op(&create), 9 + 6 + 7 + 27 + 4);
         assert_eq!(limit.create("/a", b"xyz", &CreateOptions::default()) + 18, limit.multi(&[create]));

@@ -261,8 +261,8 @@ pub enum Op {
     Create {
         /// Path of the new node.
         path: String,
-        /// Its data.
-        data: Vec<u8>,
+        /// Its data; `None` is null.
+        data: Option<Vec<u8>>,
         /// Mode, ACL and TTL.
         options: CreateOptions,
     },
@@ -270,8 +270,8 @@ pub enum Op {
     SetData {
         /// Path of the node.
         path: String,
-        /// The new data.
-        data: Vec<u8>,
+        /// The new data; `None` is null.
+        data: Option<Vec<u8>>,
         /// Expected version, `None` for any.
         version: Option<i32>,
     },
@@ -327,8 +327,8 @@ impl ReadOp {
 /// The result of one successful read of a [`Store::multi_read`](super::Store::multi_read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadResult {
-    /// For [`ReadOp::GetData`]: the data and Stat.
-    Data(Vec<u8>, Stat),
+    /// For [`ReadOp::GetData`]: the data (`None` for null) and Stat.
+    Data(Option<Vec<u8>>, Stat),
     /// For [`ReadOp::GetChildren`]: the children's names, in no particular order.
     Children(Vec<String>),
 }

@@ -1,10 +1,10 @@
 //! Four-letter words on the client port, as ZooKeeper's `ruok`: a health check, a summary,
 //! and fault injection for tests driving a separate `zczk serve` process.
 //!
-//! `ruok` → `imok`; `srvr`/`stat` → version, zxid, node and session counts; `sess` → the
+//! `ruok` → `imok`; `sess` → the
 //! ids of the sessions wire clients hold, one per line; `expi ID` expires a session; `drop
 //! ID` drops its connection (the client reconnects and keeps its session). IDs are hex
-//! (`0x...`) or decimal.
+//! (`0x...`) or decimal. The words a real server answers about itself are in `words`.
 //!
 //! `sess`, `expi` and `drop` are the control words: they reach other clients' sessions, so
 //! they are answered only where [`super::Control`] allows (by default, on a server listening
@@ -35,6 +35,12 @@ pub(crate) async fn command(
     peer: SocketAddr,
 ) {
     let word = String::from_utf8_lossy(&word).into_owned();
+    if let Some(answer) = super::words::answer(shared, &word, peer, read.local_addr().ok()) {
+        tracing::info!(%peer, word, "four-letter word");
+        let _ = out.write_all(answer.as_bytes()).await;
+        let _ = out.flush().await;
+        return;
+    }
     // The argument is read even when refused: closing with unread bytes would reset the
     // connection, and the client might never see the answer.
     let argument =
@@ -82,13 +88,6 @@ fn answer(shared: &Shared, word: &str, argument: &str) -> Option<String> {
     let emulator = &shared.emulator;
     Some(match word {
         "ruok" => "imok".to_string(),
-        "srvr" | "stat" => format!(
-            "Zookeeper version: zczk-emulator {}\nMode: standalone\nZxid: {:#x}\nNode count: {}\nSessions: {}\n",
-            env!("CARGO_PKG_VERSION"),
-            emulator.last_zxid(),
-            emulator.node_count(),
-            shared.sessions.lock().len(),
-        ),
         "sess" => {
             let mut ids: Vec<i64> = shared.sessions.lock().keys().copied().collect();
             ids.sort_unstable();

@@ -22,7 +22,7 @@ use zczk_core::store::{Code, EventKind, SessionState, Store, WatchEvent, WatchMo
 
 use super::ops::{self, event, NewWatch, Outcome, Table, Work};
 use super::proto::{self, connect_response, decode_request, ConnectRequest, Request, WatcherType};
-use super::server::{Attach, Shared};
+use super::server::{Attach, ConnStats, Shared};
 use crate::session::Session;
 
 /// How long a new connection may take to send its connect request.
@@ -105,6 +105,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     tracing::debug!(%peer, session = format_args!("{:#x}", session.id()), ?timeout, "session attached");
     let mut conn = Conn {
         shared: shared.clone(),
+        stats: attached.stats.clone(),
         session,
         peer,
         out,
@@ -186,6 +187,8 @@ type PersistentStream = futures::stream::Abortable<BoxStream<'static, (bool, Wat
 
 struct Conn {
     shared: Arc<Shared>,
+    /// Counts for the four-letter words.
+    stats: Arc<ConnStats>,
     session: Arc<Session>,
     peer: SocketAddr,
     out: BufWriter<OwnedWriteHalf>,
@@ -195,7 +198,9 @@ struct Conn {
     /// One watch per path and table, as the server keeps one per connection.
     oneshot_keys: HashMap<(String, Table), AbortHandle>,
     persistent: SelectAll<PersistentStream>,
-    persistent_keys: HashMap<(String, WatchMode), AbortHandle>,
+    /// One persistent watch per path, in one mode, as the server keeps one per connection:
+    /// a later addWatch on the path replaces the earlier one, so no change is told twice.
+    persistent_keys: HashMap<String, (WatchMode, AbortHandle)>,
 }
 
 /// Polls `work` once, which applies its request now; returns it if its reply must wait.
@@ -284,6 +289,7 @@ impl Conn {
     }
 
     async fn request(&mut self, frame: Vec<u8>) -> Result<(), End> {
+        self.stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (xid, kind, request) = match decode_request(&frame) {
             Ok(decoded) => decoded,
             Err(error) => {
@@ -333,6 +339,7 @@ impl Conn {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), End> {
+        self.stats.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.out.write_all(bytes).await.map_err(|_| End::Dropped)
     }
 
@@ -351,13 +358,14 @@ impl Conn {
                 self.oneshots.push(fut);
             }
             NewWatch::Persistent { path, mode, watch } => {
-                let key = (path, mode);
-                if self.persistent_keys.contains_key(&key) {
+                if self.persistent_keys.get(&path).is_some_and(|(held, _)| *held == mode) {
                     return;
                 }
                 let stream: BoxStream<'static, _> = watch.map(|event| (true, event)).boxed();
                 let (stream, handle) = futures::stream::abortable(stream);
-                self.persistent_keys.insert(key, handle);
+                if let Some((_, earlier)) = self.persistent_keys.insert(path, (mode, handle)) {
+                    earlier.abort();
+                }
                 self.persistent.push(stream);
             }
         }
@@ -454,11 +462,10 @@ impl Conn {
                 }
             }
         }
-        for mode in modes {
-            let key = (path.to_string(), *mode);
-            found |= self.persistent_keys.contains_key(&key);
+        if self.persistent_keys.get(path).is_some_and(|(held, _)| modes.contains(held)) {
+            found = true;
             if remove {
-                if let Some(handle) = self.persistent_keys.remove(&key) {
+                if let Some((_, handle)) = self.persistent_keys.remove(path) {
                     handle.abort();
                 }
             }

@@ -100,6 +100,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A `buffer` that may be null (`None`): node data, which ZooKeeper keeps null apart.
+    pub fn nullable_buffer(&mut self, field: &'static str) -> Result<Option<&'a [u8]>, DecodeError> {
+        match self.len(field)? {
+            None => Ok(None),
+            Some(n) => self.take(n, field).map(Some),
+        }
+    }
+
     /// A `ustring` (null reads as empty).
     pub fn string(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
         let bytes = self.buffer(field)?;
@@ -176,6 +184,14 @@ impl Writer {
         self
     }
 
+    /// A `buffer` that may be null: length -1 for `None`.
+    pub fn nullable_buffer(&mut self, v: Option<&[u8]>) -> &mut Self {
+        match v {
+            Some(v) => self.buffer(v),
+            None => self.i32(-1),
+        }
+    }
+
     /// A `ustring`.
     pub fn string(&mut self, v: &str) -> &mut Self {
         self.buffer(v.as_bytes())
@@ -239,5 +255,16 @@ mod tests {
         let mut w = Writer::default();
         w.i32(-1);
         assert_eq!(Reader::new(&w.buf).buffer("data").unwrap(), b"");
+    }
+
+    #[test]
+    fn nullable_buffers_keep_null_apart_from_empty() {
+        let mut w = Writer::default();
+        w.nullable_buffer(None).nullable_buffer(Some(b"")).nullable_buffer(Some(b"ab"));
+        assert_eq!(w.buf[..4], (-1i32).to_be_bytes());
+        let mut r = Reader::new(&w.buf);
+        assert_eq!(r.nullable_buffer("data").unwrap(), None);
+        assert_eq!(r.nullable_buffer("data").unwrap(), Some(&b""[..]));
+        assert_eq!(r.nullable_buffer("data").unwrap(), Some(&b"ab"[..]));
     }
 }

@@ -12,6 +12,8 @@
 //! last three, which reach other clients' sessions, only as [`ServerOptions::control`] allows
 //! (by default, on a loopback listen address). One client address holds at most
 //! [`ServerOptions::max_client_cnxns`] connections (ZooKeeper's `maxClientCnxns`, 60).
+//! The words a 3.8 server answers about itself (`envi`, `conf`, `mntr`, `stat`, `wchs`, ...) are
+//! answered in its formats.
 //!
 //! Frames longer than `jute.maxbuffer` (the emulator's `Config::max_request_bytes`; the whole
 //! request counts, as on a real server), negative lengths, truncated or undecodable frames and
@@ -23,5 +25,6 @@ pub mod jute;
 mod ops;
 pub mod proto;
 mod server;
+mod words;
 
 pub use server::{serve, serve_with, Control, Server, ServerHandle, ServerOptions, DEFAULT_MAX_CLIENT_CNXNS};

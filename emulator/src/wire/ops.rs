@@ -196,7 +196,7 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
                 Ok(options) => options,
                 Err(code) => return Outcome::error(xid, code),
             };
-            match s.create(&body.path, &body.data, &options).await {
+            match s.create(&body.path, body.data.as_deref(), &options).await {
                 Ok(created) => Outcome::ok(xid, |w| {
                     w.string(&created.path);
                     if create_has_stat(body.op) {
@@ -242,14 +242,14 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
             if !watch {
                 return match s.get_data(&path).await {
                     Ok((data, stat)) => Outcome::ok(xid, |w| {
-                        w.buffer(&data).stat(&stat);
+                        w.nullable_buffer(data.as_deref()).stat(&stat);
                     }),
                     Err(e) => Outcome::error(xid, e.code),
                 };
             }
             match s.get_data_watch(&path).await {
                 Ok((data, stat, watch)) => Outcome::ok(xid, |w| {
-                    w.buffer(&data).stat(&stat);
+                    w.nullable_buffer(data.as_deref()).stat(&stat);
                 })
                 .watch(NewWatch::Oneshot { path, table: Table::Data, watch }),
                 Err(e) => Outcome::error(xid, e.code),
@@ -257,7 +257,7 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
         }
         .boxed(),
         Request::SetData { path, data, version: v } => async move {
-            match s.set_data(&path, &data, version(v)).await {
+            match s.set_data(&path, data.as_deref(), version(v)).await {
                 Ok(stat) => Outcome::ok(xid, |w| {
                     w.stat(&stat);
                 }),
@@ -471,7 +471,7 @@ async fn multi_read(s: &Session, xid: i32, ops: Vec<ReadOp>) -> Outcome {
                     s.get_data(&path).await.map(|(d, st)| (d, st, None))
                 };
                 read.map(|(data, stat, watch)| {
-                    body.i32(op::GET_DATA).bool(false).i32(0).buffer(&data).stat(&stat);
+                    body.i32(op::GET_DATA).bool(false).i32(0).nullable_buffer(data.as_deref()).stat(&stat);
                     if let Some(watch) = watch {
                         watches.push(NewWatch::Oneshot { path, table: Table::Data, watch });
                     }
@@ -561,7 +561,7 @@ mod tests {
     use super::*;
 
     fn body(flags: i32, ttl: Option<i64>) -> CreateBody {
-        CreateBody { op: op::CREATE2, path: "/a".into(), data: vec![], acl: vec![], flags, ttl }
+        CreateBody { op: op::CREATE2, path: "/a".into(), data: None, acl: vec![], flags, ttl }
     }
 
     #[test]

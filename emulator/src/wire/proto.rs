@@ -148,8 +148,8 @@ pub struct CreateBody {
     pub op: i32,
     /// Path of the new node.
     pub path: String,
-    /// Its data.
-    pub data: Vec<u8>,
+    /// Its data; `None` is null.
+    pub data: Option<Vec<u8>>,
     /// Its ACL.
     pub acl: Vec<Acl>,
     /// `CreateMode` flags.
@@ -174,8 +174,8 @@ pub enum MultiOp {
     SetData {
         /// Path.
         path: String,
-        /// Data.
-        data: Vec<u8>,
+        /// Data; `None` is null.
+        data: Option<Vec<u8>>,
         /// Version, -1 for any.
         version: i32,
     },
@@ -258,8 +258,8 @@ pub enum Request {
     SetData {
         /// Path.
         path: String,
-        /// Data.
-        data: Vec<u8>,
+        /// Data; `None` is null.
+        data: Option<Vec<u8>>,
         /// Version, -1 for any.
         version: i32,
     },
@@ -338,7 +338,7 @@ pub enum Request {
 
 fn create_body(op: i32, r: &mut Reader<'_>) -> Result<CreateBody, DecodeError> {
     let path = r.string("path")?.to_string();
-    let data = r.buffer("data")?.to_vec();
+    let data = r.nullable_buffer("data")?.map(<[u8]>::to_vec);
     let acl = r.acls()?;
     let flags = r.i32("flags")?;
     let ttl = if op == op::CREATE_TTL { Some(r.i64("ttl")?) } else { None };
@@ -376,7 +376,7 @@ fn multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, ProtocolError> {
             op::DELETE => MultiOp::Delete { path: r.string("path")?.into(), version: r.i32("version")? },
             op::SET_DATA => MultiOp::SetData {
                 path: r.string("path")?.into(),
-                data: r.buffer("data")?.to_vec(),
+                data: r.nullable_buffer("data")?.map(<[u8]>::to_vec),
                 version: r.i32("version")?,
             },
             op::CHECK => MultiOp::Check { path: r.string("path")?.into(), version: r.i32("version")? },
@@ -416,7 +416,7 @@ pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError
         op::GET_DATA => Request::GetData { path: r.string("path")?.into(), watch: r.bool("watch")? },
         op::SET_DATA => Request::SetData {
             path: r.string("path")?.into(),
-            data: r.buffer("data")?.to_vec(),
+            data: r.nullable_buffer("data")?.map(<[u8]>::to_vec),
             version: r.i32("version")?,
         },
         op::GET_ACL => Request::GetAcl { path: r.string("path")?.into() },
@@ -525,7 +525,7 @@ mod tests {
             w.string("/t").buffer(b"d").acls(&Acl::open()).i32(5).i64(1000);
         });
         let (_, _, Request::Create(body)) = decode_request(&f).unwrap() else { panic!("not a create") };
-        assert_eq!((body.flags, body.ttl, body.data.as_slice()), (5, Some(1000), &b"d"[..]));
+        assert_eq!((body.flags, body.ttl, body.data.as_deref()), (5, Some(1000), Some(&b"d"[..])));
         let f = request(9, op::MULTI, |w| {
             w.i32(op::CHECK).bool(false).i32(-1).string("/a").i32(3);
             w.i32(op::DELETE).bool(false).i32(-1).string("/b").i32(-1);

@@ -1,8 +1,8 @@
 //! The listening server: accepts connections and keeps the sessions its clients hold, so a
 //! client that reconnects (to this same server) with its session id and password resumes it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,11 +54,38 @@ impl Default for ServerOptions {
     }
 }
 
+/// What the four-letter words show of a connection that holds a session.
+pub(crate) struct ConnStats {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// When the connection got its session (ms since the epoch).
+    pub established_ms: i64,
+    /// Requests received.
+    pub received: AtomicU64,
+    /// Replies and notifications sent.
+    pub sent: AtomicU64,
+}
+
+impl ConnStats {
+    fn new(peer: SocketAddr) -> Arc<ConnStats> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Arc::new(ConnStats {
+            peer,
+            established_ms: now.map_or(0, |d| d.as_millis() as i64),
+            // The connect request and its response.
+            received: AtomicU64::new(1),
+            sent: AtomicU64::new(1),
+        })
+    }
+}
+
 /// A session some client holds over the wire.
 pub(crate) struct Slot {
     pub session: Arc<Session>,
     /// The connection it is attached to (0: none).
-    conn: u64,
+    pub conn: u64,
+    /// That connection's figures.
+    pub stats: Arc<ConnStats>,
     /// Tells that connection to go when another takes the session over.
     kick: Option<oneshot::Sender<()>>,
 }
@@ -67,8 +94,6 @@ pub(crate) struct Slot {
 pub(crate) struct Shared {
     pub emulator: Emulator,
     pub sessions: Mutex<HashMap<i64, Slot>>,
-    /// Keys the session passwords (a keyed hash of the id), random per server.
-    password_key: RandomState,
     /// The largest frame a client may send.
     pub max_frame: usize,
     pub shutdown: watch::Receiver<bool>,
@@ -103,6 +128,7 @@ impl Drop for Admission {
 pub(crate) struct Attached {
     pub session: Arc<Session>,
     pub conn: u64,
+    pub stats: Arc<ConnStats>,
     pub kicked: oneshot::Receiver<()>,
     pub password: [u8; PASSWORD_LEN],
 }
@@ -130,10 +156,16 @@ impl Shared {
         Some(Admission { shared: self.clone(), ip })
     }
 
+    /// The session's password: a keyed hash of its id, with the emulator's session key (which
+    /// a `file:` emulator keeps, so passwords still hold after a restart).
     fn password(&self, session: i64) -> [u8; PASSWORD_LEN] {
+        use sha1::Digest as _;
+        let mut hash = sha1::Sha1::new();
+        hash.update(self.emulator.session_key().to_be_bytes());
+        hash.update(session.to_be_bytes());
+        let digest = hash.finalize();
         let mut out = [0; PASSWORD_LEN];
-        out[..8].copy_from_slice(&self.password_key.hash_one((session, 0u8)).to_be_bytes());
-        out[8..].copy_from_slice(&self.password_key.hash_one((session, 1u8)).to_be_bytes());
+        out.copy_from_slice(&digest[..PASSWORD_LEN]);
         out
     }
 
@@ -155,9 +187,11 @@ impl Shared {
             };
             let session = Arc::new(self.emulator.session_with(&options));
             let id = session.id();
-            self.sessions.lock().insert(id, Slot { session: session.clone(), conn, kick: Some(kick) });
+            let stats = ConnStats::new(peer);
+            let slot = Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick) };
+            self.sessions.lock().insert(id, slot);
             self.reap_when_ended(&session);
-            return Attach::Session(Attached { session, conn, kicked, password: self.password(id) });
+            return Attach::Session(Attached { session, conn, stats, kicked, password: self.password(id) });
         }
         let password = self.password(request.session_id);
         if request.password != password {
@@ -165,8 +199,17 @@ impl Shared {
             return Attach::Expired;
         }
         let mut sessions = self.sessions.lock();
-        let Some(slot) = sessions.get_mut(&request.session_id) else {
-            return Attach::Expired;
+        let slot = match sessions.entry(request.session_id) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            // A session read from the emulator's file, whose client comes back after a restart.
+            Entry::Vacant(vacant) => {
+                let Some(session) = self.emulator.adopt(request.session_id) else {
+                    return Attach::Expired;
+                };
+                let session = Arc::new(session);
+                self.reap_when_ended(&session);
+                vacant.insert(Slot { session, conn: 0, stats: ConnStats::new(peer), kick: None })
+            }
         };
         let state = *slot.session.session_state().borrow();
         match state {
@@ -186,7 +229,14 @@ impl Shared {
         }
         slot.conn = conn;
         slot.kick = Some(kick);
-        Attach::Session(Attached { session: slot.session.clone(), conn, kicked, password })
+        slot.stats = ConnStats::new(peer);
+        Attach::Session(Attached {
+            session: slot.session.clone(),
+            conn,
+            stats: slot.stats.clone(),
+            kicked,
+            password,
+        })
     }
 
     /// The connection `conn` is gone. If it still held its session, the session is
@@ -267,6 +317,8 @@ impl Server {
             Control::Enabled => true,
             Control::Disabled => false,
         };
+        // Sessions read from a file expire unless their clients come back in time.
+        emulator.arm_restored();
         let (shutdown, shutdown_rx) = watch::channel(false);
         // As a real server: a frame longer than jute.maxbuffer closes the connection, whatever
         // the request (see `crate::limits`).
@@ -274,7 +326,6 @@ impl Server {
         let shared = Arc::new(Shared {
             emulator,
             sessions: Mutex::new(HashMap::new()),
-            password_key: RandomState::new(),
             max_frame,
             shutdown: shutdown_rx,
             next_conn: AtomicU64::new(1),

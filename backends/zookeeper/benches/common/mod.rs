@@ -49,7 +49,9 @@ pub async fn chrooted_session(server: &str, bench: &str) -> ZkStore {
             Err(e) => panic!("{bench}: {e}"),
         }
     };
-    root.create(&chroot, b"", &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{bench}: {e}"));
+    root.create(&chroot, Some(b""), &CreateOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{bench}: {e}"));
     root.close().await.unwrap_or_else(|e| panic!("{bench}: {e}"));
     zczk_zookeeper::connect(&format!("{server}{chroot}"), SESSION_TIMEOUT)
         .await
@@ -108,7 +110,12 @@ impl<S: Store> Counting<S> {
 }
 
 impl<S: Store> Store for Counting<S> {
-    fn create<'a>(&'a self, path: &'a str, data: &'a [u8], options: &'a CreateOptions) -> Reply<'a, Created> {
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        options: &'a CreateOptions,
+    ) -> Reply<'a, Created> {
         self.count();
         self.inner.create(path, data, options)
     }
@@ -122,13 +129,18 @@ impl<S: Store> Store for Counting<S> {
     fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
         self.inner.exists_watch(path)
     }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat)> {
+    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
         self.inner.get_data(path)
     }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<u8>, Stat, OneshotWatch)> {
+    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
         self.inner.get_data_watch(path)
     }
-    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: Option<i32>) -> Reply<'a, Stat> {
+    fn set_data<'a>(
+        &'a self,
+        path: &'a str,
+        data: Option<&'a [u8]>,
+        version: Option<i32>,
+    ) -> Reply<'a, Stat> {
         self.count();
         self.inner.set_data(path, data, version)
     }
