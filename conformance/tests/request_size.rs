@@ -7,6 +7,7 @@ use zczk_conformance::{both, close, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, ImportError, ImportOptions};
+use zczk_core::tree::ParseErrorKind;
 
 use tokio::sync::watch;
 use zczk_core::store::{
@@ -157,6 +158,11 @@ async fn data_at_the_limit_imports_and_one_byte_more_is_refused_naming_the_node<
     match import(node_with_data("/n", room + 1)).await {
         Err(ImportError::DataTooLarge { path, size, .. }) => {
             assert_eq!((path.as_str(), size), ("/n", room + 1))
+        }
+        // Without a chroot this is the default limit, which the text's own check applies first,
+        // at the node's line.
+        Err(ImportError::Parse(e)) if s.request_limit() == RequestLimit::default() => {
+            assert_eq!((e.line, e.kind), (1, ParseErrorKind::DataTooLarge { size: room + 1, limit: room }))
         }
         other => panic!("{other:?}"),
     }

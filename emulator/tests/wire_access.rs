@@ -58,7 +58,7 @@ async fn control_words_are_refused_when_listening_beyond_loopback() {
     let (reply, _) = c.call(op::CREATE, create_body("/still-here", b"", 0)).await;
     assert_eq!(reply.err, 0);
     assert_eq!(four_letter_word(&addr, "ruok").await, "imok");
-    assert!(four_letter_word(&addr, "srvr").await.contains("Sessions: 1\n"));
+    assert!(four_letter_word(&addr, "srvr").await.contains("Connections: 1\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
