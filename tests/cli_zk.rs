@@ -121,6 +121,11 @@ fn set_property_then_get_resolve_and_ln() {
         zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
         zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
         zczk(&t.zk).args(["resolve", "/app/store"]).assert().success().stdout("/db\n");
+        // A target ending in `/` gets the link's name appended, as upstream's `ln` does.
+        zczk(&t.zk).args(["ln", "/db/", "/app/main"]).assert().success();
+        let app: serde_json::Value =
+            serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "--raw", "/app"]))).unwrap();
+        assert_eq!(app["main ->"], "/db/main");
         zczk(&t.zk)
             .args(["resolve", "/app/nowhere"])
             .assert()
@@ -352,4 +357,86 @@ fn watch_prints_each_change_until_the_node_is_gone() {
     assert!(children.wait().unwrap().success());
     serve.kill().unwrap();
     serve.wait().unwrap();
+}
+
+/// A `zczk serve` process on a free port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    zk: String,
+}
+
+impl Served {
+    fn start() -> Self {
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        Served { child, zk: address.trim().to_string() }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `zczk watch` prints a line when a node a property link points at changes, even when the
+/// followed value stays the same (as upstream's callbacks are called).
+#[test]
+fn watch_prints_a_line_when_a_linked_node_changes() {
+    let served = Served::start();
+    let real = real_target("watch_prints_a_line_when_a_linked_node_changes");
+    for zk in std::iter::once(served.zk.clone()).chain(real.iter().map(|t| t.zk.clone())) {
+        zczk(&zk)
+            .args(["import", "-"])
+            .write_stdin("/a\n  /b\n    x => ../c\n  /c\n    x = 1\n")
+            .assert()
+            .success();
+        let mut watch = Killed(
+            StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+                .args(["watch", "--zk", &zk, "/a/b"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let lines = json_lines(watch.0.stdout.take().unwrap());
+        let next = || lines.recv_timeout(Duration::from_secs(20)).expect("a line from zczk watch");
+        let line = serde_json::json!({"path": "/a/b", "properties": {"x": 1}});
+        assert_eq!(next(), line);
+        zczk(&zk).args(["set-property", "/a/c", "y=1"]).assert().success();
+        assert_eq!(next(), line, "a line for the linked node's change");
+        zczk(&zk).args(["delete", "-r", "/a/b"]).assert().success();
+        assert_eq!(next(), serde_json::json!({"path": "/a/b", "deleted": true}));
+        assert!(watch.0.wait().unwrap().success());
+    }
+}
+
+/// A child process killed when the test ends, even when it fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The JSON lines a child prints, read on a thread so a test can wait for one with a timeout.
+fn json_lines(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if send.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    receive
 }
