@@ -38,15 +38,19 @@ pub(super) async fn supervise<S: Store + 'static>(
 /// Opens a new session (retrying with back-off), installs it, re-creates registrations, and
 /// then tells the live views (through the generation) to re-arm on it.
 async fn renew<S: Store + 'static>(shared: &Shared<S>) -> Option<watch::Receiver<SessionState>> {
+    let Some(connector) = &shared.connector else {
+        tracing::warn!("the ZooKeeper session given to the client is over; it cannot make a new one");
+        return None;
+    };
     let mut delay = Duration::from_millis(50);
     let store = loop {
         if shared.closed.load(Ordering::SeqCst) {
             return None;
         }
-        match shared.connector.connect().await {
+        match connector.connect().await {
             Ok(store) => break Arc::new(store),
             Err(e) => {
-                tracing::warn!(address = %shared.connector.address(), error = %e, "can't open a new ZooKeeper session; retrying");
+                tracing::warn!(address = %connector.address(), error = %e, "can't open a new ZooKeeper session; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
