@@ -90,6 +90,41 @@ fn import_then_export_round_trips() {
     }
 }
 
+/// `import --check` is a drift check: exit 0 when the tree matches, 1 with the dry-run report
+/// when it differs; extras count only with `--trim`. It never writes.
+#[test]
+fn import_check_exits_1_when_the_tree_differs() {
+    for t in targets("import_check") {
+        zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+        zczk(&t.zk).args(["import", "--check", "-"]).write_stdin(TREE).assert().code(0).stdout("");
+        zczk(&t.zk).args(["set-property", "/app", "threads=8"]).assert().success();
+        zczk(&t.zk)
+            .args(["import", "--check", "-"])
+            .write_stdin(TREE)
+            .assert()
+            .code(1)
+            .stdout("/app threads change from 8 to 4\n")
+            .stderr(predicate::str::contains("differs"));
+        assert!(stdout_of(zczk(&t.zk).args(["export"])).contains("threads = 8"), "--check changed nothing");
+        zczk(&t.zk).args(["set-property", "/app", "threads=4"]).assert().success();
+        zczk(&t.zk).args(["import", "-", "/app"]).write_stdin("/extra\n").assert().success();
+        // An extra node is reported, but only a difference with --trim.
+        zczk(&t.zk)
+            .args(["import", "--check", "-"])
+            .write_stdin(TREE)
+            .assert()
+            .code(0)
+            .stdout("extra path not trimmed: /app/extra\n");
+        zczk(&t.zk)
+            .args(["import", "--check", "--trim", "-"])
+            .write_stdin(TREE)
+            .assert()
+            .code(1)
+            .stdout("would delete /app/extra.\n");
+        zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/extra\n/app/providers\n");
+    }
+}
+
 #[test]
 fn dry_run_reports_and_changes_nothing_and_trim_deletes_extras() {
     for t in targets("dry_run_and_trim") {
