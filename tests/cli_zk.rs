@@ -90,6 +90,30 @@ fn import_then_export_round_trips() {
     }
 }
 
+/// `zczk pick` prints one provider of a service, by strategy; exit 1 naming the path when there
+/// is none.
+#[test]
+fn pick_prints_one_provider() {
+    for t in targets("pick") {
+        let tree = "/svc\n  /providers\n    /h:2\n    /h:1\n/empty\n  /providers\n";
+        zczk(&t.zk).args(["import", "-"]).write_stdin(tree).assert().success();
+        zczk(&t.zk)
+            .args(["pick", "--strategy", "round-robin", "/svc/providers"])
+            .assert()
+            .success()
+            .stdout("h:1\n");
+        let picked = stdout_of(zczk(&t.zk).args(["pick", "/svc/providers"]));
+        assert!(["h:1\n", "h:2\n"].contains(&picked.as_str()), "{picked:?}");
+        zczk(&t.zk)
+            .args(["pick", "/empty/providers"])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr("zczk: /empty/providers: no providers\n");
+        zczk(&t.zk).args(["pick", "/svc/providers", "--strategy", "best"]).assert().code(2);
+    }
+}
+
 /// `import --check` is a drift check: exit 0 when the tree matches, 1 with the dry-run report
 /// when it differs; extras count only with `--trim`. It never writes.
 #[test]

@@ -6,6 +6,7 @@ mod client_support;
 
 mod client_children;
 mod client_properties;
+mod client_providers;
 mod client_register;
 mod client_resolve;
 mod client_sessions;

@@ -13,6 +13,7 @@ mod delete;
 mod error;
 mod node_watch;
 mod properties;
+mod providers;
 mod register;
 mod resolve;
 mod session;
@@ -35,6 +36,7 @@ pub use callbacks::{Callback, CallbackError, Flow, ViewEvent};
 pub use children::{Children, ChildrenSnapshot};
 pub use error::{ClientError, Result};
 pub use properties::{Properties, PropertiesSnapshot};
+pub use providers::{Providers, Strategy, DEFAULT_DOWN_FOR};
 pub use register::{Address, RegisterOptions, RegisteringServer};
 pub use walk::{Walk, WalkItem, WalkOptions};
 
