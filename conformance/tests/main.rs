@@ -25,3 +25,4 @@ mod store_nodes;
 mod store_root;
 mod store_session;
 mod store_watch;
+mod testkit;

@@ -11,6 +11,7 @@
 //! - [`export`]: a subtree as tree text or JSON.
 //! - [`import`]: tree text into ZooKeeper: plan (pure) and apply (pipelined, versioned).
 //! - [`delete`]: recursive delete, keeping ephemeral nodes.
+//! - `testkit` (feature `proptest`): proptest strategies for names, values and trees.
 #![warn(missing_docs)]
 
 pub mod client;
@@ -23,4 +24,6 @@ pub mod path;
 pub mod props;
 pub mod snapshot;
 pub mod store;
+#[cfg(any(test, feature = "proptest"))]
+pub mod testkit;
 pub mod tree;
