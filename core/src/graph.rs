@@ -13,12 +13,12 @@
 //!   /providers
 //! ```
 //!
-//! the graph is `/web -> /db`, printed as `digraph g { "/web" -> "/db"; }`:
+//! the graph is `/web -> /db`, printed one edge a line, as upstream does:
 //!
 //! ```
 //! let text = "/web\n  db -> /db/providers\n  /providers\n/db\n  /providers\n";
 //! let root = zczk_core::tree::parse(text).unwrap();
-//! assert_eq!(zczk_core::graph::dot_of(&root), "digraph g { \"/web\" -> \"/db\"; }\n");
+//! assert_eq!(zczk_core::graph::dot_of(&root), "digraph g {\n  \"/web\" -> \"/db\";\n}\n");
 //! ```
 
 use std::collections::BTreeSet;
