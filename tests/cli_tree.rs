@@ -176,7 +176,32 @@ fn graph_prints_dot() {
         .write_stdin(text)
         .assert()
         .success()
-        .stdout("digraph g { \"/web\" -> \"/db\"; }\n");
+        .stdout("digraph g {\n  \"/web\" -> \"/db\";\n}\n");
+}
+
+#[test]
+fn graph_writes_to_a_file_with_o() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().join("g.dot");
+    let text = "/web\n  db -> /db/providers\n  /providers\n/db\n  /providers\n";
+    zczk().args(["graph", "-", "-o"]).arg(&out).write_stdin(text).assert().success().stdout("");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "digraph g {\n  \"/web\" -> \"/db\";\n}\n");
+}
+
+#[test]
+fn graph_draws_svg() {
+    let output = zczk().args(["graph", "--format", "svg"]).arg(example()).assert().success();
+    let svg = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    assert!(svg.contains("<svg "), "an SVG picture: {svg}");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    // Every service is drawn, each with its name, and each edge is a path with an arrow head.
+    for service in ["/lb", "/web", "/cache", "/databases/main"] {
+        assert!(svg.contains(&format!(">{service}<")), "{service} is drawn");
+    }
+    assert_eq!(svg.matches("<path").count(), 3, "three edges: {svg}");
+    let empty = zczk().args(["graph", "--format", "svg", "-"]).write_stdin("/a\n").assert().success();
+    let empty = String::from_utf8(empty.get_output().stdout.clone()).unwrap();
+    assert!(empty.contains("<svg ") && empty.trim_end().ends_with("</svg>"), "an empty picture: {empty}");
 }
 
 #[test]
@@ -206,7 +231,7 @@ fn example_tree_is_valid_canonical_and_graphs() {
     zczk().arg("validate").arg(example()).assert().success().stderr("");
     zczk().args(["fmt", "--check"]).arg(example()).assert().success().stderr("");
     zczk().arg("graph").arg(example()).assert().success().stdout(
-        "digraph g { \"/lb\" -> \"/web\"; \"/web\" -> \"/cache\"; \"/web\" -> \"/databases/main\"; }\n",
+        "digraph g {\n  \"/lb\" -> \"/web\";\n  \"/web\" -> \"/cache\";\n  \"/web\" -> \"/databases/main\";\n}\n",
     );
 }
 

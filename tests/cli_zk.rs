@@ -88,6 +88,8 @@ both!(
     a_tree_of_very_long_names_imports_exports_and_deletes,
     import_refuses_data_one_byte_over_the_limit_naming_the_node,
     digest_acls_from_import_and_refusals_that_say_what_was_missing,
+    pick_prints_one_provider,
+    import_check_exits_1_when_the_tree_differs,
 );
 
 zookeeper_only!(register_until_terminated_and_delete_keeps_ephemerals);
@@ -154,6 +156,11 @@ fn set_property_then_get_resolve_and_ln(t: &Target) {
     zczk(&t.zk).args(["resolve", "/app/db/providers"]).assert().success().stdout("/db/providers\n");
     zczk(&t.zk).args(["ln", "/db", "/app/store"]).assert().success();
     zczk(&t.zk).args(["resolve", "/app/store"]).assert().success().stdout("/db\n");
+    // A target ending in `/` gets the link's name appended, as upstream's `ln` does.
+    zczk(&t.zk).args(["ln", "/db/", "/app/main"]).assert().success();
+    let app: serde_json::Value =
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "--raw", "/app"]))).unwrap();
+    assert_eq!(app["main ->"], "/db/main");
     zczk(&t.zk)
         .args(["resolve", "/app/nowhere"])
         .assert()
@@ -464,4 +471,152 @@ fn digest_acls_from_import_and_refusals_that_say_what_was_missing(t: &Target) {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--auth").and(predicate::str::contains("s3cret").not()));
+}
+
+/// `zczk pick` prints one provider of a service, by strategy; exit 1 naming the path when there
+/// is none.
+fn pick_prints_one_provider(t: &Target) {
+    let tree = "/svc\n  /providers\n    /h:2\n    /h:1\n/empty\n  /providers\n";
+    zczk(&t.zk).args(["import", "-"]).write_stdin(tree).assert().success();
+    zczk(&t.zk)
+        .args(["pick", "--strategy", "round-robin", "/svc/providers"])
+        .assert()
+        .success()
+        .stdout("h:1\n");
+    let picked = stdout_of(zczk(&t.zk).args(["pick", "/svc/providers"]));
+    assert!(["h:1\n", "h:2\n"].contains(&picked.as_str()), "{picked:?}");
+    zczk(&t.zk)
+        .args(["pick", "/empty/providers"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("zczk: /empty/providers: no providers\n");
+    zczk(&t.zk).args(["pick", "/svc/providers", "--strategy", "best"]).assert().code(2);
+}
+
+/// `import --check` is a drift check: exit 0 when the tree matches, 1 with the dry-run report
+/// when it differs; extras count only with `--trim`. It never writes.
+fn import_check_exits_1_when_the_tree_differs(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    zczk(&t.zk).args(["import", "--check", "-"]).write_stdin(TREE).assert().code(0).stdout("");
+    zczk(&t.zk).args(["set-property", "/app", "threads=8"]).assert().success();
+    zczk(&t.zk)
+        .args(["import", "--check", "-"])
+        .write_stdin(TREE)
+        .assert()
+        .code(1)
+        .stdout("/app threads change from 8 to 4\n")
+        .stderr(predicate::str::contains("differs"));
+    assert!(stdout_of(zczk(&t.zk).args(["export"])).contains("threads = 8"), "--check changed nothing");
+    zczk(&t.zk).args(["set-property", "/app", "threads=4"]).assert().success();
+    zczk(&t.zk).args(["import", "-", "/app"]).write_stdin("/extra\n").assert().success();
+    // An extra node is reported, but only a difference with --trim.
+    zczk(&t.zk)
+        .args(["import", "--check", "-"])
+        .write_stdin(TREE)
+        .assert()
+        .code(0)
+        .stdout("extra path not trimmed: /app/extra\n");
+    zczk(&t.zk)
+        .args(["import", "--check", "--trim", "-"])
+        .write_stdin(TREE)
+        .assert()
+        .code(1)
+        .stdout("would delete /app/extra.\n");
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/extra\n/app/providers\n");
+}
+
+/// A `zczk serve` process on a free port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    zk: String,
+}
+
+impl Served {
+    fn start() -> Self {
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        Served { child, zk: address.trim().to_string() }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `zczk watch` prints a line when a node a property link points at changes, even when the
+/// followed value stays the same (as upstream's callbacks are called).
+fn watch_prints_a_line_when_a_linked_node_changes(zk: &str) {
+    zczk(zk)
+        .args(["import", "-"])
+        .write_stdin("/a\n  /b\n    x => ../c\n  /c\n    x = 1\n")
+        .assert()
+        .success();
+    let mut watch = Killed(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+            .args(["watch", "--zk", zk, "/a/b"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = json_lines(watch.0.stdout.take().unwrap());
+    let next = || lines.recv_timeout(Duration::from_secs(20)).expect("a line from zczk watch");
+    let line = serde_json::json!({"path": "/a/b", "properties": {"x": 1}});
+    assert_eq!(next(), line);
+    zczk(zk).args(["set-property", "/a/c", "y=1"]).assert().success();
+    assert_eq!(next(), line, "a line for the linked node's change");
+    zczk(zk).args(["delete", "-r", "/a/b"]).assert().success();
+    assert_eq!(next(), serde_json::json!({"path": "/a/b", "deleted": true}));
+    assert!(watch.0.wait().unwrap().success());
+}
+
+/// [`watch_prints_a_line_when_a_linked_node_changes`] on `zczk serve` (a live emulator other
+/// processes share) and on the real server.
+mod watch_prints_a_line_when_a_linked_node_changes {
+    #[test]
+    fn served() {
+        let served = super::Served::start();
+        super::watch_prints_a_line_when_a_linked_node_changes(&served.zk);
+    }
+
+    zczk_conformance::needs_real_server! {
+        #[test]
+        fn zookeeper() {
+            let target = super::real_target("watch_prints_a_line_when_a_linked_node_changes");
+            super::watch_prints_a_line_when_a_linked_node_changes(&target.zk);
+        }
+    }
+}
+
+/// A child process killed when the test ends, even when it fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The JSON lines a child prints, read on a thread so a test can wait for one with a timeout.
+fn json_lines(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if send.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    receive
 }

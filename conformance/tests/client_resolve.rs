@@ -18,6 +18,7 @@ both!(
     no_node_names_the_path_as_given,
     ln_adds_a_link_to_the_parent,
     ln_with_a_trailing_slash_takes_the_targets_name,
+    ln_to_a_target_ending_in_a_slash_appends_the_name,
     ln_goes_through_links_to_the_parent,
     concurrent_ln_lose_no_link,
     get_properties_is_raw,
@@ -149,6 +150,14 @@ async fn ln_with_a_trailing_slash_takes_the_targets_name<B: Backend>(backend: B)
     assert_eq!(json(&*store, "/top").await, json!({"deep ->": "/real/deep"}));
     zk.ln("/real/", "/").await.unwrap();
     assert_eq!(json(&*store, "/").await["real ->"], "/real/");
+}
+
+async fn ln_to_a_target_ending_in_a_slash_appends_the_name<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/fooservice", json!({})).await;
+    zk.ln("/databases/", "/fooservice/main").await.unwrap();
+    assert_eq!(json(&*store, "/fooservice").await, json!({"main ->": "/databases/main"}));
 }
 
 async fn ln_goes_through_links_to_the_parent<B: Backend>(backend: B) {

@@ -20,6 +20,7 @@ both!(
     a_registration_whose_parent_vanished_is_reported_and_the_rest_restored,
     views_are_rearmed_and_get_the_changes_made_meanwhile,
     close_is_idempotent_and_ephemerals_vanish,
+    closing_a_client_over_a_given_session_leaves_it_open,
     failed_connect_names_the_address,
     the_wait_option_retries_until_a_session_is_made,
     calls_during_a_renewal_wait_for_the_new_session,
@@ -269,6 +270,23 @@ async fn close_is_idempotent_and_ephemerals_vanish<B: Backend>(backend: B) {
     });
     assert!(ended.await.is_ok(), "the closed and dropped client's events did not end");
     assert_eq!(gate.attempts(), 1, "no new session after close");
+}
+
+async fn closing_a_client_over_a_given_session_leaves_it_open<B: Backend>(backend: B) {
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    let zk = ZooKeeper::wrap(backend.session().await);
+    let session = zk.store();
+    zk.register("/svc", "h:1", Default::default()).await.unwrap();
+    zk.close().await.unwrap();
+    assert!(zk.is_closed());
+    assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Closed)));
+    // The session is still its owner's: open, with its ephemeral, and usable.
+    assert_eq!(*session.session_state().borrow(), SessionState::Connected);
+    assert!(other.exists("/svc/h:1").await.unwrap().is_some(), "the ephemeral lives on");
+    assert!(session.exists("/svc").await.unwrap().is_some());
+    session.close().await.unwrap();
+    assert!(other.exists("/svc/h:1").await.unwrap().is_none(), "its owner closed it");
 }
 
 async fn failed_connect_names_the_address<B: Backend>(backend: B) {

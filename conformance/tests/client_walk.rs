@@ -12,6 +12,7 @@ both!(
     walk_without_ephemerals_skips_them_everywhere,
     walk_items_carry_their_children_and_the_caller_prunes,
     nodes_deleted_during_a_walk_are_skipped,
+    a_sibling_deleted_while_the_walk_is_below_an_earlier_one_is_skipped,
     walking_a_missing_path_yields_nothing,
     is_ephemeral_tells_ephemeral_nodes,
     create_recursive_makes_the_missing_ancestors,
@@ -87,6 +88,25 @@ async fn nodes_deleted_during_a_walk_are_skipped<B: Backend>(backend: B) {
         rest.push(item.unwrap().path);
     }
     assert_eq!(rest, ["/t/b", "/t/b/y", "/t/c"]);
+}
+
+async fn a_sibling_deleted_while_the_walk_is_below_an_earlier_one_is_skipped<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    tree(&*store).await;
+    let mut walk = zk.walk("/t", WalkOptions::default()).unwrap();
+    assert_eq!(walk.next().await.unwrap().unwrap().path, "/t");
+    // Visiting /t/a asks for its siblings too; /t/b and /t/c are still there then.
+    assert_eq!(walk.next().await.unwrap().unwrap().path, "/t/a");
+    assert_eq!(walk.next().await.unwrap().unwrap().path, "/t/b");
+    assert_eq!(walk.next().await.unwrap().unwrap().path, "/t/b/x");
+    // Deleted (on the walk's own session, so after those requests) while below /t/b.
+    zk.delete("/t/c", None).await.unwrap();
+    let mut rest = Vec::new();
+    while let Some(item) = walk.next().await {
+        rest.push(item.unwrap().path);
+    }
+    assert_eq!(rest, ["/t/b/y"], "/t/c was deleted before the walk came back up to it");
 }
 
 async fn walking_a_missing_path_yields_nothing<B: Backend>(backend: B) {

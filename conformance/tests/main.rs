@@ -6,6 +6,7 @@ mod client_support;
 
 mod client_children;
 mod client_properties;
+mod client_providers;
 mod client_register;
 mod client_resolve;
 mod client_sessions;
@@ -25,3 +26,4 @@ mod store_nodes;
 mod store_root;
 mod store_session;
 mod store_watch;
+mod testkit;

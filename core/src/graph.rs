@@ -13,12 +13,12 @@
 //!   /providers
 //! ```
 //!
-//! the graph is `/web -> /db`, printed as `digraph g { "/web" -> "/db"; }`:
+//! the graph is `/web -> /db`, printed one edge a line, as upstream does:
 //!
 //! ```
 //! let text = "/web\n  db -> /db/providers\n  /providers\n/db\n  /providers\n";
 //! let root = zczk_core::tree::parse(text).unwrap();
-//! assert_eq!(zczk_core::graph::dot_of(&root), "digraph g { \"/web\" -> \"/db\"; }\n");
+//! assert_eq!(zczk_core::graph::dot_of(&root), "digraph g {\n  \"/web\" -> \"/db\";\n}\n");
 //! ```
 
 use std::collections::BTreeSet;
@@ -66,19 +66,25 @@ impl ServiceGraph {
         graph
     }
 
-    /// The graph in Graphviz DOT: `digraph g { "/a" -> "/b"; "/a" -> "/c"; }`, edges sorted,
-    /// then a line break.
+    /// The graph in Graphviz DOT as upstream prints it: `digraph g {`, then one edge a line
+    /// (`  "/a" -> "/b";`, sorted), then `}`.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph g {");
+        let mut out = String::from("digraph g {\n");
         for (from, to) in &self.edges {
-            out.push(' ');
+            out.push_str("  ");
             push_quoted(&mut out, from);
             out.push_str(" -> ");
             push_quoted(&mut out, to);
-            out.push(';');
+            out.push_str(";\n");
         }
-        out.push_str(" }\n");
+        out.push_str("}\n");
         out
+    }
+
+    /// The nodes to draw: the services and every path an edge reaches, sorted.
+    pub fn nodes(&self) -> BTreeSet<&str> {
+        let ends = self.edges.iter().flat_map(|(from, to)| [from.as_str(), to.as_str()]);
+        self.services.iter().map(String::as_str).chain(ends).collect()
     }
 }
 
@@ -136,7 +142,7 @@ mod tests {
     fn absolute_link_to_providers_is_an_edge() {
         let text = "/web\n  db -> /db/providers\n  other -> /db\n  /providers\n/db\n  /providers\n";
         assert_eq!(edges(text), [edge("/web", "/db")]);
-        assert_eq!(dot_of(&parse(text).unwrap()), "digraph g { \"/web\" -> \"/db\"; }\n");
+        assert_eq!(dot_of(&parse(text).unwrap()), "digraph g {\n  \"/web\" -> \"/db\";\n}\n");
     }
 
     #[test]
@@ -197,17 +203,17 @@ mod tests {
   /providers
 ";
         let dot = dot_of(&parse(text).unwrap());
-        assert_eq!(dot, "digraph g { \"/a\" -> \"/z\"; \"/z\" -> \"/a\"; \"/z\" -> \"/b\"; }\n");
+        assert_eq!(dot, "digraph g {\n  \"/a\" -> \"/z\";\n  \"/z\" -> \"/a\";\n  \"/z\" -> \"/b\";\n}\n");
     }
 
     #[test]
     fn empty_graph() {
-        assert_eq!(dot_of(&Node::default()), "digraph g { }\n");
+        assert_eq!(dot_of(&Node::default()), "digraph g {\n}\n");
     }
 
     #[test]
     fn quotes_in_names_are_escaped() {
         let text = "/a\"b\n  x -> /c\\d/providers\n  /providers\n";
-        assert_eq!(dot_of(&parse(text).unwrap()), "digraph g { \"/a\\\"b\" -> \"/c\\\\d\"; }\n");
+        assert_eq!(dot_of(&parse(text).unwrap()), "digraph g {\n  \"/a\\\"b\" -> \"/c\\\\d\";\n}\n");
     }
 }

@@ -12,6 +12,7 @@
 //! - [`import`]: tree text into ZooKeeper: plan (pure) and apply (pipelined, versioned).
 //! - [`delete`]: recursive delete, keeping ephemeral nodes.
 //! - [`message`]: long names and values cut short for one-line error messages.
+//! - `testkit` (feature `proptest`): proptest strategies for names, values and trees.
 #![warn(missing_docs)]
 
 pub mod client;
@@ -25,4 +26,6 @@ pub mod path;
 pub mod props;
 pub mod snapshot;
 pub mod store;
+#[cfg(any(test, feature = "proptest"))]
+pub mod testkit;
 pub mod tree;

@@ -60,6 +60,8 @@ mod limits;
 mod path;
 mod server;
 mod session;
+#[cfg(feature = "proptest")]
+pub mod testkit;
 mod tree;
 mod txn;
 mod watch;

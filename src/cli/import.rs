@@ -17,12 +17,20 @@ use super::CliError;
 /// `extra path not trimmed: /a/b` (unless -q), or deleted with --trim (ephemeral nodes are
 /// kept). The file is checked completely before anything is written.
 ///
-/// Example: `zczk import --zk 127.0.0.1:2181 --dry-run services.zk /`
+/// With --check, a drift check for CI: changes nothing, prints the dry-run report, and exits
+/// 0 when the tree under PATH already matches the file, 1 when it differs (with --trim, extra
+/// nodes count as differences).
+///
+/// Examples: `zczk import --zk 127.0.0.1:2181 --dry-run services.zk /`,
+/// `zczk import --check --trim services.zk /services`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Change nothing: print what would change.
     #[arg(short, long)]
     pub dry_run: bool,
+    /// Change nothing, print what would change, and exit 1 if anything would (a drift check).
+    #[arg(long)]
+    pub check: bool,
     /// Delete the nodes that are not in the file (keeping ephemeral ones).
     #[arg(short, long)]
     pub trim: bool,
@@ -94,15 +102,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             (false, true) => Some(false),
             (false, false) => None,
         },
-        dry_run: args.dry_run,
+        dry_run: args.dry_run || args.check,
         ..ImportOptions::default()
     };
     if !args.permission.is_empty() {
         options.acl = Some(args.permission.into_iter().flat_map(|list| list.0).collect());
     }
     options.apply.atomic = args.atomic;
+    let (path, file) = (args.path.clone(), args.file.clone());
     // A dry run only reads.
-    let access = if args.dry_run { Access::Read } else { Access::ReadWrite };
+    let access = if options.dry_run { Access::Read } else { Access::ReadWrite };
     let imported = with_client(&args.zk, access, |client| async move {
         let bar = Bar::new();
         let mut show = |p| bar.import(p);
@@ -114,6 +123,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     write_lines(&imported.lines)?;
     if let Some(applied) = &imported.applied {
         tracing::info!(read = imported.nodes_read, ?applied, "imported");
+    }
+    // Extras count only with --trim: without it, they would be neither written nor deleted.
+    let changes = imported.plan.writes();
+    if args.check && changes > 0 {
+        eprintln!("zczk: {path} differs from {file}: {changes} change(s) to make");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

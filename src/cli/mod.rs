@@ -9,6 +9,7 @@ mod fmt;
 mod get;
 mod graph;
 mod import;
+mod pick;
 mod progress;
 mod register;
 mod resolve;
@@ -58,6 +59,7 @@ pub enum Command {
     Watch(watch::Args),
     Completions(completions::Args),
     Graph(graph::Args),
+    Pick(pick::Args),
     Serve(serve::Args),
 }
 
@@ -80,6 +82,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Pick(args) => pick::run(args),
         Command::Serve(args) => serve::run(args),
     })
 }

@@ -77,6 +77,7 @@ impl Import {
         super::init(0);
         let args = import::Args {
             dry_run: self.dry_run,
+            check: false,
             trim: self.trim,
             quiet: false,
             permission: self

@@ -63,6 +63,12 @@ pub enum ClientError {
     /// The client was closed.
     #[error("the ZooKeeper client is closed")]
     Closed,
+    /// A service has no provider to pick.
+    #[error("{path}: no providers")]
+    NoProvider {
+        /// The providers node.
+        path: String,
+    },
 }
 
 impl ClientError {

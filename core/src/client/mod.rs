@@ -14,6 +14,7 @@ mod delete;
 mod error;
 mod node_watch;
 mod properties;
+mod providers;
 mod register;
 mod resolve;
 mod restore;
@@ -37,6 +38,7 @@ pub use callbacks::{Callback, CallbackError, Flow, ViewEvent};
 pub use children::{Children, ChildrenSnapshot};
 pub use error::{ClientError, Result};
 pub use properties::{Properties, PropertiesSnapshot};
+pub use providers::{Providers, Strategy, DEFAULT_DOWN_FOR};
 pub use register::{Address, RegisterOptions, RegisteringServer};
 pub use walk::{Walk, WalkItem, WalkOptions};
 
@@ -107,7 +109,9 @@ impl Registration {
 type Subscriber = Box<dyn Fn(&mut RegisteringServer) + Send + Sync>;
 
 struct Shared<S: Store + 'static> {
-    connector: Box<dyn Connector<Store = S>>,
+    /// Makes new sessions; `None` for a client over a session it was given
+    /// ([`ZooKeeper::wrap`]), which it neither replaces nor closes.
+    connector: Option<Box<dyn Connector<Store = S>>>,
     session: RwLock<Arc<S>>,
     /// Bumped each time a new session replaces an expired one, so live views can re-arm.
     generation: watch::Sender<u64>,
@@ -165,10 +169,21 @@ impl<S: Store + 'static> ZooKeeper<S> {
                 }
             }
         };
+        Ok(Self::start(Some(Box::new(connector) as Box<dyn Connector<Store = S>>), store))
+    }
+
+    /// A client over a session opened elsewhere (upstream's `ZooKeeper(kazoo_client)`). The
+    /// session stays its owner's: [`ZooKeeper::close`] leaves it open (ending only this client),
+    /// and when it expires the client cannot make a new one, so its calls fail from then on.
+    pub fn wrap(store: S) -> Self {
+        Self::start(None, store)
+    }
+
+    fn start(connector: Option<Box<dyn Connector<Store = S>>>, store: S) -> Self {
         let state = store.session_state();
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
-            connector: Box::new(connector),
+            connector,
             session: RwLock::new(Arc::new(store)),
             generation: watch::Sender::new(0),
             registrations: Mutex::new(BTreeMap::new()),
@@ -177,7 +192,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
             closed: AtomicBool::new(false),
         });
         tokio::spawn(session::supervise(Arc::downgrade(&shared), state));
-        Ok(ZooKeeper { shared })
+        ZooKeeper { shared }
     }
 
     /// The current session. It is replaced when it expires, so do not keep it for long.
@@ -211,7 +226,10 @@ impl<S: Store + 'static> ZooKeeper<S> {
 
     /// Where the client connects to.
     pub fn address(&self) -> String {
-        self.shared.connector.address()
+        match &self.shared.connector {
+            Some(connector) => connector.address(),
+            None => "a session given to the client".to_string(),
+        }
     }
 
     /// The events of the client: session states, new sessions, restored registrations.
@@ -225,12 +243,16 @@ impl<S: Store + 'static> ZooKeeper<S> {
     }
 
     /// Closes the session (its ephemerals vanish at once) and stops replacing it. Idempotent;
-    /// later calls that need the server fail.
+    /// later calls that need the server fail. A session given to [`ZooKeeper::wrap`] is left
+    /// open: it belongs to whoever opened it.
     pub async fn close(&self) -> Result<()> {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         self.shared.registrations.lock().clear();
+        if self.shared.connector.is_none() {
+            return Ok(());
+        }
         match self.store().close().await {
             // An expired session has nothing left to close.
             Err(e) if e.code.is_session_lost() => Ok(()),

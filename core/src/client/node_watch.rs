@@ -160,6 +160,8 @@ impl<S: Store + 'static> Task<S> {
         match new {
             Ok(new) if *current == new => return,
             Ok(new) => *current = new,
+            // A view still reading when its client is closed has nothing worth reporting.
+            Err(_) if self.zk.is_closed() => return,
             Err(e) => {
                 tracing::warn!(path = %self.path, error = %e, "can't read watched node");
                 current.error = Some(e);

@@ -32,6 +32,10 @@ pub struct PropertiesSnapshot {
     /// The value each property link (by name, without ` =>`) leads to, or why it can't be
     /// followed. Links whose name is also a stored property are not followed.
     pub linked: BTreeMap<String, Result<Value, ClientError>>,
+    /// The data version of each node the property links led to, by path, as read. A change of
+    /// a linked node is a new snapshot even when the values followed stay the same, so the
+    /// callbacks hear of every change of the node or of a node a link points at.
+    pub link_versions: BTreeMap<String, i32>,
 }
 
 impl ViewState for PropertiesSnapshot {
@@ -316,9 +320,11 @@ async fn snapshot_of<S: Store + 'static>(
 ) -> PropertiesSnapshot {
     cache.known.clear();
     cache.used.clear();
+    cache.versions.clear();
     cache.known.insert(path.clone(), Some(properties.clone()));
     let linked = follow_all(zk, &path, &properties, cache, notify).await;
-    PropertiesSnapshot { path, properties, version, deleted: false, linked }
+    let link_versions = std::mem::take(&mut cache.versions);
+    PropertiesSnapshot { path, properties, version, deleted: false, linked, link_versions }
 }
 
 /// The nodes that property links lead to, by resolved path: their properties as known for the
@@ -328,6 +334,8 @@ struct LinkCache {
     watches: HashMap<String, NodeWatch>,
     known: HashMap<String, Option<Map<String, Value>>>,
     used: HashSet<String>,
+    /// The data versions of the linked nodes read by this computation (not the view's own).
+    versions: BTreeMap<String, i32>,
 }
 
 impl LinkCache {
@@ -455,13 +463,19 @@ async fn linked_properties<S: Store + 'static>(
     if let Some(watch) = cache.watches.get(path) {
         let state = watch.state.lock().clone();
         if state.loaded && state.error.is_none() {
+            if state.exists {
+                cache.versions.insert(path.to_string(), state.version);
+            }
             let properties = state.exists.then_some(state.properties);
             cache.known.insert(path.to_string(), properties.clone());
             return Ok(properties);
         }
     }
     let read = match zk.session().await?.get_data(path).await {
-        Ok((data, _)) => Some(props::decode(data.as_deref().unwrap_or_default()).properties),
+        Ok((data, stat)) => {
+            cache.versions.insert(path.to_string(), stat.version);
+            Some(props::decode(data.as_deref().unwrap_or_default()).properties)
+        }
         Err(e) if e.is(Code::NoNode) => None,
         Err(e) => return Err(e.into()),
     };

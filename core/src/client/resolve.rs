@@ -60,7 +60,8 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// Makes `source` a link to `target`: sets the property `name -> target` on the parent of
     /// `source` (resolved through links), where `name` is the last segment of `source`; when
     /// `source` ends with `/`, it names the parent itself and the link takes the last segment
-    /// of `target` as its name.
+    /// of `target` as its name. Otherwise a `target` ending with `/` gets the name appended, as
+    /// upstream does: `ln("/databases/", "/fooservice/main")` links `main -> /databases/main`.
     ///
     /// The target is not checked (a link may be made before its target exists). The parent's
     /// properties are updated with a versioned write, retried on conflict.
@@ -68,8 +69,13 @@ impl<S: Store + 'static> ZooKeeper<S> {
         let (parent, name) = link_place(target, source)?;
         let parent = self.resolve(&parent).await?;
         let key = format!("{name}{LINK_SUFFIX}");
+        // With `source` ending in `/` the name came from `target`: it is there already.
+        let target = match target.ends_with('/') && !source.ends_with('/') {
+            true => format!("{target}{name}"),
+            false => target.to_string(),
+        };
         self.update_properties(&parent, |props| {
-            props.insert(key.clone(), Value::String(target.to_string()));
+            props.insert(key.clone(), Value::String(target.clone()));
         })
         .await
     }

@@ -40,15 +40,19 @@ pub(super) async fn supervise<S: Store + 'static>(
 /// that must wait go on in the background), and then tells the live views (through the
 /// generation) to re-arm on it.
 async fn renew<S: Store + 'static>(shared: &Arc<Shared<S>>) -> Option<watch::Receiver<SessionState>> {
+    let Some(connector) = &shared.connector else {
+        tracing::warn!("the ZooKeeper session given to the client is over; it cannot make a new one");
+        return None;
+    };
     let mut backoff = Backoff::new();
     let store = loop {
         if shared.closed.load(Ordering::SeqCst) {
             return None;
         }
-        match shared.connector.connect().await {
+        match connector.connect().await {
             Ok(store) => break Arc::new(store),
             Err(e) => {
-                tracing::warn!(address = %shared.connector.address(), error = %e, "can't open a new ZooKeeper session; retrying");
+                tracing::warn!(address = %connector.address(), error = %e, "can't open a new ZooKeeper session; retrying");
                 backoff.wait().await;
             }
         }

@@ -1,6 +1,6 @@
 //! Walking a subtree in pre-order, with pruning by the caller.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
@@ -39,7 +39,10 @@ type Pending = JoinHandle<Result<(Vec<String>, Stat), StoreError>>;
 /// Nodes deleted while walking are skipped. Each node costs one request (`get_children`, whose
 /// Stat also tells whether the node is ephemeral); when a node has been yielded (and the
 /// caller has pruned what it wanted), the requests for all its remaining children are sent at
-/// once, so a walk waits about one round trip per node with children, not per node.
+/// once, so a walk waits about one round trip per node with children, not per node. When the
+/// walk goes below a node, the replies already asked for its later siblings are dropped: they
+/// are asked for again (all at once) when the walk comes back up, so that a sibling deleted
+/// meanwhile is skipped.
 pub struct Walk<S: Store + 'static> {
     store: Arc<S>,
     options: WalkOptions,
@@ -47,6 +50,8 @@ pub struct Walk<S: Store + 'static> {
     stack: Vec<String>,
     /// The requests already sent, by path.
     pending: HashMap<String, Pending>,
+    /// Paths on the stack whose requests were dropped because the walk went deeper.
+    stale: HashSet<String>,
     /// The last item yielded, whose children are pushed when the walk goes on.
     last: Option<WalkItem>,
 }
@@ -58,6 +63,9 @@ impl<S: Store + 'static> Walk<S> {
             self.visit_children_of(&last);
         }
         while let Some(path) = self.stack.pop() {
+            if self.stale.contains(&path) {
+                self.ask_again(&path);
+            }
             match self.children_of(&path).await {
                 Ok((mut children, stat)) => {
                     if !self.options.ephemeral && stat.is_ephemeral() {
@@ -76,13 +84,41 @@ impl<S: Store + 'static> Walk<S> {
     }
 
     /// Puts the children of `item` on the stack (first name on top) and asks for theirs.
+    /// The replies already asked for are dropped first: they would be old by the time the walk
+    /// comes back up to them.
     fn visit_children_of(&mut self, item: &WalkItem) {
+        if !item.children.is_empty() {
+            for (path, pending) in self.pending.drain() {
+                pending.abort();
+                self.stale.insert(path);
+            }
+        }
         for name in item.children.iter().rev() {
             let path = path::child(&item.path, name);
-            let store = self.store.clone();
-            let asked = path.clone();
-            self.pending.insert(path.clone(), tokio::spawn(async move { store.get_children(&asked).await }));
+            self.ask(path.clone());
             self.stack.push(path);
+        }
+    }
+
+    /// Sends the request for the children of `path`.
+    fn ask(&mut self, path: String) {
+        let store = self.store.clone();
+        let asked = path.clone();
+        self.pending.insert(path, tokio::spawn(async move { store.get_children(&asked).await }));
+    }
+
+    /// Asks again for `path` and its stale siblings (the walk is back at their level).
+    fn ask_again(&mut self, path: &str) {
+        let parent = path::split(path).map(|(parent, _)| parent.to_string());
+        let siblings: Vec<String> = self
+            .stale
+            .iter()
+            .filter(|p| path::split(p).map(|(parent, _)| parent.to_string()) == parent)
+            .cloned()
+            .collect();
+        for sibling in siblings {
+            self.stale.remove(&sibling);
+            self.ask(sibling);
         }
     }
 
@@ -130,6 +166,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     pub fn walk(&self, path: &str, options: WalkOptions) -> Result<Walk<S>> {
         path::validate(path).map_err(ClientError::from)?;
         let stack = vec![path.to_string()];
-        Ok(Walk { store: self.store(), options, stack, pending: HashMap::new(), last: None })
+        let (pending, stale) = (HashMap::new(), HashSet::new());
+        Ok(Walk { store: self.store(), options, stack, pending, stale, last: None })
     }
 }

@@ -1,0 +1,120 @@
+//! Proptest strategies for users' own property tests (feature `proptest`): valid node names,
+//! the values tree text can hold, and whole trees (as [`crate::tree::parse`] returns them).
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use zczk_core::{testkit, tree};
+//!
+//! proptest!(|(root in testkit::tree())| {
+//!     // Every tree prints as text that reads back as the same tree.
+//!     prop_assert_eq!(tree::parse(&tree::print(&root)).unwrap(), root);
+//! });
+//! ```
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::tree::Node;
+
+/// A valid node name: 1 to 8 characters, letters, digits and `-_.:@é`, never `.` or `..`
+/// (which ZooKeeper refuses).
+pub fn node_name() -> impl Strategy<Value = String> {
+    name_with("")
+}
+
+/// A name of the characters of [`node_name`] and `extra`.
+fn name_with(extra: &'static str) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[-a-zA-Z0-9_.:@é{extra}]{{1,8}}"))
+        .expect("a valid regex")
+        .prop_filter("not . or ..", |name| name != "." && name != "..")
+}
+
+/// Any value tree text can hold: null, booleans, i64 integers, finite floats, any string, and
+/// lists and string-keyed maps of these (nested a few levels).
+pub fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((any::<String>(), inner), 0..6)
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+        ]
+    })
+}
+
+/// A link target: an absolute or relative path of a few segments.
+fn target() -> impl Strategy<Value = String> {
+    proptest::string::string_regex("(/|\\.\\./)?[a-z0-9]{1,5}(/[a-z0-9]{1,5}){0,3}").expect("a valid regex")
+}
+
+/// A node with properties (sometimes a `type`), node links, property links and children, a
+/// few levels deep.
+pub fn node() -> impl Strategy<Value = Node> {
+    let properties = prop::collection::vec((name_with("/"), value()), 0..4);
+    let node_type = prop_oneof![3 => Just(None), 1 => "[a-z][a-z ]{0,6}[a-z]".prop_map(Some)];
+    let links = prop::collection::btree_map(name_with("/"), target(), 0..3);
+    let property_links = prop::collection::btree_map(
+        name_with("/"),
+        (target(), prop::option::of(node_name()))
+            .prop_map(|(t, n)| n.map_or(t.clone(), |n| format!("{t} {n}"))),
+        0..3,
+    );
+    let leaf = (properties, node_type, links, property_links).prop_map(
+        |(pairs, node_type, links, property_links)| {
+            let mut properties = Map::new();
+            for (name, value) in pairs {
+                properties.insert(name, value);
+            }
+            if let Some(t) = node_type {
+                properties.insert("type".into(), Value::String(t));
+            }
+            Node { properties, links, property_links, children: Default::default() }
+        },
+    );
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        (inner.clone(), prop::collection::btree_map(node_name(), inner, 0..4)).prop_map(
+            |(mut node, children)| {
+                node.children = children;
+                node
+            },
+        )
+    })
+}
+
+/// A whole tree: a root standing for `/` (no properties) with a few top-level nodes.
+pub fn tree() -> impl Strategy<Value = Node> {
+    prop::collection::btree_map(node_name(), node(), 0..4)
+        .prop_map(|children| Node { children, ..Node::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{path, tree as text};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn names_are_valid(name in node_name()) {
+            prop_assert!(path::validate_name(&name).is_ok(), "{}", name);
+        }
+
+        #[test]
+        fn trees_print_and_read_back(root in tree()) {
+            let printed = text::print(&root);
+            prop_assert_eq!(text::parse(&printed).map_err(|e| e.to_string()), Ok(root), "{}", printed);
+        }
+
+        #[test]
+        fn values_read_back(value in value()) {
+            prop_assert_eq!(text::parse_value(&text::format_value(&value)).ok(), Some(value));
+        }
+    }
+}
