@@ -1,5 +1,6 @@
 //! Error messages stay one short line whatever they quote (long names, paths, connection
-//! strings, many failed writes), and stderr gets no colour codes when it is not a terminal.
+//! strings, many failed writes), a parse error's line shown under it stays short, and stderr
+//! gets no colour codes when it is not a terminal.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -19,13 +20,21 @@ fn zczk(zk: &str) -> Command {
 }
 
 /// Runs a command that must fail with status 1 and returns its stderr, after checking that
-/// it is one short line.
+/// its message is one short line. Only a parse error's message (`FILE:LINE:COLUMN: ...`) is
+/// followed by more: that line of the text, cut short too, and a caret under the column.
 fn one_short_error(command: &mut Command) -> String {
     let output = command.assert().code(1).get_output().clone();
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.len() <= SHORT, "{} bytes: {}...", stderr.len(), &stderr[..SHORT.min(stderr.len())]);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("zczk: ") && stderr.ends_with('\n'), "{stderr}");
+    let (message, snippet) = stderr.split_once('\n').unwrap_or((&stderr, ""));
+    assert!(message.len() <= SHORT, "{} bytes: {}...", message.len(), &message[..SHORT.min(message.len())]);
+    assert!(message.starts_with("zczk: ") && stderr.ends_with('\n'), "{stderr}");
+    if !snippet.is_empty() {
+        let first = snippet.lines().next().unwrap();
+        let line = first.trim_start().split_once(" | ").map_or("", |(number, _)| number);
+        assert!(message.contains(&format!(":{line}:")) && !line.is_empty(), "not a parse error: {stderr}");
+        assert_eq!(snippet.lines().count(), 2, "{stderr}");
+        assert!(snippet.len() <= SHORT, "{} bytes: {snippet}", snippet.len());
+    }
     stderr
 }
 
@@ -141,4 +150,38 @@ fn no_colour_codes_with_no_color_even_on_a_terminal() {
     assert!(log_on_a_terminal(Some("")).contains("\x1b["), "an empty NO_COLOR turned colours off");
     let line = log_on_a_terminal(Some("1"));
     assert!(!line.contains('\x1b'), "{line:?}");
+}
+
+/// `zczk validate FILE` run on a terminal (a pseudo-terminal from `script`), `NO_COLOR` set
+/// to `no_color` when given: what it printed.
+fn validate_on_a_terminal(file: &std::path::Path, no_color: Option<&str>) -> String {
+    let validate = format!("{} validate {}", assert_cmd::cargo::cargo_bin("zczk").display(), file.display());
+    let mut script = StdCommand::new("script");
+    script.args(["-qec", &validate, "/dev/null"]).env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        script.env("NO_COLOR", value);
+    }
+    let output = script.stdin(Stdio::null()).output().unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A parse error's line and caret are coloured on a terminal only, as the log is; the message
+/// line stays as it is.
+#[test]
+fn parse_error_snippets_are_coloured_on_a_terminal_only() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bad.zk");
+    std::fs::write(&file, "/a\n  x = 1+2\n").unwrap();
+    let coloured = validate_on_a_terminal(&file, None);
+    let message = format!("{}:2:8: bad value: ", file.display());
+    assert!(coloured.starts_with(&message) && coloured.contains("\x1b[1;31m^\x1b[0m"), "{coloured:?}");
+    let plain = validate_on_a_terminal(&file, Some("1"));
+    assert!(
+        plain.starts_with(&message) && plain.contains("|        ^") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let piped =
+        StdCommand::new(assert_cmd::cargo::cargo_bin("zczk")).arg("validate").arg(&file).output().unwrap();
+    let piped = String::from_utf8(piped.stderr).unwrap();
+    assert!(piped.contains("  2 |   x = 1+2\n    |        ^\n") && !piped.contains('\x1b'), "{piped:?}");
 }

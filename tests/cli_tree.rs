@@ -51,16 +51,36 @@ fn validate_reports_every_error_with_file_line_and_column() {
     let output = zczk().arg("validate").arg(&path).assert().code(1).stdout("").get_output().stderr.clone();
     let stderr = String::from_utf8(output).unwrap();
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 4, "{stderr}");
+    // Each error's line comes under it, with a caret under the column.
+    assert_eq!(lines.len(), 12, "{stderr}");
     assert!(lines[0].starts_with(&format!("{name}:2:14: bad value: ")), "{stderr}");
-    assert_eq!(lines[1], format!("{name}:4:2: invalid indentation: expected column 1 or 3"));
+    assert_eq!(lines[1..3], ["  2 |   threads = 1+2", "    |              ^"], "{stderr}");
     assert_eq!(
-        lines[2],
-        format!("{name}:5:1: duplicate node `app`: a node of this name is already given above")
+        lines[3..6],
+        [
+            format!("{name}:4:2: invalid indentation: expected column 1 or 3").as_str(),
+            "  4 |  color = 'red'",
+            "    |  ^"
+        ],
+        "{stderr}"
     );
     assert_eq!(
-        lines[3],
-        format!("{name}:9:3: duplicate property `ok`: it is already given above for this node")
+        lines[6..9],
+        [
+            format!("{name}:5:1: duplicate node `app`: a node of this name is already given above").as_str(),
+            "  5 | /app",
+            "    | ^"
+        ],
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[9..12],
+        [
+            format!("{name}:9:3: duplicate property `ok`: it is already given above for this node").as_str(),
+            "  9 |   ok = False",
+            "    |   ^"
+        ],
+        "{stderr}"
     );
 }
 
@@ -294,17 +314,25 @@ fn validate_and_import_refuse_the_same_texts_with_the_same_message() {
         let path = dir.path().join("tree.zk");
         std::fs::write(&path, &text).unwrap();
         let name = path.display().to_string();
-        zczk().arg("validate").arg(&path).assert().code(1).stdout("").stderr(format!("{name}:{message}\n"));
-        zczk()
-            .args(["import", "--zk", "mem:"])
-            .arg(&path)
-            .assert()
-            .code(1)
-            .stdout("")
-            .stderr(format!("zczk: {name}:{message}\n"));
+        let line = message.split(':').next().unwrap();
+        let stderr = |command: &mut Command| {
+            let output = command.assert().code(1).stdout("").get_output().stderr.clone();
+            String::from_utf8(output).unwrap()
+        };
+        let validated = stderr(zczk().arg("validate").arg(&path));
+        let (first, snippet) = validated.split_once('\n').unwrap();
+        assert_eq!(first, format!("{name}:{message}"), "{what}");
+        // The line in question, and the caret.
+        assert_eq!(snippet.lines().count(), 2, "{what}: {validated}");
+        assert!(
+            snippet.starts_with(&format!("  {line} | ")) && snippet.ends_with("^\n"),
+            "{what}: {validated}"
+        );
+        let imported = stderr(zczk().args(["import", "--zk", "mem:"]).arg(&path));
+        assert_eq!(imported, format!("zczk: {validated}"), "{what}");
         // From stdin too, named `-`.
         let output = zczk().args(["validate", "-"]).write_stdin(text).assert().code(1).get_output().clone();
-        assert_eq!(String::from_utf8_lossy(&output.stderr), format!("-:{message}\n"), "{what}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), format!("-:{message}\n{snippet}"), "{what}");
     }
 }
 

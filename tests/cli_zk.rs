@@ -90,9 +90,10 @@ both!(
     digest_acls_from_import_and_refusals_that_say_what_was_missing,
     pick_prints_one_provider,
     import_check_exits_1_when_the_tree_differs,
+    register_refuses_an_invalid_name_and_registers_nothing,
 );
 
-zookeeper_only!(register_until_terminated_and_delete_keeps_ephemerals);
+zookeeper_only!(register_until_terminated_and_delete_keeps_ephemerals, register_takes_any_node_name);
 
 pub(crate) fn zczk(zk: &str) -> Command {
     let mut command = Command::cargo_bin("zczk").unwrap();
@@ -277,6 +278,38 @@ fn register_until_terminated_and_delete_keeps_ephemerals(t: &Target) {
     // SIGTERM: the session is closed, so the node is gone at once.
     StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
     assert!(register.wait().unwrap().success());
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+}
+
+/// A name that is not an address is registered as it is, as zc.zk does.
+fn register_takes_any_node_name(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+        .args(["register", "--zk", &t.zk, "/app/providers", "worker-1", "weight=2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "/app/providers/worker-1\n");
+    let got: serde_json::Value =
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/app/providers/worker-1"]))).unwrap();
+    assert_eq!(got["weight"], 2);
+    zczk(&t.zk).args(["walk", "--no-ephemeral", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+    StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
+    assert!(register.wait().unwrap().success());
+    zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
+}
+
+/// A name ZooKeeper would refuse is a one-line error naming it; nothing is registered.
+fn register_refuses_an_invalid_name_and_registers_nothing(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    zczk(&t.zk)
+        .args(["register", "/app/providers", "a/b"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("zczk: can't register \"a/b\": a node name cannot contain /\n");
     zczk(&t.zk).args(["walk", "/app"]).assert().success().stdout("/app\n/app/providers\n");
 }
 

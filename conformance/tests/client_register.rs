@@ -13,6 +13,8 @@ both!(
     a_pid_given_by_the_caller_wins,
     register_resolves_the_service_path,
     ipv6_hosts_are_written_in_brackets,
+    any_node_name_is_registered_and_restored_after_expiry,
+    an_invalid_name_is_refused_naming_it_and_nothing_is_registered,
     a_blank_host_registers_the_machines_addresses,
     subscribers_add_properties_before_the_node_is_made,
     a_duplicate_registration_is_node_exists,
@@ -67,6 +69,47 @@ async fn ipv6_hosts_are_written_in_brackets<B: Backend>(backend: B) {
     let (mut children, _) = store.get_children("/svc").await.unwrap();
     children.sort();
     assert_eq!(children, ["[::1]:80", "[fe80::2]:81"], "a refused address creates nothing");
+}
+
+async fn any_node_name_is_registered_and_restored_after_expiry<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let other = backend.session().await;
+    put(&other, "/svc", json!({})).await;
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    zk.on_registering(move |event| record.lock().push(event.addr.clone()));
+    assert_eq!(zk.register("/svc", "worker-1", map(json!({"w": 1}))).await.unwrap(), ["/svc/worker-1"]);
+    // A colon without a port after it is a name too.
+    assert_eq!(zk.register("/svc", "blue:green", Default::default()).await.unwrap(), ["/svc/blue:green"]);
+    assert_eq!(*seen.lock(), ["worker-1", "blue:green"]);
+    let stat = other.exists("/svc/worker-1").await.unwrap().expect("the node");
+    assert_eq!(stat.ephemeral_owner, zk.store().session_id());
+    assert_eq!(json(&other, "/svc/worker-1").await, json!({"w": 1, "pid": std::process::id()}));
+
+    backend.expire(&*zk.store()).await;
+    crate::client_support::new_session(&zk, 1).await;
+    let stat = other.exists("/svc/worker-1").await.unwrap().expect("the restored node");
+    assert_eq!(stat.ephemeral_owner, zk.store().session_id());
+    assert_eq!(json(&other, "/svc/worker-1").await, json!({"w": 1, "pid": std::process::id()}));
+    zk.unregister("/svc", "worker-1").await.unwrap();
+    assert_eq!(other.get_children("/svc").await.unwrap().0, ["blue:green"]);
+}
+
+async fn an_invalid_name_is_refused_naming_it_and_nothing_is_registered<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/svc", json!({})).await;
+    for (name, reason) in
+        [("a/b", "a node name cannot contain /"), ("..", "relative paths (. and ..) are not allowed")]
+    {
+        let refused = zk.register("/svc", name, Default::default()).await;
+        let Err(e @ ClientError::BadName { .. }) = refused else { panic!("{name:?}: {refused:?}") };
+        assert_eq!(e.to_string(), format!("can't register {name:?}: {reason}"));
+    }
+    let mistyped = zk.register("/svc", "h:70000", Default::default()).await;
+    assert!(matches!(mistyped, Err(ClientError::BadAddress { .. })), "{mistyped:?}");
+    assert!(store.get_children("/svc").await.unwrap().0.is_empty());
+    assert!(zk.registrations().is_empty());
 }
 
 async fn a_blank_host_registers_the_machines_addresses<B: Backend>(backend: B) {

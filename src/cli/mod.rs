@@ -16,6 +16,7 @@ mod resolve;
 mod serve;
 mod set_property;
 mod signals;
+mod snippet;
 mod text_io;
 pub mod upstream;
 mod validate;
@@ -64,7 +65,7 @@ pub enum Command {
 }
 
 /// Runs a parsed command line and turns its outcome into the exit status: errors are printed
-/// to stderr as one line, with status 1.
+/// to stderr as one line (a parse error's line and a caret follow it), with status 1.
 pub fn main(cli: Cli) -> ExitCode {
     init(cli.verbose);
     finish(match cli.command {
@@ -87,12 +88,16 @@ pub fn main(cli: Cli) -> ExitCode {
     })
 }
 
-/// Turns a command's outcome into the exit status, printing an error as one line.
+/// Turns a command's outcome into the exit status, printing an error as one line (a parse
+/// error's line and a caret under its column follow it).
 fn finish(outcome: Result<ExitCode, CliError>) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("zczk: {error}");
+            if let CliError::Parse { error, .. } = &error {
+                eprint!("{}", snippet::snippet(error, colour_on_stderr()));
+            }
             ExitCode::from(1)
         }
     }

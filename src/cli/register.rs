@@ -13,8 +13,8 @@ use super::CliError;
 
 /// Register a server until SIGINT or SIGTERM.
 ///
-/// Creates the ephemeral node PATH/HOST:PORT and keeps the session until SIGINT or SIGTERM,
-/// then closes it so the node vanishes at once.
+/// Creates the ephemeral node PATH/HOST:PORT (or PATH/NAME for any other node name) and keeps
+/// the session until SIGINT or SIGTERM, then closes it so the node vanishes at once.
 ///
 /// A blank host (`:8080`) registers every non-loopback IPv4 address of this machine. The
 /// node's properties are the given ones plus `pid`. The created paths are printed.
@@ -24,7 +24,8 @@ use super::CliError;
 pub struct Args {
     /// The service node (resolved through links).
     pub path: String,
-    /// `host:port`, `[ipv6]:port`, or `:port` for every address of this machine.
+    /// `host:port`, `[ipv6]:port`, `:port` for every address of this machine, or any other
+    /// node name (such as `worker-1`), registered as it is.
     pub addr: String,
     /// Properties of the registration, values in the tree value grammar.
     #[arg(value_name = "NAME=VALUE", value_parser = assignment)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use zczk_core::import;
 use zczk_core::tree::{self, Node, ParseError};
 
+use super::snippet::snippet;
 use super::text_io::read_text;
 use super::CliError;
 
@@ -13,12 +14,14 @@ use super::CliError;
 /// Refuses exactly what `zczk import FILE PATH` refuses for reasons of the text itself
 /// (syntax, node names ZooKeeper refuses, node data over its size limit, nodes that would go
 /// into `/zookeeper`). Prints nothing and exits 0 when the text is valid; otherwise prints
-/// every error as `FILE:LINE:COLUMN: message` on stderr and exits 1.
+/// every error as `FILE:LINE:COLUMN: message`, then the line with a caret under the column,
+/// on stderr and exits 1.
 ///
 /// Example: `zczk validate services.zk` or `zczk export | zczk validate -`
 #[derive(Debug, clap::Args)]
 #[command(after_help = r#"Prints nothing and exits 0 when the text is valid; otherwise prints every error as
-FILE:LINE:COLUMN: message on stderr and exits 1. Never connects to ZooKeeper.
+FILE:LINE:COLUMN: message, then the line with a caret under the column, on stderr and exits 1.
+Never connects to ZooKeeper.
 
 Examples:
   zczk validate services.zk
@@ -43,7 +46,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 /// Reads and parses `file` (`-` for stdin), as text to import under `import_path` when given.
-/// Parse errors are printed on stderr, one line each (`FILE:LINE:COLUMN: message`), and give
+/// Parse errors are printed on stderr (`FILE:LINE:COLUMN: message`, then the line with a caret
+/// under the column), and give
 /// the exit status 1; a file that cannot be read is an error.
 pub(super) fn parse_file(
     file: &str,
@@ -79,10 +83,15 @@ pub(super) fn read_or_report(file: &str) -> Result<Result<String, ExitCode>, Cli
     }
 }
 
-/// Every error as `FILE:LINE:COLUMN: message`, one per line.
+/// Every error as `FILE:LINE:COLUMN: message`, each followed by its line and a caret under
+/// the column.
 pub(super) fn report(file: &str, errors: &[ParseError]) -> String {
+    let colour = super::colour_on_stderr();
     errors
         .iter()
-        .map(|error| CliError::Parse { file: file.to_string(), error: error.clone() }.to_string() + "\n")
+        .map(|error| {
+            let message = CliError::Parse { file: file.to_string(), error: error.clone() };
+            format!("{message}\n{}", snippet(error, colour))
+        })
         .collect()
 }

@@ -52,6 +52,14 @@ pub enum ClientError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A name given to `register` is not a valid node name; nothing was registered.
+    #[error("can't register {:?}: {reason}", short(.name))]
+    BadName {
+        /// The name.
+        name: String,
+        /// What ZooKeeper would refuse in it.
+        reason: &'static str,
+    },
     /// No session could be opened.
     #[error("can't connect to ZooKeeper at {}: {reason}", short(.address))]
     FailedConnect {

@@ -39,7 +39,7 @@ pub use children::{Children, ChildrenSnapshot};
 pub use error::{ClientError, Result};
 pub use properties::{Properties, PropertiesSnapshot};
 pub use providers::{Providers, Strategy, DEFAULT_DOWN_FOR};
-pub use register::{Address, RegisterOptions, RegisteringServer};
+pub use register::{Address, RegisterOptions, RegisteringServer, Registrant};
 pub use walk::{Walk, WalkItem, WalkOptions};
 
 /// What the client tells its observers (see [`ZooKeeper::events`]).

@@ -1,4 +1,5 @@
-//! Service registration: ephemeral nodes named `host:port` under a service path.
+//! Service registration: ephemeral nodes named `host:port` (or any other name) under a
+//! service path.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -79,6 +80,67 @@ impl Address {
     }
 }
 
+/// What `register` makes a node for: a server address, whose node is named `host:port` (one per
+/// machine address for a blank host), or any other node name, registered as it is (zc.zk
+/// registers any name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registrant {
+    /// A server address.
+    Address(Address),
+    /// A node name that is not an address, such as `worker-1`.
+    Name(String),
+}
+
+impl Registrant {
+    /// Reads what `register` was given. A string that starts with `[` or ends in `:` and digits
+    /// (`host:port`, `[v6]:port`, `:port`) is an address and must be a well-formed one, so a
+    /// mistyped address is an error rather than a strange name; anything else is a name.
+    pub fn parse(given: &str) -> Result<Registrant> {
+        let port_like = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+        let address = given.starts_with('[') || given.rsplit_once(':').is_some_and(|(_, p)| port_like(p));
+        if address {
+            Address::parse(given).map(Registrant::Address)
+        } else {
+            Ok(Registrant::Name(given.to_string()))
+        }
+    }
+
+    /// The node names to register (see [`Address::expand`]).
+    pub fn node_names(&self) -> Vec<String> {
+        match self {
+            Registrant::Address(addr) => addr.expand(),
+            Registrant::Name(name) => vec![name.clone()],
+        }
+    }
+
+    /// As subscribers see it: `host:port` (`:port` for a blank host), or the name.
+    fn label(&self) -> String {
+        match self {
+            Registrant::Address(addr) => addr.node_name(),
+            Registrant::Name(name) => name.clone(),
+        }
+    }
+}
+
+impl From<Address> for Registrant {
+    fn from(addr: Address) -> Registrant {
+        Registrant::Address(addr)
+    }
+}
+
+impl<H: Into<String>> From<(H, u16)> for Registrant {
+    fn from(pair: (H, u16)) -> Registrant {
+        Registrant::Address(pair.into())
+    }
+}
+
+impl std::str::FromStr for Registrant {
+    type Err = ClientError;
+    fn from_str(s: &str) -> Result<Registrant> {
+        Registrant::parse(s)
+    }
+}
+
 impl std::str::FromStr for Address {
     type Err = ClientError;
     fn from_str(s: &str) -> Result<Address> {
@@ -95,7 +157,7 @@ impl<H: Into<String>> From<(H, u16)> for Address {
 /// The event subscribers get before a server is registered; they may add properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisteringServer {
-    /// The address as given (`":8080"` for a blank host).
+    /// The address as given (`":8080"` for a blank host), or the name.
     pub addr: String,
     /// The resolved service path.
     pub path: String,
@@ -120,34 +182,41 @@ impl Default for RegisterOptions {
 
 impl<S: Store + 'static> ZooKeeper<S> {
     /// Registers a server: creates the ephemeral node `path/host:port` (for a blank host, one
-    /// per address of this machine) with `properties` plus `pid`, world-readable. Returns the
-    /// paths created. A duplicate registration fails with `NodeExists`.
+    /// per address of this machine), or `path/NAME` for any other node name (see
+    /// [`Registrant::parse`]), with `properties` plus `pid`, world-readable. Returns the paths
+    /// created. A duplicate registration fails with `NodeExists`.
     pub async fn register(
         &self,
         path: &str,
         addr: &str,
         properties: Map<String, Value>,
     ) -> Result<Vec<String>> {
-        self.register_with(path, Address::parse(addr)?, RegisterOptions { properties, ..Default::default() })
-            .await
+        self.register_with(
+            path,
+            Registrant::parse(addr)?,
+            RegisterOptions { properties, ..Default::default() },
+        )
+        .await
     }
 
-    /// [`ZooKeeper::register`] with an [`Address`] value and options.
+    /// [`ZooKeeper::register`] with an [`Address`] or [`Registrant`] value and options.
     pub async fn register_with(
         &self,
         path: &str,
-        addr: impl Into<Address>,
+        addr: impl Into<Registrant>,
         options: RegisterOptions,
     ) -> Result<Vec<String>> {
         let addr = addr.into();
-        let names = addr.expand();
+        let names = addr.node_names();
         for name in &names {
-            path::validate_name(name)?;
+            if let Some((_, reason)) = path::name_problem(name) {
+                return Err(ClientError::BadName { name: name.clone(), reason });
+            }
         }
         let service = self.resolve(path).await?;
         let mut properties = options.properties;
         properties.entry("pid").or_insert_with(|| Value::from(std::process::id()));
-        let mut event = RegisteringServer { addr: addr.node_name(), path: service.clone(), properties };
+        let mut event = RegisteringServer { addr: addr.label(), path: service.clone(), properties };
         for subscriber in self.shared.subscribers.lock().iter() {
             subscriber(&mut event);
         }
@@ -182,10 +251,11 @@ impl<S: Store + 'static> ZooKeeper<S> {
     }
 
     /// Removes a registration made with [`ZooKeeper::register`]: deletes the ephemeral node(s)
-    /// of `addr` under `path` and forgets them, so they are not restored after an expiry.
+    /// of `addr` (an address or a name, as given to `register`) under `path` and forgets them,
+    /// so they are not restored after an expiry.
     pub async fn unregister(&self, path: &str, addr: &str) -> Result<()> {
         let service = self.resolve(path).await?;
-        for name in Address::parse(addr)?.expand() {
+        for name in Registrant::parse(addr)?.node_names() {
             let p = path::child(&service, &name);
             self.shared.registrations.lock().remove(&p);
             match self.session().await?.delete(&p, None).await {
@@ -224,6 +294,17 @@ mod tests {
     fn bad_addresses_are_refused() {
         for bad in ["h", "h:", "h:x", "h:70000", "::1:80", "[::1]80", "[zz]:80", "a/b:1", ""] {
             assert!(Address::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_are_not_addresses_are_registered_as_they_are() {
+        for name in ["worker-1", "h", "h:x", "a b", "a/b", ".."] {
+            assert_eq!(Registrant::parse(name).unwrap(), Registrant::Name(name.into()), "{name:?}");
+        }
+        assert_eq!(Registrant::parse("h:80").unwrap(), Registrant::Address(("h", 80).into()));
+        for bad_address in ["h:", "h:70000", "::1:80", "[::1]80", "[zz]:80", "a/b:1", "a b:1"] {
+            assert!(Registrant::parse(bad_address).is_err(), "{bad_address:?}");
         }
     }
 
