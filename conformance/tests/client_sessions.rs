@@ -44,6 +44,14 @@ zczk_conformance::on_ensemble!(
     views_catch_up_after_a_reconnection,
 );
 
+/// `other`, once it has caught up with the leader: on an ensemble its member may not have yet
+/// what another session wrote through another member (ZooKeeper orders each session's own
+/// view, not one session's reads after another's writes), so it syncs before reading.
+async fn synced<S: Store>(other: &S) -> &S {
+    other.sync("/").await.expect("sync");
+    other
+}
+
 /// Waits for the first event matching `want`, failing after [`PATIENCE`].
 async fn event(
     events: &mut broadcast::Receiver<ClientEvent>,
@@ -101,10 +109,10 @@ async fn expiry_brings_a_new_session_that_restores_registrations<B: Backend>(bac
     let store = zk.store();
     assert_ne!(store.session_id(), old_session);
     assert_eq!(zk.state(), SessionState::Connected);
-    let stat = other.exists("/svc/h:1").await.unwrap().expect("the restored node");
+    let stat = synced(&other).await.exists("/svc/h:1").await.unwrap().expect("the restored node");
     assert_eq!(stat.ephemeral_owner, store.session_id());
     assert_eq!(json(&other, "/svc/h:1").await, json!({"a": 2, "pid": std::process::id()}));
-    assert_eq!(other.get_acl("/svc/h:1").await.unwrap().0, Acl::read_only());
+    assert_eq!(synced(&other).await.get_acl("/svc/h:1").await.unwrap().0, Acl::read_only());
     // The new session works for everything else too.
     assert_eq!(zk.resolve("/svc/h:1").await.unwrap(), "/svc/h:1");
     zk.close().await.unwrap();
@@ -121,7 +129,7 @@ async fn unregistered_and_deleted_registrations_stay_gone<B: Backend>(backend: B
     zk.delete("/svc/h:3", None).await.unwrap();
     backend.expire(&*zk.store()).await;
     new_session(&zk, 1).await;
-    assert_eq!(other.get_children("/svc").await.unwrap().0, ["h:1"]);
+    assert_eq!(synced(&other).await.get_children("/svc").await.unwrap().0, ["h:1"]);
     assert_eq!(zk.registrations(), ["/svc/h:1"]);
 }
 
@@ -141,7 +149,7 @@ async fn a_registration_whose_parent_vanished_is_reported_and_the_rest_restored<
     gate.shut();
     backend.expire(&*zk.store()).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while other.exists("/a/svc/h:1").await.unwrap().is_some() {
+    while synced(&other).await.exists("/a/svc/h:1").await.unwrap().is_some() {
         assert!(tokio::time::Instant::now() < deadline, "the expired session's ephemeral stayed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -154,13 +162,16 @@ async fn a_registration_whose_parent_vanished_is_reported_and_the_rest_restored<
     })
     .await;
     new_session(&zk, 1).await;
-    assert!(other.exists("/b/h:2").await.unwrap().is_some(), "the other registration is restored");
+    assert!(
+        synced(&other).await.exists("/b/h:2").await.unwrap().is_some(),
+        "the other registration is restored"
+    );
     assert_eq!(zk.registrations(), ["/a/svc/h:1", "/b/h:2"], "both are still wanted");
     // The tree comes back, parents first: so does the registration.
     put(&other, "/a", json!({})).await;
     put(&other, "/a/svc", json!({})).await;
     event(&mut events, "restored", |e| *e == ClientEvent::Restored { path: "/a/svc/h:1".into() }).await;
-    let stat = other.exists("/a/svc/h:1").await.unwrap().expect("the restored node");
+    let stat = synced(&other).await.exists("/a/svc/h:1").await.unwrap().expect("the restored node");
     assert_eq!(stat.ephemeral_owner, zk.store().session_id());
     assert_eq!(json(&other, "/a/svc/h:1").await, json!({"n": 1, "pid": std::process::id()}));
 }
@@ -183,13 +194,13 @@ async fn a_registration_held_by_the_old_session_comes_back_when_that_session_end
     })
     .await;
     new_session(&zk, 1).await;
-    let stat = other.exists("/svc/h:1").await.unwrap().expect("the old session's node");
+    let stat = synced(&other).await.exists("/svc/h:1").await.unwrap().expect("the old session's node");
     assert_eq!(stat.ephemeral_owner, old_session, "the server still holds the old session");
     assert_eq!(zk.registrations(), ["/svc/h:1", "/svc/h:2"], "still wanted");
     orphan.end().await;
     restored(&mut events, &["/svc/h:1", "/svc/h:2"]).await;
     for path in ["/svc/h:1", "/svc/h:2"] {
-        let stat = other.exists(path).await.unwrap().expect("the restored node");
+        let stat = synced(&other).await.exists(path).await.unwrap().expect("the restored node");
         assert_eq!(stat.ephemeral_owner, zk.store().session_id());
     }
     assert_eq!(json(&other, "/svc/h:1").await, json!({"a": 1, "pid": std::process::id()}));
@@ -212,7 +223,7 @@ async fn a_registration_unregistered_while_held_by_the_old_session_stays_gone<B:
     assert_eq!(zk.registrations(), ["/svc/h:2"]);
     orphan.end().await;
     event(&mut events, "restored", |e| *e == ClientEvent::Restored { path: "/svc/h:2".into() }).await;
-    assert_eq!(other.get_children("/svc").await.unwrap().0, ["h:2"]);
+    assert_eq!(synced(&other).await.get_children("/svc").await.unwrap().0, ["h:2"]);
     assert_eq!(zk.registrations(), ["/svc/h:2"]);
 }
 
@@ -257,7 +268,10 @@ async fn close_is_idempotent_and_ephemerals_vanish<B: Backend>(backend: B) {
     let mut events = zk.events();
     zk.close().await.unwrap();
     assert!(zk.is_closed());
-    assert!(other.exists("/svc/h:1").await.unwrap().is_none(), "the ephemeral is gone at once");
+    assert!(
+        synced(&other).await.exists("/svc/h:1").await.unwrap().is_none(),
+        "the ephemeral is gone at once"
+    );
     zk.close().await.unwrap();
     event(&mut events, "closed state", |e| *e == ClientEvent::State(SessionState::Closed)).await;
     assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Closed)));
@@ -283,10 +297,10 @@ async fn closing_a_client_over_a_given_session_leaves_it_open<B: Backend>(backen
     assert!(matches!(zk.resolve("/svc").await, Err(ClientError::Closed)));
     // The session is still its owner's: open, with its ephemeral, and usable.
     assert_eq!(*session.session_state().borrow(), SessionState::Connected);
-    assert!(other.exists("/svc/h:1").await.unwrap().is_some(), "the ephemeral lives on");
+    assert!(synced(&other).await.exists("/svc/h:1").await.unwrap().is_some(), "the ephemeral lives on");
     assert!(session.exists("/svc").await.unwrap().is_some());
     session.close().await.unwrap();
-    assert!(other.exists("/svc/h:1").await.unwrap().is_none(), "its owner closed it");
+    assert!(synced(&other).await.exists("/svc/h:1").await.unwrap().is_none(), "its owner closed it");
 }
 
 async fn failed_connect_names_the_address<B: Backend>(backend: B) {
@@ -370,7 +384,7 @@ async fn calls_during_a_renewal_wait_for_the_new_session<B: Backend>(backend: B)
     gate.open();
     let created = tokio::time::timeout(PATIENCE, call).await.expect("the call to end");
     assert_eq!(created.unwrap(), ["/svc/h:1"]);
-    let stat = other.exists("/svc/h:1").await.unwrap().expect("the node");
+    let stat = synced(&other).await.exists("/svc/h:1").await.unwrap().expect("the node");
     assert_eq!(stat.ephemeral_owner, zk.store().session_id());
 }
 
@@ -392,8 +406,8 @@ async fn registrations_deleted_recursively_stay_gone<B: Backend>(backend: B) {
     assert_eq!(zk.registrations(), ["/kept/h:2"]);
     backend.expire(&*zk.store()).await;
     new_session(&zk, 1).await;
-    assert!(other.exists("/gone").await.unwrap().is_none());
-    assert!(other.exists("/kept/h:2").await.unwrap().is_some());
+    assert!(synced(&other).await.exists("/gone").await.unwrap().is_none());
+    assert!(synced(&other).await.exists("/kept/h:2").await.unwrap().is_some());
 }
 
 /// A registration the server refuses to make again (its parent no longer lets this client
@@ -416,7 +430,10 @@ async fn a_registration_the_server_refuses_is_reported_and_forgotten<B: Backend>
     })
     .await;
     new_session(&zk, 1).await;
-    assert!(other.exists("/open/h:2").await.unwrap().is_some(), "the other registration is restored");
+    assert!(
+        synced(&other).await.exists("/open/h:2").await.unwrap().is_some(),
+        "the other registration is restored"
+    );
     assert_eq!(zk.registrations(), ["/open/h:2"]);
 }
 
@@ -454,6 +471,6 @@ async fn a_restore_lost_with_the_connection_is_tried_again() {
     })
     .await;
     restored(&mut events, &["/svc/h:1"]).await;
-    let stat = other.exists("/svc/h:1").await.unwrap().expect("the restored node");
+    let stat = synced(&other).await.exists("/svc/h:1").await.unwrap().expect("the restored node");
     assert_eq!(stat.ephemeral_owner, zk.store().session_id());
 }
