@@ -1,5 +1,6 @@
 //! End-to-end tests of the built `zczk` binaries, as one test binary.
 
+mod cli_crash;
 mod cli_file;
 mod cli_messages;
 mod cli_serve;

@@ -81,14 +81,14 @@ impl Emulator {
         Ok(emulator)
     }
 
-    /// A server whose persistent nodes are kept in the JSON file at `path` (the CLI's
+    /// A server whose persistent nodes are kept in the file at `path` (the CLI's
     /// `file:PATH`), to read and write. See [`crate::file`] for the format, the lock and when
     /// the file is written.
     ///
     /// Takes an exclusive lock first, **waiting** while another emulator (in this or another
     /// process) has the file open, so two users of one file are serialized and neither loses
     /// the other's writes. A missing file is an empty tree, created (mode `0600`) at the first
-    /// save; a file that does not parse, is not a regular file or is read-only is an error
+    /// change; a file that does not parse, is not a regular file or is read-only is an error
     /// and is left untouched.
     pub fn open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
         Emulator::open_file_with(path, Config::default(), Access::ReadWrite, true)
@@ -114,16 +114,18 @@ impl Emulator {
         Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
     }
 
-    /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
-    /// the same directory, synced, then renamed over the old one). Does nothing for an
-    /// emulator without a file, one opened for [`Access::Read`], or when nothing changed
-    /// since the file was read or last written. The file is also written when the last handle on the server
-    /// (emulator, session or connector) is dropped; call this to see errors.
+    /// Commits to the emulator's file what is not there yet: writes whose replies nobody
+    /// awaited (an awaited reply waits for its write to be on disk), changes made outside
+    /// requests (loading a tree, ending sessions) and the last zxid. Does nothing for an
+    /// emulator without a file, one opened for [`Access::Read`], or when nothing changed. The
+    /// last handle on the server (emulator, session or connector) does this too when it is
+    /// dropped; call this to see errors.
     pub fn flush(&self) -> Result<(), FileError> {
         match &self.inner.storage {
             Some(storage) => {
-                let st = self.inner.state.lock();
-                storage.save(&st.tree, st.zxid)
+                let mut st = self.inner.state.lock();
+                st.persist();
+                storage.flush(&st.tree, st.zxid)
             }
             None => Ok(()),
         }
@@ -145,7 +147,7 @@ impl Emulator {
 
     /// The file this emulator is kept in, if any.
     pub fn file_path(&self) -> Option<&Path> {
-        self.inner.storage.as_ref().map(Storage::path)
+        self.inner.storage.as_deref().map(Storage::path)
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Emulator {
@@ -219,6 +221,7 @@ impl Emulator {
                 deleted.push(path);
             }
         }
+        st.persist();
         deleted
     }
 
@@ -239,8 +242,9 @@ impl Emulator {
             );
         }
         let mut created = 0;
-        load_children(&mut st, at, node, time, extended_types, &mut created)?;
-        Ok(created)
+        let loaded = load_children(&mut st, at, node, time, extended_types, &mut created);
+        st.persist();
+        loaded.map(|()| created)
     }
 
     /// Number of nodes, the four built-in ones included.

@@ -94,6 +94,8 @@ pub(crate) struct State {
     pub watches: Watches,
     pub next_session: i64,
     pub refuse_connections: bool,
+    /// The store that keeps the tree, for `file:PATH` emulators.
+    pub storage: Option<Arc<Storage>>,
 }
 
 /// The shared server.
@@ -103,15 +105,16 @@ pub(crate) struct Inner {
     /// Added to the wall clock, so tests can move time forward for TTL nodes.
     clock_offset_ms: AtomicI64,
     /// The file the persistent nodes are kept in, for `file:PATH` emulators.
-    pub storage: Option<Storage>,
+    pub storage: Option<Arc<Storage>>,
 }
 
 impl Drop for Inner {
-    /// The last handle is gone: save the file one last time (no one is left to see an error).
+    /// The last handle is gone: commit what is left (no one is left to see an error).
     fn drop(&mut self) {
         if let Some(storage) = &self.storage {
             let st = self.state.get_mut();
-            if let Err(error) = storage.save(&st.tree, st.zxid) {
+            st.persist();
+            if let Err(error) = storage.flush(&st.tree, st.zxid) {
                 tracing::error!(%error, "the emulator's file was not saved");
             }
         }
@@ -123,7 +126,11 @@ impl Drop for Inner {
 const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
 
 impl Inner {
-    pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
+    pub fn new(config: Config, mut tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
+        let storage = storage.map(Arc::new);
+        if storage.as_ref().is_some_and(|s| s.writes()) {
+            tree.track_changes();
+        }
         Inner {
             state: Mutex::new(State {
                 tree,
@@ -133,6 +140,7 @@ impl Inner {
                 watches: Watches::default(),
                 next_session: FIRST_SESSION_ID,
                 refuse_connections: false,
+                storage: storage.clone(),
             }),
             config,
             clock_offset_ms: AtomicI64::new(0),
@@ -246,9 +254,19 @@ impl State {
         for path in self.tree.ephemerals_of(session) {
             txn::server_delete(&mut self.tree, zxid, &path, &mut log);
         }
+        self.persist();
         self.fire(log);
         if dropped {
             self.sessions.remove(&session);
+        }
+    }
+
+    /// Hands the nodes changed since the last call to the store, if there is one: they are
+    /// on disk at its next commit (see [`Storage::durable`]).
+    pub fn persist(&mut self) {
+        if let Some(storage) = &self.storage {
+            let changed = self.tree.take_changed();
+            storage.stage(&self.tree, &changed, self.zxid);
         }
     }
 

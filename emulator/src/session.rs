@@ -20,6 +20,7 @@ use zczk_core::store::{
 use crate::acl::{self, Identity};
 use crate::emulator::Emulator;
 use crate::faults::Faults;
+use crate::file::FileError;
 use crate::limits;
 use crate::path;
 use crate::server::{schedule_expiry, Admission, Inner, State, Status};
@@ -76,6 +77,37 @@ fn ready<T: Send + 'static, E: Send + 'static>(
         }
         .boxed(),
     }
+}
+
+/// The reply to a write: with a store that keeps it, ready only once the write is on disk
+/// (a failed write changed nothing, and is answered at once).
+fn acknowledged<T: Send + 'static, E: Send + 'static>(
+    inner: &Arc<Inner>,
+    delay: Option<Duration>,
+    result: Result<T, E>,
+    zxid: i64,
+    error: impl FnOnce(FileError) -> E + Send + 'static,
+) -> BoxFuture<'static, Result<T, E>> {
+    match &inner.storage {
+        Some(storage) if storage.writes() && result.is_ok() => {
+            let storage = storage.clone();
+            async move {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                storage.durable(zxid).await.map_err(error)?;
+                result
+            }
+            .boxed()
+        }
+        _ => ready(delay, result),
+    }
+}
+
+/// A write that may not have been kept: the client cannot know, as after a lost connection.
+fn not_kept(op: OpKind, path: &str) -> impl FnOnce(FileError) -> StoreError + Send + 'static {
+    let path = path.to_string();
+    move |error| StoreError::new(Code::ConnectionLoss, op, path).with_detail(error.to_string())
 }
 
 fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
@@ -150,13 +182,14 @@ impl State {
         let ctx = Ctx { zxid: self.zxid, time, session, auth, extended_types };
         let mut log = Log::new(self.watches.has_any(), undo);
         let result = f(&mut self.tree, &ctx, &mut log);
-        match &result {
-            Ok(_) => self.fire(log),
-            Err(_) => {
-                if let Some(undo) = log.undo {
-                    txn::rollback(&mut self.tree, undo);
-                }
+        if result.is_err() {
+            if let Some(undo) = log.undo.take() {
+                txn::rollback(&mut self.tree, undo);
             }
+        }
+        self.persist();
+        if result.is_ok() {
+            self.fire(log);
         }
         result
     }
@@ -284,8 +317,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::Create, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::Create, path))
     }
 
     fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
@@ -301,8 +335,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::Delete, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::Delete, path))
     }
 
     fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
@@ -339,8 +374,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::SetData, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::SetData, path))
     }
 
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
@@ -387,8 +423,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::SetAcl, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::SetAcl, path))
     }
 
     /// One request, as ZooKeeper's `multiRead`: the session's state and injected faults apply
@@ -472,12 +509,15 @@ impl Store for Session {
             }
             Ok(results)
         });
+        let zxid = st.zxid;
         drop(st);
         let result = result.map_err(|fail| {
             let op = &ops[failed_at];
             MultiError::Op { index: failed_at, error: store_error(fail, op.kind(), op.path()) }
         });
-        ready(delay, result)
+        let first = ops.first().map(Op::path).unwrap_or("");
+        let not_kept = not_kept(OpKind::Multi, first);
+        acknowledged(&self.inner, delay, result, zxid, |e| MultiError::Request(not_kept(e)))
     }
 
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {

@@ -4,7 +4,7 @@
 //! This module only stores and mutates; the checks a request must pass (versions, ACLs,
 //! existence) live in [`crate::txn`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use zczk_core::store::{Acl, Perms, Stat};
@@ -116,6 +116,9 @@ pub struct Tree {
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
+    /// The paths changed since [`Tree::take_changed`], when a store keeps the tree (`None`
+    /// for `mem:`, which pays nothing for it).
+    changed: Option<HashSet<String>>,
 }
 
 impl Tree {
@@ -130,6 +133,7 @@ impl Tree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            changed: None,
         };
         let mut root = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
         root.children.insert("zookeeper".to_string());
@@ -168,6 +172,7 @@ impl Tree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            changed: None,
         };
         for path in &paths {
             match nodes.get_mut(path::parent(path)) {
@@ -191,6 +196,7 @@ impl Tree {
 
     /// The node at `path`, to change it.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+        self.mark(path);
         self.nodes.get_mut(path)
     }
 
@@ -212,6 +218,7 @@ impl Tree {
     /// Adds `node` at `path` under its existing parent (the caller checked everything),
     /// counting the create in the parent's cversion and pzxid.
     pub fn insert(&mut self, path: String, node: Node, zxid: i64) {
+        self.mark_with_parent(&path);
         let name = path::name(&path).to_string();
         if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
             parent.children.insert(name);
@@ -225,6 +232,7 @@ impl Tree {
     /// Removes the node at `path` (the caller checked it has no children) and returns it.
     /// The parent's pzxid moves to `zxid` if that is later.
     pub fn remove(&mut self, path: &str, zxid: i64) -> Option<Node> {
+        self.mark_with_parent(path);
         let node = self.nodes.remove(path)?;
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.remove(path::name(path));
@@ -238,6 +246,7 @@ impl Tree {
 
     /// Puts back a node removed by [`Tree::remove`] (to roll back a failed multi).
     pub fn restore_removed(&mut self, path: String, node: Node, parent_pzxid: i64) {
+        self.mark_with_parent(&path);
         if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
             parent.children.insert(path::name(&path).to_string());
             parent.pzxid = parent_pzxid;
@@ -248,6 +257,7 @@ impl Tree {
 
     /// Takes back a node added by [`Tree::insert`] (to roll back a failed multi).
     pub fn unwind_insert(&mut self, path: &str, parent_pzxid: i64) {
+        self.mark_with_parent(path);
         if let Some(node) = self.nodes.remove(path) {
             self.unindex(path, node.kind);
         }
@@ -255,6 +265,36 @@ impl Tree {
             parent.children.remove(path::name(path));
             parent.creates = parent.creates.wrapping_sub(1);
             parent.pzxid = parent_pzxid;
+        }
+    }
+
+    /// From now on, remember which paths change (see [`Tree::take_changed`]).
+    pub fn track_changes(&mut self) {
+        self.changed.get_or_insert_with(HashSet::new);
+    }
+
+    /// The paths whose node was added, removed or may have changed since the last call (or
+    /// since [`Tree::track_changes`]), in no order; empty when changes are not tracked.
+    pub fn take_changed(&mut self) -> Vec<String> {
+        match &mut self.changed {
+            Some(changed) if !changed.is_empty() => changed.drain().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, path: &str) {
+        if let Some(changed) = &mut self.changed {
+            if !changed.contains(path) {
+                changed.insert(path.to_string());
+            }
+        }
+    }
+
+    /// Marks `path` and its parent, whose child list, cversion and pzxid change with it.
+    fn mark_with_parent(&mut self, path: &str) {
+        if self.changed.is_some() {
+            self.mark(path);
+            self.mark(path::parent(path));
         }
     }
 

@@ -69,7 +69,7 @@ async fn a_missing_file_is_an_empty_tree_and_is_written_on_drop() {
     // The last handle saved it.
     let emulator = Emulator::open_file(&file).unwrap();
     assert!(emulator.session().exists("/kept").await.unwrap().is_some());
-    assert!(std::fs::read_to_string(&file).unwrap().contains("\"format\": \"zczk-emulator\""));
+    assert_eq!(stored_paths(&file), ["/", "/kept", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]);
 }
 
 #[test]
@@ -153,8 +153,7 @@ async fn flush_replaces_the_file_atomically_and_leaves_no_temporary_file() {
     for i in 0..3 {
         s.create(&format!("/n{i}"), b"", &CreateOptions::default()).await.unwrap();
         emulator.flush().unwrap();
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.contains(&format!("\"/n{i}\"")));
+        assert!(stored_paths(&file).contains(&format!("/n{i}")));
     }
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -183,8 +182,18 @@ async fn close_ends_every_session_and_saves_without_their_ephemerals() {
     s.create("/p/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     emulator.close().unwrap();
     assert_eq!(*s.session_state().borrow(), zczk_core::store::SessionState::Closed);
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\"/p\"") && !text.contains("\"/p/e\""), "{text}");
+    let stored = stored_paths(&file);
+    assert!(stored.contains(&"/p".to_string()) && !stored.contains(&"/p/e".to_string()), "{stored:?}");
+}
+
+/// The paths of the nodes the store at `file` holds on disk, sorted, read straight from its
+/// database.
+fn stored_paths(file: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT path FROM nodes ORDER BY path").unwrap();
+    let paths = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+    paths
 }
 
 /// What a test checks is left as it was: the bytes, the mode and the inode (a replaced file
@@ -243,7 +252,7 @@ async fn a_new_store_is_0600_and_a_save_keeps_the_mode_it_has() {
         emulator.session().create(&format!("/m{mode:o}"), b"", &CreateOptions::default()).await.unwrap();
         emulator.flush().unwrap();
         assert_eq!(mode_of(&file), mode, "a {mode:o} store");
-        assert!(std::fs::read_to_string(&file).unwrap().contains(&format!("/m{mode:o}")));
+        assert!(stored_paths(&file).contains(&format!("/m{mode:o}")));
     }
 }
 
@@ -261,15 +270,24 @@ async fn a_read_only_store_is_refused_and_left_as_it_is() {
         format!("file:{}: the store is read-only (mode 0444); make it writable to change it", file.display())
     );
     assert_eq!(snapshot(&file), before);
-    // Made read-only while open: the save is refused too.
+    // Made read-only while open: a write is not kept, so not acknowledged, and nothing later is.
     chmod(&file, 0o644);
     let emulator = Emulator::open_file(&file).unwrap();
-    emulator.session().create("/late", b"", &CreateOptions::default()).await.unwrap();
+    let s = emulator.session();
+    s.create("/early", b"", &CreateOptions::default()).await.unwrap();
     chmod(&file, 0o444);
     let before = snapshot(&file);
+    let error = s.create("/late", b"", &CreateOptions::default()).await.unwrap_err();
+    assert_eq!(error.code, Code::ConnectionLoss);
+    assert!(error.to_string().contains("read-only (mode 0444)"), "{error}");
+    let error = s.set_data("/early", b"x", None).await.unwrap_err();
+    assert!(error.to_string().contains("failed earlier"), "{error}");
     assert!(emulator.flush().unwrap_err().to_string().contains("read-only (mode 0444)"));
-    drop(emulator);
+    drop((s, emulator));
     assert_eq!(snapshot(&file), before);
+    chmod(&file, 0o644);
+    assert!(stored_paths(&file).contains(&"/early".to_string()));
+    assert!(!stored_paths(&file).contains(&"/late".to_string()));
 }
 
 #[tokio::test]
@@ -286,7 +304,7 @@ async fn a_symlink_at_the_old_temporary_name_is_never_followed() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert!(std::fs::symlink_metadata(dir.path().join("zk.json.tmp")).unwrap().file_type().is_symlink());
     assert!(std::fs::symlink_metadata(&file).unwrap().file_type().is_file());
-    assert!(std::fs::read_to_string(&file).unwrap().contains("\"/a\""));
+    assert!(stored_paths(&file).contains(&"/a".to_string()));
     // No temporary file is left behind.
     assert_eq!(names_in(dir.path()), ["victim", "zk.json", "zk.json.lock", "zk.json.tmp"]);
 }
@@ -307,8 +325,8 @@ async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
     emulator.close().unwrap();
     drop(emulator);
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("data/real.json"), "the link stays a link");
-    let text = std::fs::read_to_string(&real).unwrap();
-    assert!(text.contains("\"/via-link\"") && text.contains("\"/kept\""), "{text}");
+    let stored = stored_paths(&real);
+    assert!(stored.contains(&"/via-link".to_string()) && stored.contains(&"/kept".to_string()), "{stored:?}");
     assert_eq!(mode_of(&real), 0o640);
     assert_eq!(names_in(dir.path()), ["data", "link.json"]);
     // A link to a store not made yet: the store is made at the target.
@@ -316,7 +334,7 @@ async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
     std::os::unix::fs::symlink("data/new.json", &dangling).unwrap();
     store_with_a_node(&dangling);
     assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(dir.path().join("data/new.json")).unwrap().contains("\"/kept\""));
+    assert!(stored_paths(&dir.path().join("data/new.json")).contains(&"/kept".to_string()));
 }
 
 /// Runs `open` on another thread; a hang fails the test after 10 s instead of hanging it.
@@ -369,4 +387,87 @@ async fn a_reader_never_writes_and_needs_an_existing_store() {
     // A writer that changes nothing does not rewrite it either.
     Emulator::open_file(&file).unwrap().flush().unwrap();
     assert_eq!(snapshot(&file), before, "an unchanged store was rewritten");
+}
+
+/// The data of the node at `path` as the store at `file` holds it on disk, if it is there.
+fn stored_data(file: &Path, path: &str) -> Option<Vec<u8>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT data FROM nodes WHERE path = ?1").unwrap();
+    let mut rows = statement.query([path]).unwrap();
+    rows.next().unwrap().map(|row| row.get(0).unwrap())
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_is_on_disk_before_its_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    s.create("/a", b"1", &CreateOptions::default()).await.unwrap();
+    assert_eq!(stored_data(&file, "/a"), Some(b"1".to_vec()));
+    s.set_data("/a", b"2", None).await.unwrap();
+    assert_eq!(stored_data(&file, "/a"), Some(b"2".to_vec()));
+    let acl = vec![digest_acl(Perms::ALL, "u", "p")];
+    s.set_acl("/a", &acl, None).await.unwrap();
+    s.multi(&[
+        zczk_core::store::Op::Create {
+            path: "/b".into(),
+            data: b"3".to_vec(),
+            options: CreateOptions::default(),
+        },
+        zczk_core::store::Op::Delete { path: "/a".into(), version: None },
+    ])
+    .await
+    .unwrap();
+    assert_eq!((stored_data(&file, "/a"), stored_data(&file, "/b")), (None, Some(b"3".to_vec())));
+    // Pipelined writes: all of them are on disk once the replies are in, whatever their order.
+    let paths: Vec<String> = (0..50).map(|i| format!("/b/{i}")).collect();
+    let options = CreateOptions::default();
+    let replies: Vec<_> = paths.iter().map(|path| s.create(path, b"", &options)).collect();
+    for reply in futures::future::join_all(replies).await {
+        reply.unwrap();
+    }
+    assert_eq!(stored_paths(&file).iter().filter(|p| p.starts_with("/b/")).count(), 50);
+    // An ephemeral is not kept, but its parent's new child count is.
+    s.create("/b/e", b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(stored_data(&file, "/b/e"), None);
+    drop((s, emulator));
+}
+
+/// A store in the first format: one JSON object.
+const JSON_STORE: &str = r#"{"format":"zczk-emulator","version":1,"zxid":7,"nodes":[
+{"path":"/","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"persistent",
+ "czxid":0,"mzxid":0,"pzxid":5,"ctime":0,"mtime":0,"version":0,"creates":1,"aversion":0},
+{"path":"/app","data":"{\"port\": 80}","acl":[{"perms":1,"scheme":"world","id":"anyone"}],"kind":"persistent",
+ "czxid":5,"mzxid":6,"pzxid":5,"ctime":10,"mtime":11,"version":1,"creates":0,"aversion":0},
+{"path":"/box","data_base64":"/wA=","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"container",
+ "czxid":7,"mzxid":7,"pzxid":7,"ctime":12,"mtime":12,"version":0,"creates":0,"aversion":0}]}"#;
+
+#[tokio::test]
+async fn a_json_store_is_read_as_it_is_and_converted_once_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.json");
+    std::fs::write(&file, JSON_STORE).unwrap();
+    chmod(&file, 0o640);
+    // A reader reads it without converting it.
+    let before = snapshot(&file);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let (data, stat) = reader.session().get_data("/app").await.unwrap();
+    assert_eq!((data.as_slice(), stat.version, stat.mzxid), (&b"{\"port\": 80}"[..], 1, 6));
+    drop(reader);
+    assert_eq!(snapshot(&file), before);
+    // A writer converts it at once, keeping its mode, every node and the zxid.
+    drop(Emulator::open_file(&file).unwrap());
+    assert_eq!(&std::fs::read(&file).unwrap()[..16], b"SQLite format 3\0");
+    assert_eq!(mode_of(&file), 0o640);
+    assert_eq!(stored_paths(&file), ["/", "/app", "/box"]);
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    assert_eq!(s.get_data("/box").await.unwrap().0, vec![0xff, 0x00]);
+    assert_eq!(s.get_acl("/app").await.unwrap().0, vec![Acl::new(Perms::READ, "world", "anyone")]);
+    let (_, stat) = s.get_data("/app").await.unwrap();
+    assert_eq!((stat.czxid, stat.mzxid, stat.ctime, stat.mtime, stat.version), (5, 6, 10, 11, 1));
+    assert!(s.create("/new", b"", &CreateOptions::default()).await.unwrap().stat.czxid > 7);
+    assert_eq!(names_in(dir.path()), ["old.json", "old.json.lock"]);
 }

@@ -1,0 +1,190 @@
+//! The store's SQLite schema, and nodes to and from its rows.
+//!
+//! ```sql
+//! meta  (key TEXT PRIMARY KEY, value)        -- 'zxid': the last zxid the store holds
+//! nodes (path TEXT PRIMARY KEY, parent TEXT, data BLOB, acl TEXT, kind INTEGER, ttl_ms,
+//!        czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
+//! index nodes_by_parent (parent)             -- a node's children without a scan
+//! ```
+//!
+//! The file says what it is in its header: `application_id` [`APPLICATION_ID`] ("zczk") and
+//! `user_version` [`super::VERSION`]. `acl` is NULL for the open ACL (most nodes), else a JSON
+//! list of `[perms, scheme, id]`; `kind` is 0 persistent, 1 container, 2 TTL (`ttl_ms` set).
+//! Only persistent, container and TTL nodes are rows: ephemerals and sessions live in the
+//! process. Sessions that outlive a restart get tables of their own (`sessions`, and their
+//! ephemerals beside `nodes`) under a new `user_version`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension as _};
+use zczk_core::store::{Acl, Perms};
+
+use crate::tree::{Node, NodeKind, Tree};
+
+/// `PRAGMA application_id` of a store: "zczk" in ASCII.
+pub const APPLICATION_ID: i32 = 0x7a63_7a6b;
+
+/// The tables of a new store.
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE nodes (
+    path TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    data BLOB NOT NULL,
+    acl TEXT,
+    kind INTEGER NOT NULL,
+    ttl_ms INTEGER,
+    czxid INTEGER NOT NULL,
+    mzxid INTEGER NOT NULL,
+    pzxid INTEGER NOT NULL,
+    ctime INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    creates INTEGER NOT NULL,
+    aversion INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX nodes_by_parent ON nodes (parent);
+";
+
+const UPSERT: &str = "INSERT OR REPLACE INTO nodes
+    (path, parent, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+const SELECT: &str = "SELECT path, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version,
+    creates, aversion FROM nodes";
+
+/// Makes the tables of a new store in `conn` (in its own transaction).
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    conn.pragma_update(None, "user_version", super::VERSION)?;
+    conn.execute_batch(SCHEMA)
+}
+
+/// The store's format version, or why `conn` is no store: `Err(reason)`.
+pub fn version(conn: &Connection) -> Result<u32, String> {
+    let id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| e.to_string())?;
+    if id != APPLICATION_ID {
+        return Err(format!("an SQLite database, but not a zczk store (application_id {id:#x})"));
+    }
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())
+}
+
+/// Writes the node at `path` as `tree` has it now: its row when it is kept (persistent,
+/// container, TTL), no row when it is gone or ephemeral.
+pub fn write_node(conn: &Connection, tree: &Tree, path: &str) -> rusqlite::Result<()> {
+    match tree.get(path) {
+        Some(node) if !node.is_ephemeral() => {
+            let (kind, ttl_ms) = match node.kind {
+                NodeKind::Container => (1, None),
+                NodeKind::Ttl(ms) => (2, Some(ms)),
+                _ => (0, None),
+            };
+            let acl = if crate::acl::is_open(&node.acl) { None } else { Some(acl_text(&node.acl)) };
+            let parent = if path == "/" { "" } else { crate::path::parent(path) };
+            conn.prepare_cached(UPSERT)?.execute(params![
+                path,
+                parent,
+                node.data,
+                acl,
+                kind,
+                ttl_ms,
+                node.czxid,
+                node.mzxid,
+                node.pzxid,
+                node.ctime,
+                node.mtime,
+                node.version,
+                node.creates,
+                node.aversion
+            ])?;
+        }
+        _ => {
+            conn.prepare_cached("DELETE FROM nodes WHERE path = ?1")?.execute([path])?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the last zxid given out.
+pub fn write_zxid(conn: &Connection, zxid: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('zxid', ?1)")?.execute([zxid])?;
+    Ok(())
+}
+
+/// The zxid the store holds.
+pub fn read_zxid(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = 'zxid'", [], |r| r.get(0)).optional()?.unwrap_or(0))
+}
+
+/// Every node of the store, checked, as a tree: `Err(reason)` when a row is not valid.
+pub fn read_tree(conn: &Connection) -> Result<Tree, String> {
+    let mut statement = conn.prepare(SELECT).map_err(|e| e.to_string())?;
+    let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+    let mut nodes = HashMap::new();
+    // Most nodes share one of a few ACLs.
+    let mut acls: HashMap<Option<String>, Arc<Vec<Acl>>> = HashMap::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let (path, node) = read_node(row, &mut acls).map_err(|e| e.to_string())??;
+        nodes.insert(path, node);
+    }
+    Tree::from_nodes(nodes).map_err(|orphan| match orphan.as_str() {
+        "/" => "no root node \"/\"".to_string(),
+        _ => format!("node {orphan} has no parent in the store"),
+    })
+}
+
+/// One row as a node: `Ok(Err(reason))` when its values are not valid.
+fn read_node(
+    row: &rusqlite::Row,
+    acls: &mut HashMap<Option<String>, Arc<Vec<Acl>>>,
+) -> rusqlite::Result<Result<(String, Node), String>> {
+    let path: String = row.get(0)?;
+    if let Some(reason) = crate::path::invalid_reason(&path) {
+        return Ok(Err(format!("node {path:?}: {reason}")));
+    }
+    let acl_text: Option<String> = row.get(2)?;
+    let acl = match acls.get(&acl_text) {
+        Some(acl) => acl.clone(),
+        None => {
+            let acl = match &acl_text {
+                None => Acl::open(),
+                Some(text) => match parse_acl(text) {
+                    Some(acl) => acl,
+                    None => return Ok(Err(format!("node {path}: bad ACL {text:?}"))),
+                },
+            };
+            let acl = Arc::new(acl);
+            acls.insert(acl_text, acl.clone());
+            acl
+        }
+    };
+    let kind = match (row.get::<_, i64>(3)?, row.get::<_, Option<i64>>(4)?) {
+        (0, None) => NodeKind::Persistent,
+        (1, None) => NodeKind::Container,
+        (2, Some(ms)) if ms > 0 => NodeKind::Ttl(ms),
+        (kind, ttl) => return Ok(Err(format!("node {path}: bad kind {kind} (ttl_ms {ttl:?})"))),
+    };
+    let mut node = Node::new(row.get(1)?, acl, kind, row.get(5)?, row.get(8)?);
+    node.mzxid = row.get(6)?;
+    node.pzxid = row.get(7)?;
+    node.mtime = row.get(9)?;
+    node.version = row.get(10)?;
+    node.creates = row.get(11)?;
+    node.aversion = row.get(12)?;
+    Ok(Ok((path, node)))
+}
+
+fn acl_text(acl: &[Acl]) -> String {
+    let entries: Vec<(i32, &str, &str)> =
+        acl.iter().map(|a| (a.perms.0, a.scheme.as_str(), a.id.as_str())).collect();
+    serde_json::to_string(&entries).unwrap_or_default()
+}
+
+fn parse_acl(text: &str) -> Option<Vec<Acl>> {
+    let entries: Vec<(i32, String, String)> = serde_json::from_str(text).ok()?;
+    if entries.is_empty() {
+        return None;
+    }
+    Some(entries.into_iter().map(|(perms, scheme, id)| Acl::new(Perms(perms), scheme, id)).collect())
+}
