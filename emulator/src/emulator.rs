@@ -11,7 +11,7 @@ use zczk_core::tree;
 use crate::acl::Identity;
 use crate::connector::EmulatorConnector;
 use crate::faults::Faults;
-use crate::file::{FileError, Storage};
+use crate::file::{FileError, Loaded, Storage};
 use crate::path;
 use crate::server::{Config, Inner, State};
 use crate::session::{Session, SessionOptions};
@@ -110,7 +110,12 @@ impl Emulator {
         wait: bool,
     ) -> Result<Emulator, FileError> {
         let (storage, loaded) = Storage::open(path.as_ref(), access, wait)?;
-        let (tree, zxid) = loaded.unwrap_or_default();
+        let storage = Arc::new(storage);
+        let (tree, zxid) = match loaded {
+            None => (Tree::new(), 0),
+            Some(Loaded::Whole(tree, zxid)) => (tree, zxid),
+            Some(Loaded::Lazy(kept, zxid)) => (Tree::lazy(storage.clone(), kept), zxid),
+        };
         Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
     }
 
@@ -213,6 +218,7 @@ impl Emulator {
         let mut st = self.inner.state.lock();
         let mut deleted = Vec::new();
         for path in st.tree.cleanup_candidates(now) {
+            st.tree.fault_in(path::parent(&path));
             st.zxid += 1;
             let zxid = st.zxid;
             let mut log = Log::new(st.watches.has_any(), false);
@@ -236,6 +242,7 @@ impl Emulator {
         let time = self.inner.now_ms();
         let extended_types = self.inner.config.extended_types;
         let mut st = self.inner.state.lock();
+        st.tree.fault_in(at);
         if !st.tree.contains(at) {
             return Err(
                 StoreError::new(Code::NoNode, OpKind::Create, at).with_detail("cannot load a tree below it")

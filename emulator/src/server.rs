@@ -126,8 +126,7 @@ impl Drop for Inner {
 const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
 
 impl Inner {
-    pub fn new(config: Config, mut tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
-        let storage = storage.map(Arc::new);
+    pub fn new(config: Config, mut tree: Tree, zxid: i64, storage: Option<Arc<Storage>>) -> Inner {
         if storage.as_ref().is_some_and(|s| s.writes()) {
             tree.track_changes();
         }

@@ -243,6 +243,7 @@ impl Session {
         }
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, op, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| f(&mut st));
         drop(st);
         ready(delay, result)
@@ -307,6 +308,7 @@ impl Store for Session {
         let time = self.inner.now_ms();
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Create, path);
+        st.tree.fault_in_with_parent(path);
         let result = result.and_then(|()| {
             let len = limits::create(path, data, options);
             if len > config.max_request_bytes {
@@ -329,6 +331,7 @@ impl Store for Session {
         let config = &self.inner.config;
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Delete, path);
+        st.tree.fault_in_with_parent(path);
         let result = result.and_then(|()| {
             st.write(self.id, 0, config.extended_types, false, |tree, ctx, log| {
                 txn::delete(tree, ctx, path, version, log)
@@ -364,6 +367,7 @@ impl Store for Session {
         let time = self.inner.now_ms();
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetData, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| {
             let len = limits::set_data(path, data);
             if len > config.max_request_bytes {
@@ -413,6 +417,7 @@ impl Store for Session {
         let config = &self.inner.config;
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetAcl, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| {
             let len = limits::set_acl(path, entries);
             if len > config.max_request_bytes {
@@ -434,6 +439,9 @@ impl Store for Session {
         let first = ops.first().map(ReadOp::path).unwrap_or("");
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Multi, first);
+        for op in ops {
+            st.tree.fault_in(op.path());
+        }
         let result = result.map(|()| {
             let auth = st.auth_of(self.id);
             ops.iter()
@@ -483,6 +491,9 @@ impl Store for Session {
                 delay,
                 Err(MultiError::Request(too_large(OpKind::Multi, first, len, config.max_request_bytes))),
             );
+        }
+        for op in ops {
+            st.tree.fault_in_with_parent(op.path());
         }
         let mut failed_at = 0;
         let result = st.write(self.id, time, config.extended_types, true, |tree, ctx, log| {

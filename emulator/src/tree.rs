@@ -109,7 +109,30 @@ impl Node {
     }
 }
 
+/// Where a tree reads the nodes it does not hold yet: a `file:` store's database.
+pub trait Backing: Send + Sync {
+    /// The node at `path`, with its child names, if the store holds it.
+    fn node(&self, path: &str) -> Option<Node>;
+    /// How many nodes the store holds.
+    fn count(&self) -> usize;
+}
+
+/// A tree's [`Backing`], if it has one.
+#[derive(Clone)]
+struct Lazy(Arc<dyn Backing>);
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lazy")
+    }
+}
+
 /// The tree and its indexes.
+///
+/// A tree with a [`Backing`] holds only the nodes it was asked for: before a request looks a
+/// node up, [`Tree::fault_in`] reads it from the backing (with its child names, so a node in
+/// memory always knows its children). Nodes changed here stay in memory from then on, so the
+/// tree is right whether or not the backing gets its changes.
 #[derive(Debug, Clone)]
 pub struct Tree {
     nodes: HashMap<String, Node>,
@@ -119,6 +142,10 @@ pub struct Tree {
     /// The paths changed since [`Tree::take_changed`], when a store keeps the tree (`None`
     /// for `mem:`, which pays nothing for it).
     changed: Option<HashSet<String>>,
+    /// Where nodes not in memory are, for a tree kept in a store.
+    lazy: Option<Lazy>,
+    /// Paths whose node was removed here: the backing may still hold them.
+    gone: HashSet<String>,
 }
 
 impl Tree {
@@ -134,6 +161,8 @@ impl Tree {
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             changed: None,
+            lazy: None,
+            gone: HashSet::new(),
         };
         let mut root = Node::new(Vec::new(), open.clone(), NodeKind::Persistent, 0, 0);
         root.children.insert("zookeeper".to_string());
@@ -173,6 +202,8 @@ impl Tree {
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             changed: None,
+            lazy: None,
+            gone: HashSet::new(),
         };
         for path in &paths {
             match nodes.get_mut(path::parent(path)) {
@@ -189,6 +220,41 @@ impl Tree {
         Ok(tree)
     }
 
+    /// A tree that reads its nodes from `backing` as they are needed. `kept` are the
+    /// container and TTL nodes, which the cleanup must find without being asked for them.
+    pub fn lazy(backing: Arc<dyn Backing>, kept: Vec<(String, Node)>) -> Tree {
+        let mut tree = Tree::new();
+        tree.nodes.clear();
+        tree.lazy = Some(Lazy(backing));
+        for (path, node) in kept {
+            tree.index(&path, node.kind);
+            tree.nodes.insert(path, node);
+        }
+        tree
+    }
+
+    /// Reads the node at `path` from the backing unless it is in memory or was removed here
+    /// (nothing to do without a backing). Call it before looking a node up, and for the
+    /// parent too before adding or removing a node.
+    pub fn fault_in(&mut self, path: &str) {
+        let Some(Lazy(backing)) = &self.lazy else { return };
+        if self.nodes.contains_key(path) || self.gone.contains(path) {
+            return;
+        }
+        if let Some(node) = backing.node(path) {
+            self.index(path, node.kind);
+            self.nodes.insert(path.to_string(), node);
+        }
+    }
+
+    /// [`Tree::fault_in`] for `path` and its parent.
+    pub fn fault_in_with_parent(&mut self, path: &str) {
+        if self.lazy.is_some() {
+            self.fault_in(path::parent(path));
+            self.fault_in(path);
+        }
+    }
+
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
@@ -203,11 +269,20 @@ impl Tree {
     /// True when a node exists at `path`.
     pub fn contains(&self, path: &str) -> bool {
         self.nodes.contains_key(path)
+            || (self.lazy.is_some()
+                && path != "/"
+                && self.nodes.get(path::parent(path)).is_some_and(|p| p.children.contains(path::name(path))))
     }
 
-    /// Number of nodes, the four built-in ones included.
+    /// Number of nodes, the four built-in ones included. For a tree with a backing: the
+    /// backing's count plus the ephemerals (right when the backing gets every change).
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        match &self.lazy {
+            Some(Lazy(backing)) => {
+                backing.count() + self.ephemerals.values().map(BTreeSet::len).sum::<usize>()
+            }
+            None => self.nodes.len(),
+        }
     }
 
     /// Every node, in no order.
@@ -226,6 +301,9 @@ impl Tree {
             parent.pzxid = zxid;
         }
         self.index(&path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.remove(&path);
+        }
         self.nodes.insert(path, node);
     }
 
@@ -241,6 +319,9 @@ impl Tree {
             }
         }
         self.unindex(path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.insert(path.to_string());
+        }
         Some(node)
     }
 
@@ -252,6 +333,9 @@ impl Tree {
             parent.pzxid = parent_pzxid;
         }
         self.index(&path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.remove(&path);
+        }
         self.nodes.insert(path, node);
     }
 
@@ -260,6 +344,9 @@ impl Tree {
         self.mark_with_parent(path);
         if let Some(node) = self.nodes.remove(path) {
             self.unindex(path, node.kind);
+            if self.lazy.is_some() {
+                self.gone.insert(path.to_string());
+            }
         }
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.remove(path::name(path));

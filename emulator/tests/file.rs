@@ -471,3 +471,67 @@ async fn a_json_store_is_read_as_it_is_and_converted_once_by_a_writer() {
     assert!(s.create("/new", b"", &CreateOptions::default()).await.unwrap().stat.czxid > 7);
     assert_eq!(names_in(dir.path()), ["old.json", "old.json.lock"]);
 }
+
+#[tokio::test]
+async fn a_reopened_store_reads_its_nodes_as_they_are_needed_and_answers_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        for path in ["/a", "/a/b", "/a/c", "/box"] {
+            let mode = if path == "/box" { CreateMode::Container } else { CreateMode::Persistent };
+            s.create(path, path.as_bytes(), &CreateOptions::new(mode)).await.unwrap();
+        }
+        s.create("/box/item", b"", &CreateOptions::default()).await.unwrap();
+        emulator.close().unwrap();
+    }
+    let emulator = Emulator::open_file(&file).unwrap();
+    assert_eq!(emulator.node_count(), 9);
+    let s = emulator.session();
+    let (mut children, stat) = s.get_children("/a").await.unwrap();
+    children.sort();
+    assert_eq!((children, stat.num_children), (vec!["b".to_string(), "c".to_string()], 2));
+    assert_eq!(s.create("/a/b", b"", &CreateOptions::default()).await.unwrap_err().code, Code::NodeExists);
+    assert_eq!(s.delete("/a", None).await.unwrap_err().code, Code::NotEmpty);
+    s.delete("/a/b", None).await.unwrap();
+    assert_eq!(s.exists("/a/b").await.unwrap(), None);
+    assert_eq!(s.get_children("/a").await.unwrap().0, ["c"]);
+    // The container is found by the cleanup without being asked for, once it is empty.
+    s.delete("/box/item", None).await.unwrap();
+    assert_eq!(emulator.run_cleanup(), ["/box"]);
+    assert_eq!(emulator.node_count(), 6);
+    drop((s, emulator));
+    assert_eq!(
+        stored_paths(&file),
+        ["/", "/a", "/a/c", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+    );
+
+    // Opened to read: changes live in memory only, and still hide what the file holds.
+    let before = snapshot(&file);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    s.delete("/a/c", None).await.unwrap();
+    assert_eq!(s.exists("/a/c").await.unwrap(), None);
+    assert_eq!(s.get_children("/a").await.unwrap().0, Vec::<String>::new());
+    s.delete("/a", None).await.unwrap();
+    assert_eq!(s.create("/a/x", b"", &CreateOptions::default()).await.unwrap_err().code, Code::NoNode);
+    s.create("/a", b"new", &CreateOptions::default()).await.unwrap();
+    assert_eq!(s.get_data("/a").await.unwrap().0, b"new");
+    assert_eq!(s.get_children("/a").await.unwrap().0, Vec::<String>::new());
+    drop((s, reader));
+    assert_eq!(snapshot(&file), before);
+}
+
+#[test]
+fn a_database_that_is_not_a_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    drop(conn);
+    let before = snapshot(&file);
+    let error = Emulator::open_file(&file).unwrap_err();
+    assert!(error.to_string().contains("not a zczk store"), "{error}");
+    assert_eq!(snapshot(&file), before);
+}

@@ -117,21 +117,49 @@ pub fn read_zxid(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = 'zxid'", [], |r| r.get(0)).optional()?.unwrap_or(0))
 }
 
-/// Every node of the store, checked, as a tree: `Err(reason)` when a row is not valid.
-pub fn read_tree(conn: &Connection) -> Result<Tree, String> {
-    let mut statement = conn.prepare(SELECT).map_err(|e| e.to_string())?;
+/// The node at `path` with its child names, if the store holds it: `Ok(Some(Err(reason)))`
+/// when its row is not valid.
+pub fn read_one(conn: &Connection, path: &str) -> rusqlite::Result<Option<Result<Node, String>>> {
+    let mut statement = conn.prepare_cached(&format!("{SELECT} WHERE path = ?1"))?;
+    let mut rows = statement.query([path])?;
+    let Some(row) = rows.next()? else { return Ok(None) };
+    let node = match read_node(row, &mut HashMap::new())? {
+        Ok((_, mut node)) => {
+            node.children = child_names(conn, path)?;
+            Ok(node)
+        }
+        Err(reason) => Err(reason),
+    };
+    Ok(Some(node))
+}
+
+/// The container and TTL nodes, with their child names: the cleanup looks at them unasked.
+pub fn read_kept(conn: &Connection) -> Result<Vec<(String, Node)>, String> {
+    let mut statement = conn.prepare(&format!("{SELECT} WHERE kind <> 0")).map_err(|e| e.to_string())?;
     let mut rows = statement.query([]).map_err(|e| e.to_string())?;
-    let mut nodes = HashMap::new();
-    // Most nodes share one of a few ACLs.
-    let mut acls: HashMap<Option<String>, Arc<Vec<Acl>>> = HashMap::new();
+    let mut acls = HashMap::new();
+    let mut kept = Vec::new();
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        let (path, node) = read_node(row, &mut acls).map_err(|e| e.to_string())??;
-        nodes.insert(path, node);
+        let (path, mut node) = read_node(row, &mut acls).map_err(|e| e.to_string())??;
+        node.children = child_names(conn, &path).map_err(|e| e.to_string())?;
+        kept.push((path, node));
     }
-    Tree::from_nodes(nodes).map_err(|orphan| match orphan.as_str() {
-        "/" => "no root node \"/\"".to_string(),
-        _ => format!("node {orphan} has no parent in the store"),
-    })
+    Ok(kept)
+}
+
+/// The names of the children of `path` the store holds.
+fn child_names(conn: &Connection, path: &str) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let mut statement = conn.prepare_cached("SELECT path FROM nodes WHERE parent = ?1")?;
+    let names = statement
+        .query_map([path], |row| row.get::<_, String>(0))?
+        .map(|path| path.map(|p| crate::path::name(&p).to_string()))
+        .collect();
+    names
+}
+
+/// How many nodes the store holds.
+pub fn count(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("SELECT count(*) FROM nodes", [], |row| row.get::<_, i64>(0)).map(|n| n as usize)
 }
 
 /// One row as a node: `Ok(Err(reason))` when its values are not valid.

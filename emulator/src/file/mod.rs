@@ -70,7 +70,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use zczk_core::connection::Access;
 use zczk_core::message::short;
 
-use crate::tree::Tree;
+use crate::tree::{Backing, Node, Tree};
 
 /// The format version this build writes: `PRAGMA user_version` of the database. Version 1
 /// was the JSON file, which is read and converted.
@@ -167,6 +167,14 @@ pub enum FileError {
     },
 }
 
+/// What [`Storage::open`] read.
+pub(crate) enum Loaded {
+    /// The whole tree and the zxid (a JSON file, only read).
+    Whole(Tree, i64),
+    /// The container and TTL nodes and the zxid: the rest is read as needed.
+    Lazy(Vec<(String, Node)>, i64),
+}
+
 /// An open store: its path, the real file, the access, the held lock and the database.
 pub(crate) struct Storage {
     /// The path as given, named in errors.
@@ -201,11 +209,7 @@ impl Storage {
     /// Locks `path` (waiting if `wait`), then reads it: `None` when it does not exist (an
     /// error for [`Access::Read`]). A JSON file opened to write is converted to the database
     /// here, once.
-    pub fn open(
-        path: &Path,
-        access: Access,
-        wait: bool,
-    ) -> Result<(Storage, Option<(Tree, i64)>), FileError> {
+    pub fn open(path: &Path, access: Access, wait: bool) -> Result<(Storage, Option<Loaded>), FileError> {
         let io_error = |action, source| FileError::Io { path: path.to_path_buf(), action, source };
         let real = real_file(path).map_err(|e| io_error("follow its symbolic links", e))?;
         // Refuse what is not a regular file, and a missing store that is only to be read,
@@ -248,13 +252,18 @@ impl Storage {
                     file.read_to_end(&mut bytes).map_err(|e| io_error("read", e))?;
                     let (tree, zxid) = legacy::decode(path, &bytes)?;
                     if access == Access::ReadWrite {
+                        // Written whole, then read from the database like any store.
                         storage.create(&tree, zxid, Some(&metadata))?;
                         tracing::warn!(
                             "file:{}: converted from the old JSON format to an SQLite database (once; it is written as it changes from now on)",
                             short(&path.to_string_lossy())
                         );
                     }
-                    Some((tree, zxid))
+                    if access == Access::ReadWrite {
+                        Some(storage.open_database()?)
+                    } else {
+                        Some(Loaded::Whole(tree, zxid))
+                    }
                 }
             }
             None if access == Access::Read => {
@@ -262,7 +271,7 @@ impl Storage {
             }
             None => None,
         };
-        if let Some((_, zxid)) = &loaded {
+        if let Some(Loaded::Whole(_, zxid) | Loaded::Lazy(_, zxid)) = &loaded {
             storage.durable_zxid.store(*zxid, Ordering::Relaxed);
             storage.db.get_mut().staged_zxid = *zxid;
         }
@@ -287,8 +296,10 @@ impl Storage {
         FileError::Database { path: self.path.clone(), action, reason: error.to_string() }
     }
 
-    /// Opens the database at the real file and reads its tree.
-    fn open_database(&mut self) -> Result<(Tree, i64), FileError> {
+    /// Opens the database at the real file, and reads what a tree needs at once: the zxid,
+    /// the container and TTL nodes. Every other node is read when it is needed (see
+    /// [`crate::tree::Backing`]).
+    fn open_database(&mut self) -> Result<Loaded, FileError> {
         if self.access == Access::Read {
             self.recover();
         }
@@ -304,9 +315,12 @@ impl Storage {
             Err(reason) => return Err(self.corrupt(reason)),
         }
         let zxid = db::read_zxid(&conn).map_err(|e| self.corrupt(e.to_string()))?;
-        let tree = db::read_tree(&conn).map_err(|reason| self.corrupt(reason))?;
+        let kept = db::read_kept(&conn).map_err(|reason| self.corrupt(reason))?;
+        if db::read_one(&conn, "/").map_err(|e| self.corrupt(e.to_string()))?.is_none() {
+            return Err(self.corrupt("no root node \"/\""));
+        }
         self.db.get_mut().conn = Some(conn);
-        Ok((tree, zxid))
+        Ok(Loaded::Lazy(kept, zxid))
     }
 
     /// A writer that was killed mid-commit leaves a hot journal, which SQLite rolls back at
@@ -678,4 +692,29 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// `REAL.lock`, next to the real file `real`.
 fn lock_path(real: &Path) -> PathBuf {
     with_suffix(real, ".lock")
+}
+
+/// Nodes are read from the database as requests need them. A read that fails is logged and
+/// taken as a missing node (the store answers `NoNode`).
+impl Backing for Storage {
+    fn node(&self, path: &str) -> Option<Node> {
+        let db = self.db.lock();
+        match db::read_one(db.conn.as_ref()?, path) {
+            Ok(Some(Ok(node))) => Some(node),
+            Ok(None) => None,
+            Ok(Some(Err(reason))) => {
+                tracing::error!(path, %reason, "file: store: a node is not valid; taken as missing");
+                None
+            }
+            Err(error) => {
+                tracing::error!(path, %error, "file: store: a node could not be read; taken as missing");
+                None
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        let db = self.db.lock();
+        db.conn.as_ref().and_then(|conn| db::count(conn).ok()).unwrap_or(0)
+    }
 }
