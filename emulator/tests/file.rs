@@ -535,3 +535,24 @@ fn a_database_that_is_not_a_store_is_refused_and_left_untouched() {
     assert!(error.to_string().contains("not a zczk store"), "{error}");
     assert_eq!(snapshot(&file), before);
 }
+
+#[tokio::test]
+async fn a_point_read_reads_only_the_nodes_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        for path in ["/a", "/a/b", "/far", "/far/away"] {
+            s.create(path, path.as_bytes(), &CreateOptions::default()).await.unwrap();
+        }
+    }
+    // A node no request asks for is unreadable: it is never read (the whole tree used to be).
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute("UPDATE nodes SET acl = 'not an ACL' WHERE path = '/far/away'", []).unwrap();
+    drop(conn);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    assert_eq!(s.get_data("/a/b").await.unwrap().0, b"/a/b");
+    assert_eq!(s.get_children("/far").await.unwrap().0, ["away"]);
+}
