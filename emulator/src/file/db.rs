@@ -5,6 +5,7 @@
 //! nodes (path TEXT PRIMARY KEY, parent TEXT, data BLOB, acl TEXT, kind INTEGER, ttl_ms,
 //!        czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
 //! index nodes_by_parent (parent)             -- a node's children without a scan
+//! index nodes_kept (path) WHERE kind <> 0     -- container and TTL nodes without a scan
 //! ```
 //!
 //! The file says what it is in its header: `application_id` [`APPLICATION_ID`] ("zczk") and
@@ -45,6 +46,7 @@ CREATE TABLE nodes (
     aversion INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX nodes_by_parent ON nodes (parent);
+CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
 ";
 
 const UPSERT: &str = "INSERT OR REPLACE INTO nodes
