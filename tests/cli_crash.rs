@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::stream::{FuturesOrdered, StreamExt as _};
 use futures::FutureExt as _;
+use tokio::sync::oneshot;
 use zczk_core::connection::Access;
 use zczk_core::store::{Code, Connector as _, CreateOptions, Store};
 use zczk_emulator::{Config, Emulator};
@@ -53,7 +54,11 @@ fn serve(store: &Path) -> (Child, Option<String>) {
 /// The writes of round `round`, in order: step `i` creates `/rR/i` and then sets `/rR` to `i`.
 /// Returns how many writes were acknowledged (counted in order: a reply after a lost one
 /// does not count) and how many were sent.
-async fn write_until_killed(addr: String, round: usize, kill: impl FnOnce()) -> (usize, usize) {
+async fn write_until_killed(
+    addr: String,
+    round: usize,
+    kill: impl FnOnce(oneshot::Sender<()>),
+) -> (usize, usize) {
     let store = ZkConnector::new(addr).with_session_timeout(Duration::from_secs(30)).connect().await.unwrap();
     let parent = format!("/r{round}");
     store.create(&parent, b"", &CreateOptions::default()).await.unwrap();
@@ -62,6 +67,8 @@ async fn write_until_killed(addr: String, round: usize, kill: impl FnOnce()) -> 
     let options = CreateOptions::default();
     let store = &store;
     let mut kill = Some(kill);
+    let (killed_tx, mut killed) = oneshot::channel();
+    let mut killed_tx = Some(killed_tx);
     let (mut acked, mut sent, mut lost) = (0, 0, false);
     let mut pending = FuturesOrdered::new();
     let mut next = 0;
@@ -76,7 +83,14 @@ async fn write_until_killed(addr: String, round: usize, kill: impl FnOnce()) -> 
             next += 1;
             sent += 1;
         }
-        let Some(reply) = pending.next().await else { break };
+        // Once the server is dead, the replies still missing will never come: the client
+        // may keep retrying for its session timeout, so stop waiting for them.
+        let reply = tokio::select! {
+            biased;
+            reply = pending.next() => reply,
+            _ = &mut killed => None,
+        };
+        let Some(reply) = reply else { break };
         match reply {
             Ok(()) if !lost => acked += 1,
             Ok(()) => {}
@@ -92,8 +106,8 @@ async fn write_until_killed(addr: String, round: usize, kill: impl FnOnce()) -> 
             }
         }
         if acked == 1 {
-            if let Some(kill) = kill.take() {
-                kill();
+            if let (Some(kill), Some(killed_tx)) = (kill.take(), killed_tx.take()) {
+                kill(killed_tx);
             }
         }
     }
@@ -141,11 +155,14 @@ async fn a_killed_server_keeps_a_prefix_of_its_writes_with_every_acknowledged_on
         let child = std::sync::Arc::new(std::sync::Mutex::new(child));
         let delay = Duration::from_micros(rng.below(30_000));
         let killer = child.clone();
-        let kill = move || {
+        let kill = move |killed: oneshot::Sender<()>| {
             std::thread::spawn(move || {
                 std::thread::sleep(delay);
                 // SIGKILL: no chance to save anything.
-                let _ = killer.lock().unwrap().kill();
+                let mut child = killer.lock().unwrap();
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = killed.send(());
             });
         };
         let (acked, sent) =

@@ -113,7 +113,7 @@ impl Emulator {
         let storage = Arc::new(storage);
         let (tree, zxid) = match loaded {
             None => (Tree::new(), 0),
-            Some(Loaded::Whole(tree, zxid)) => (tree, zxid),
+            Some(Loaded::Whole(tree, zxid)) => (*tree, zxid),
             Some(Loaded::Lazy(kept, zxid)) => (Tree::lazy(storage.clone(), kept), zxid),
         };
         Ok(Emulator { inner: Arc::new(Inner::new(config, tree, zxid, Some(storage))) })
