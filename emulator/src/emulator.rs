@@ -227,7 +227,6 @@ impl Emulator {
                 deleted.push(path);
             }
         }
-        st.persist();
         deleted
     }
 
@@ -249,14 +248,17 @@ impl Emulator {
             );
         }
         let mut created = 0;
-        let loaded = load_children(&mut st, at, node, time, extended_types, &mut created);
-        st.persist();
-        loaded.map(|()| created)
+        load_children(&mut st, at, node, time, extended_types, &mut created)?;
+        Ok(created)
     }
 
-    /// Number of nodes, the four built-in ones included.
+    /// Number of nodes, the four built-in ones included. A `file:` store opened to write
+    /// counts its rows, after taking in the changes not yet handed to it; one opened only to
+    /// read counts what its file holds (its own changes aside) plus the ephemerals.
     pub fn node_count(&self) -> usize {
-        self.inner.state.lock().tree.len()
+        let mut st = self.inner.state.lock();
+        st.persist();
+        st.tree.len()
     }
 
     /// Number of watches some receiver can still hear, over all sessions.

@@ -253,7 +253,6 @@ impl State {
         for path in self.tree.ephemerals_of(session) {
             txn::server_delete(&mut self.tree, zxid, &path, &mut log);
         }
-        self.persist();
         self.fire(log);
         if dropped {
             self.sessions.remove(&session);
@@ -261,7 +260,8 @@ impl State {
     }
 
     /// Hands the nodes changed since the last call to the store, if there is one: they are
-    /// on disk at its next commit (see [`Storage::durable`]).
+    /// on disk at its next commit (see [`Storage::durable`]). Called before each commit, so
+    /// that a node changed by many writes of one group is written once.
     pub fn persist(&mut self) {
         if let Some(storage) = &self.storage {
             let changed = self.tree.take_changed();

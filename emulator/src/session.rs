@@ -90,12 +90,17 @@ fn acknowledged<T: Send + 'static, E: Send + 'static>(
 ) -> BoxFuture<'static, Result<T, E>> {
     match &inner.storage {
         Some(storage) if storage.writes() && result.is_ok() => {
-            let storage = storage.clone();
+            let (inner, storage) = (inner.clone(), storage.clone());
             async move {
                 if let Some(delay) = delay {
                     tokio::time::sleep(delay).await;
                 }
-                storage.durable(zxid).await.map_err(error)?;
+                let commit = || {
+                    let mut st = inner.state.lock();
+                    st.persist();
+                    storage.commit_through(st.zxid)
+                };
+                storage.durable(zxid, commit).await.map_err(error)?;
                 result
             }
             .boxed()
@@ -187,7 +192,6 @@ impl State {
                 txn::rollback(&mut self.tree, undo);
             }
         }
-        self.persist();
         if result.is_ok() {
             self.fire(log);
         }

@@ -524,10 +524,17 @@ impl Storage {
     }
 
     /// Done when every change up to `zxid` is on disk: the acknowledgement of a write waits
-    /// for it. It first lets the requests already made run (one yield), so that one commit
-    /// covers them all (group commit, as ZooKeeper syncs its log once for a batch).
-    pub fn durable(&self, zxid: i64) -> impl Future<Output = Result<(), FileError>> + '_ {
+    /// for it. It first lets the requests already made run (one yield), then, unless an
+    /// earlier commit covered `zxid` meanwhile, calls `commit`, which stages every change
+    /// made so far and commits them all (group commit: ZooKeeper too syncs its log once for a
+    /// batch of writes).
+    pub fn durable<'a>(
+        &'a self,
+        zxid: i64,
+        commit: impl FnOnce() -> Result<(), FileError> + Send + 'a,
+    ) -> impl Future<Output = Result<(), FileError>> + Send + 'a {
         let mut yielded = false;
+        let mut commit = Some(commit);
         std::future::poll_fn(move |cx: &mut Context<'_>| {
             if self.durable_zxid.load(Ordering::Acquire) >= zxid {
                 return Poll::Ready(Ok(()));
@@ -537,15 +544,20 @@ impl Storage {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            Poll::Ready(self.commit_through(zxid))
+            Poll::Ready(commit.take().map_or(Ok(()), |commit| commit()))
         })
     }
 
-    fn commit_through(&self, zxid: i64) -> Result<(), FileError> {
+    /// Commits what is staged, when every change up to `zxid` is (the caller holds the
+    /// emulator's lock, so no change can come in between): from then on, waiting for any
+    /// zxid up to it is done at once.
+    pub fn commit_through(&self, zxid: i64) -> Result<(), FileError> {
         if self.durable_zxid.load(Ordering::Acquire) >= zxid {
             return Ok(());
         }
-        self.commit()
+        self.commit()?;
+        self.durable_zxid.fetch_max(zxid, Ordering::AcqRel);
+        Ok(())
     }
 }
 
