@@ -314,6 +314,7 @@ impl Storage {
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             Connection::open_with_flags(&self.real, flags).map_err(|e| self.sqlite_error("open", e))?;
+        db::tune(&conn).map_err(|e| self.sqlite_error("open", e))?;
         match db::version(&conn) {
             Ok(VERSION) => {}
             Ok(version) => return Err(FileError::UnsupportedVersion { path: self.path.clone(), version }),
@@ -424,6 +425,7 @@ impl Storage {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| self.sqlite_error("open", e))?;
+        db::tune(&conn).map_err(|e| self.sqlite_error("open", e))?;
         db.conn = Some(conn);
         self.durable_zxid.store(zxid, Ordering::Release);
         Ok(zxid)
