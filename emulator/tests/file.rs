@@ -556,3 +556,33 @@ async fn a_point_read_reads_only_the_nodes_it_needs() {
     assert_eq!(s.get_data("/a/b").await.unwrap().0, b"/a/b");
     assert_eq!(s.get_children("/far").await.unwrap().0, ["away"]);
 }
+
+#[tokio::test]
+async fn a_reader_after_a_writer_killed_mid_commit_sees_the_last_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    {
+        let emulator = Emulator::open_file(&live).unwrap();
+        emulator.session().create("/kept", b"1", &CreateOptions::default()).await.unwrap();
+    }
+    // A commit half done: pages spilled to the file, the journal holding what they were. A
+    // copy of both is the store as a writer killed at that moment leaves it.
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    conn.execute_batch("PRAGMA cache_size = 2; BEGIN").unwrap();
+    for i in 0..2000 {
+        conn.execute(
+            "INSERT INTO nodes VALUES (?1, '/kept', zeroblob(500), NULL, 0, NULL, 9, 9, 9, 0, 0, 0, 0, 0)",
+            [format!("/kept/{i}")],
+        )
+        .unwrap();
+    }
+    let crashed = dir.path().join("crashed.db");
+    std::fs::copy(&live, &crashed).unwrap();
+    std::fs::copy(dir.path().join("live.db-journal"), dir.path().join("crashed.db-journal")).unwrap();
+    drop(conn);
+    let reader = Emulator::open_file_with(&crashed, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    assert_eq!(s.get_data("/kept").await.unwrap().0, b"1");
+    assert_eq!(s.get_children("/kept").await.unwrap().0, Vec::<String>::new());
+    assert!(!dir.path().join("crashed.db-journal").exists(), "the journal was not rolled back");
+}

@@ -305,16 +305,23 @@ impl Storage {
     /// the container and TTL nodes. Every other node is read when it is needed (see
     /// [`crate::tree::Backing`]).
     fn open_database(&mut self) -> Result<Loaded, FileError> {
-        if self.access == Access::Read {
-            self.recover();
-        }
+        let recovered = self.access == Access::ReadWrite || self.recover();
+        let open_error = |error| match recovered {
+            true => self.sqlite_error("open", error),
+            false => FileError::Database {
+                path: self.path.clone(),
+                action: "read",
+                reason: "a writer was killed mid-commit and this user may not roll its journal back; \
+                         a command that writes (or a user who may write the store) recovers it"
+                    .to_string(),
+            },
+        };
         let flags = match self.access {
             Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&self.real, flags).map_err(|e| self.sqlite_error("open", e))?;
-        db::tune(&conn).map_err(|e| self.sqlite_error("open", e))?;
+        let conn = Connection::open_with_flags(&self.real, flags).map_err(open_error)?;
+        db::tune(&conn).map_err(open_error)?;
         match db::version(&conn) {
             Ok(VERSION) => {}
             Ok(version) => return Err(FileError::UnsupportedVersion { path: self.path.clone(), version }),
@@ -333,11 +340,11 @@ impl Storage {
     /// the next read, but only through a connection that may write. No writer can be at work
     /// beside a reader (the lock), so a journal is a crashed one: a reader rolls it back as a
     /// writer would, putting back the last committed store (it changes nothing committed).
-    /// When it may not, opening read-only fails with SQLite's reason.
-    fn recover(&self) {
-        let journal = with_suffix(&self.real, "-journal");
-        if fs::metadata(&journal).map_or(true, |m| m.len() == 0) {
-            return;
+    /// Returns false when a journal is left that could not be rolled back (opening read-only
+    /// then fails, unless SQLite finds the journal was not hot after all).
+    fn recover(&self) -> bool {
+        if !hot_journal(&self.real) {
+            return true;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let recovered = Connection::open_with_flags(&self.real, flags)
@@ -349,6 +356,7 @@ impl Storage {
             ),
             Err(error) => tracing::debug!(%error, "a crashed writer's journal could not be rolled back"),
         }
+        !hot_journal(&self.real)
     }
 
     /// Writes the persistent nodes of `tree` at `paths` (and `zxid`) into the open write
@@ -561,6 +569,11 @@ impl Storage {
         self.durable_zxid.fetch_max(zxid, Ordering::AcqRel);
         Ok(())
     }
+}
+
+/// Whether a journal of an unfinished commit lies next to the database `real`.
+fn hot_journal(real: &Path) -> bool {
+    fs::metadata(with_suffix(real, "-journal")).is_ok_and(|m| m.len() > 0)
 }
 
 /// The real file `path` names: symbolic links followed, the last one possibly dangling (a
