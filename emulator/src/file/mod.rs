@@ -1,7 +1,7 @@
 //! Keeping an emulator's persistent nodes in a file (the CLI's `file:PATH`), written as they
 //! change.
 //!
-//! **Format**: an SQLite database (one file; schema in [`db`]), one row per persistent,
+//! **Format**: an SQLite database (one file; schema in `file/db.rs`), one row per persistent,
 //! container or TTL node (`/` and the `/zookeeper` nodes included, so their Stat survives)
 //! with its data, ACL, kind and the Stat fields the server keeps, keyed by path and indexed by
 //! parent, plus the last zxid. Ephemerals, sessions and watches live only as long as the
@@ -21,13 +21,19 @@
 //! WAL: a WAL database cannot be read without writing its `-shm` file, and stores are read in
 //! read-only directories.
 //!
-//! **When it is written**: each write transaction writes its changed nodes into an open
-//! SQLite transaction as it is applied (under the emulator's lock, so in zxid order). Its
-//! reply waits until that transaction is committed and synced ([`Storage::durable`]); the
-//! first reply to wait commits for every write made before it (group commit: a pipeline of
-//! writes costs one sync). So a crash keeps a prefix of the writes, which holds every one
-//! that was acknowledged. A failed commit (a full disk, a store made read-only meanwhile) is
-//! answered as a lost connection, and every later write too ([`FileError::Failed`]).
+//! **When it is written**: the tree remembers which paths each write changes. The reply to a
+//! write waits until it is on disk (`Storage::durable`): the first reply to wait, under the
+//! emulator's lock, writes every node changed so far into one SQLite transaction and commits
+//! it, synced (group commit: a pipeline of writes costs one sync, and a node changed by many
+//! of them is written once). Everything applied before that moment is in the commit and
+//! nothing after it, so a crash keeps a prefix of the writes, holding every acknowledged one.
+//! A failed commit (a full disk, a store made read-only meanwhile) is answered as a lost
+//! connection, and so is every later write ([`FileError::Failed`]). The tree reads nodes it
+//! does not hold from the database as requests need them (`tree::Backing`).
+//!
+//! **Room for sessions**: only persistent, container and TTL nodes are rows today; sessions
+//! and ephemerals that outlive a restart get tables of their own under a new format version
+//! (see `file/db.rs`).
 //!
 //! **Access**: an emulator opened for [`Access::Read`] never writes the file (nor creates
 //! anything next to it when it can't: a read works in a read-only directory), and a missing
