@@ -36,19 +36,36 @@ impl Rng {
 }
 
 /// Starts `zczk serve --file store` and returns it with the address it listens on; `None`
-/// when it exits before listening (the store did not open).
+/// when it exits before listening (the store did not open). A store found locked is tried
+/// again for a while: the reader of the last round has closed it, but a process that another
+/// test of this binary was forking at that moment holds a copy of its lock until it execs.
 fn serve(store: &Path) -> (Child, Option<String>) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["serve", "--port", "0", "--file"])
-        .arg(store)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut listening = String::new();
-    let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut listening);
-    let addr = listening.trim().rsplit_once(':').map(|(_, port)| format!("127.0.0.1:{port}"));
-    (child, addr)
+    for _ in 0..100 {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("zczk"))
+            .args(["serve", "--port", "0", "--file"])
+            .arg(store)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut listening = String::new();
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut listening);
+        let addr = listening.trim().rsplit_once(':').map(|(_, port)| format!("127.0.0.1:{port}"));
+        if addr.is_some() {
+            // Nothing reads it from now on: a full pipe must not stop the server.
+            drop(child.stderr.take());
+            return (child, addr);
+        }
+        let mut error = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut error);
+        let _ = child.wait();
+        if !error.contains("in use by another zczk emulator") {
+            eprint!("{error}");
+            return (child, None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{}: still locked after 2 s", store.display());
 }
 
 /// The writes of round `round`, in order: step `i` creates `/rR/i` and then sets `/rR` to `i`.
