@@ -225,6 +225,7 @@ impl Emulator {
         for id in ids {
             st.end_session(id, SessionState::Expired, Some(SessionState::Expired));
         }
+        st.commit();
     }
 
     /// Moves the emulated wall clock forward (ctime/mtime of later changes, TTL expiry).

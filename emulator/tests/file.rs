@@ -178,6 +178,18 @@ async fn a_json_store_with_sessions_is_converted_with_them_and_its_session_key()
     assert_eq!((stored_sessions(&file), stored_row_data(&file, "/e")), (vec![s.id()], None));
 }
 
+#[tokio::test]
+async fn a_session_expired_by_a_fault_is_off_the_disk_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    s.create("/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(stored_sessions(&file), [s.id()]);
+    emulator.faults(s.id()).expire();
+    assert_eq!((stored_sessions(&file), stored_row_data(&file, "/e")), (vec![], None));
+}
+
 #[test]
 fn an_ephemeral_whose_session_is_not_in_the_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
