@@ -310,6 +310,8 @@ impl Emulator {
     /// What the four-letter words tell about the server, read at one moment.
     pub(crate) fn report(&self) -> Report {
         let mut st = self.inner.state.lock();
+        // A `file:` store counts its rows: they take in the changes not handed to it yet.
+        st.persist();
         let mut sessions: Vec<SessionReport> = st
             .sessions
             .iter()
@@ -320,8 +322,7 @@ impl Emulator {
         for session in &mut sessions {
             session.ephemerals = st.tree.ephemerals_of(session.id);
         }
-        let data_bytes =
-            st.tree.iter().map(|(path, node)| path.len() + node.data.as_ref().map_or(0, Vec::len)).sum();
+        let data_bytes = st.tree.data_bytes();
         Report {
             zxid: st.zxid,
             node_count: st.tree.len(),

@@ -123,6 +123,8 @@ pub trait Backing: Send + Sync {
     fn node(&self, path: &str) -> Option<Node>;
     /// How many nodes the store holds, ephemerals aside (the tree holds those all).
     fn count(&self) -> usize;
+    /// The bytes of the paths and data of those nodes.
+    fn data_bytes(&self) -> usize;
 }
 
 /// A tree's [`Backing`], if it has one.
@@ -291,6 +293,20 @@ impl Tree {
                 backing.count() + self.ephemerals.values().map(BTreeSet::len).sum::<usize>()
             }
             None => self.nodes.len(),
+        }
+    }
+
+    /// The bytes of every node's path and data (the server's `approximateDataSize`). For a
+    /// tree with a backing: the backing's plus the ephemerals', as [`Tree::len`] counts.
+    pub fn data_bytes(&self) -> usize {
+        let size = |(path, node): (&String, &Node)| path.len() + node.data.as_ref().map_or(0, Vec::len);
+        match &self.lazy {
+            Some(Lazy(backing)) => {
+                let ephemerals = self.ephemerals.values().flatten();
+                backing.data_bytes()
+                    + ephemerals.filter_map(|path| self.nodes.get_key_value(path)).map(size).sum::<usize>()
+            }
+            None => self.nodes.iter().map(size).sum(),
         }
     }
 

@@ -240,6 +240,16 @@ pub fn count(conn: &Connection) -> rusqlite::Result<usize> {
         .map(|n| n as usize)
 }
 
+/// The bytes of the paths and data of the nodes the store holds, ephemerals aside.
+pub fn data_bytes(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row(
+        "SELECT coalesce(sum(length(CAST(path AS BLOB)) + coalesce(length(data), 0)), 0) FROM nodes WHERE kind <> ?1",
+        [EPHEMERAL],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n as usize)
+}
+
 /// One row as a node: `Ok(Err(reason))` when its values are not valid.
 fn read_node(
     row: &rusqlite::Row,

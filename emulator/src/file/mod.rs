@@ -859,4 +859,9 @@ impl Backing for Storage {
         let db = self.db.lock();
         db.conn.as_ref().and_then(|conn| db::count(conn).ok()).unwrap_or(0)
     }
+
+    fn data_bytes(&self) -> usize {
+        let db = self.db.lock();
+        db.conn.as_ref().and_then(|conn| db::data_bytes(conn).ok()).unwrap_or(0)
+    }
 }
