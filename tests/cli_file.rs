@@ -249,3 +249,36 @@ fn a_user_who_may_not_write_the_directory_reads_with_or_without_a_lock_file() {
     chmod(&home, 0o755);
     assert_eq!(after, (before, vec!["zk.json".to_string()]));
 }
+
+#[test]
+fn an_old_json_store_is_converted_once_and_says_so() {
+    let dir = TempDir::new().unwrap();
+    let store = dir.path().join("zk.json");
+    let json = r#"{"format":"zczk-emulator","version":1,"zxid":2,"nodes":[
+{"path":"/","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"persistent",
+ "czxid":0,"mzxid":0,"pzxid":2,"ctime":0,"mtime":0,"version":0,"creates":1,"aversion":0},
+{"path":"/db","data":"{\"host\": \"db.example\"}","acl":[{"perms":31,"scheme":"world","id":"anyone"}],
+ "kind":"persistent","czxid":2,"mzxid":2,"pzxid":2,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}]}"#;
+    std::fs::write(&store, json).unwrap();
+    chmod(&store, 0o640);
+    // A read leaves it as it is.
+    zczk(&store, &["get", "/db"])
+        .assert()
+        .success()
+        .stderr("")
+        .stdout(predicate::str::contains("db.example"));
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), json);
+    // The first write converts it, and says so once.
+    let converted = format!("file:{}: converted from the old JSON format", store.display());
+    zczk(&store, &["set-property", "/db", "port=5432"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(converted.clone()));
+    assert_eq!(&std::fs::read(&store).unwrap()[..16], b"SQLite format 3\0");
+    assert_eq!(mode_of(&store), 0o640);
+    zczk(&store, &["set-property", "/db", "port=5433"]).assert().success().stderr("");
+    zczk(&store, &["get", "/db"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"port\": 5433").and(predicate::str::contains("db.example")));
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the built `zczk` binaries, as one test binary.
 
 mod cli_connect;
+mod cli_crash;
 mod cli_ensemble;
 mod cli_file;
 mod cli_messages;

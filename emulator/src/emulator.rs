@@ -11,7 +11,7 @@ use zczk_core::tree;
 use crate::acl::Identity;
 use crate::connector::EmulatorConnector;
 use crate::faults::Faults;
-use crate::file::{FileError, Storage};
+use crate::file::{FileError, Loaded, Nodes, Storage};
 use crate::path;
 use crate::server::{Config, Inner, State};
 use crate::session::{Session, SessionOptions};
@@ -81,14 +81,14 @@ impl Emulator {
         Ok(emulator)
     }
 
-    /// A server whose persistent nodes are kept in the JSON file at `path` (the CLI's
+    /// A server whose persistent nodes are kept in the file at `path` (the CLI's
     /// `file:PATH`), to read and write. See [`crate::file`] for the format, the lock and when
     /// the file is written.
     ///
     /// Takes an exclusive lock first, **waiting** while another emulator (in this or another
     /// process) has the file open, so two users of one file are serialized and neither loses
     /// the other's writes. A missing file is an empty tree, created (mode `0600`) at the first
-    /// save; a file that does not parse, is not a regular file or is read-only is an error
+    /// change; a file that does not parse, is not a regular file or is read-only is an error
     /// and is left untouched.
     pub fn open_file(path: impl AsRef<Path>) -> Result<Emulator, FileError> {
         Emulator::open_file_with(path, Config::default(), Access::ReadWrite, true)
@@ -110,23 +110,33 @@ impl Emulator {
         wait: bool,
     ) -> Result<Emulator, FileError> {
         let (storage, loaded) = Storage::open(path.as_ref(), access, wait)?;
+        let storage = Arc::new(storage);
+        let session_key = Some(storage.session_key());
         let inner = match loaded {
-            Some(l) => Inner::restore(config, l.tree, l.zxid, Some(storage), &l.sessions, l.session_key),
-            None => Inner::new(config, Tree::new(), 0, Some(storage)),
+            None => Inner::restore(config, Tree::new(), 0, Some(storage), &[], None, session_key),
+            Some(Loaded { nodes, zxid, sessions, next_session }) => {
+                let tree = match nodes {
+                    Nodes::Whole(tree) => *tree,
+                    Nodes::Lazy(kept) => Tree::lazy(storage.clone(), kept),
+                };
+                Inner::restore(config, tree, zxid, Some(storage), &sessions, next_session, session_key)
+            }
         };
         Ok(Emulator { inner: Arc::new(inner) })
     }
 
-    /// Writes the persistent nodes to the emulator's file, atomically (a temporary file in
-    /// the same directory, synced, then renamed over the old one). Does nothing for an
-    /// emulator without a file, one opened for [`Access::Read`], or when nothing changed
-    /// since the file was read or last written. The file is also written when the last handle on the server
-    /// (emulator, session or connector) is dropped; call this to see errors.
+    /// Commits to the emulator's file what is not there yet: writes whose replies nobody
+    /// awaited (an awaited reply waits for its write to be on disk), changes made outside
+    /// requests (loading a tree, ending sessions) and the last zxid. Does nothing for an
+    /// emulator without a file, one opened for [`Access::Read`], or when nothing changed. The
+    /// last handle on the server (emulator, session or connector) does this too when it is
+    /// dropped; call this to see errors.
     pub fn flush(&self) -> Result<(), FileError> {
         match &self.inner.storage {
             Some(storage) => {
-                let st = self.inner.state.lock();
-                storage.save(&st.tree, st.zxid, &st.live_sessions(), self.inner.session_key)
+                let mut st = self.inner.state.lock();
+                st.persist();
+                storage.flush(&st.tree, st.zxid)
             }
             None => Ok(()),
         }
@@ -148,7 +158,7 @@ impl Emulator {
 
     /// The file this emulator is kept in, if any.
     pub fn file_path(&self) -> Option<&Path> {
-        self.inner.storage.as_ref().map(Storage::path)
+        self.inner.storage.as_deref().map(Storage::path)
     }
 
     /// The secret the wire server derives session passwords from (kept in the file).
@@ -215,6 +225,7 @@ impl Emulator {
         for id in ids {
             st.end_session(id, SessionState::Expired, Some(SessionState::Expired));
         }
+        st.commit();
     }
 
     /// Moves the emulated wall clock forward (ctime/mtime of later changes, TTL expiry).
@@ -232,6 +243,7 @@ impl Emulator {
         let mut st = self.inner.state.lock();
         let mut deleted = Vec::new();
         for path in st.tree.cleanup_candidates(now) {
+            st.tree.fault_in(path::parent(&path));
             st.zxid += 1;
             let zxid = st.zxid;
             let mut log = Log::new(st.watches.has_any(), false);
@@ -254,6 +266,7 @@ impl Emulator {
         let time = self.inner.now_ms();
         let extended_types = self.inner.config.extended_types;
         let mut st = self.inner.state.lock();
+        st.tree.fault_in(at);
         if !st.tree.contains(at) {
             return Err(
                 StoreError::new(Code::NoNode, OpKind::Create, at).with_detail("cannot load a tree below it")
@@ -264,9 +277,13 @@ impl Emulator {
         Ok(created)
     }
 
-    /// Number of nodes, the four built-in ones included.
+    /// Number of nodes, the four built-in ones included. A `file:` store opened to write
+    /// counts its rows, after taking in the changes not yet handed to it; one opened only to
+    /// read counts what its file holds (its own changes aside) plus the ephemerals.
     pub fn node_count(&self) -> usize {
-        self.inner.state.lock().tree.len()
+        let mut st = self.inner.state.lock();
+        st.persist();
+        st.tree.len()
     }
 
     /// Number of watches some receiver can still hear, over all sessions.
@@ -293,6 +310,8 @@ impl Emulator {
     /// What the four-letter words tell about the server, read at one moment.
     pub(crate) fn report(&self) -> Report {
         let mut st = self.inner.state.lock();
+        // A `file:` store counts its rows: they take in the changes not handed to it yet.
+        st.persist();
         let mut sessions: Vec<SessionReport> = st
             .sessions
             .iter()
@@ -303,8 +322,7 @@ impl Emulator {
         for session in &mut sessions {
             session.ephemerals = st.tree.ephemerals_of(session.id);
         }
-        let data_bytes =
-            st.tree.iter().map(|(path, node)| path.len() + node.data.as_ref().map_or(0, Vec::len)).sum();
+        let data_bytes = st.tree.data_bytes();
         Report {
             zxid: st.zxid,
             node_count: st.tree.len(),

@@ -56,7 +56,10 @@ impl Faults {
     /// other sessions' watches), its own watches get `SessionEnded(Expired)`, its persistent
     /// watches end, and every later request fails with `SessionExpired`.
     pub fn expire(&self) {
-        self.inner.state.lock().end_session(self.session, SessionState::Expired, Some(SessionState::Expired));
+        let mut st = self.inner.state.lock();
+        st.end_session(self.session, SessionState::Expired, Some(SessionState::Expired));
+        // Kept at once in a `file:` store, as an expiry the timer finds.
+        st.commit();
     }
 
     /// Makes the client give the session up as expired while the server keeps it, as after

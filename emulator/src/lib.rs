@@ -14,7 +14,7 @@
 //! Requests are applied when they are called, under one lock, and their replies are ready at
 //! once: no sleeping, no polling, many sessions from many tasks. A test breaks a session on
 //! purpose through its [`Faults`] handle: disconnect and reconnect, expire, fail or delay the
-//! next requests. [`Emulator::open_file`] keeps the persistent nodes in a JSON file between
+//! next requests. [`Emulator::open_file`] keeps the persistent nodes in a file (an SQLite database) between
 //! runs (the CLI's `file:PATH`; see [`mod@file`]).
 //!
 //! # Testing with the emulator

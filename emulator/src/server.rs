@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use zczk_core::store::{Code, OpKind, SessionState, StoreError};
 
 use crate::acl::Identity;
-use crate::file::{SavedSession, Storage};
+use crate::file::{SavedSession, SessionRows, Storage};
 use crate::limits::DEFAULT_MAX_REQUEST_BYTES;
 use crate::tree::Tree;
 use crate::txn::{self, Log};
@@ -94,6 +94,10 @@ pub(crate) struct State {
     pub watches: Watches,
     pub next_session: i64,
     pub refuse_connections: bool,
+    /// The store that keeps the tree, for `file:PATH` emulators.
+    pub storage: Option<Arc<Storage>>,
+    /// Sessions opened or ended since the last [`State::persist`], when a store keeps them.
+    pub changed_sessions: HashSet<i64>,
 }
 
 /// The shared server.
@@ -103,7 +107,7 @@ pub(crate) struct Inner {
     /// Added to the wall clock, so tests can move time forward for TTL nodes.
     clock_offset_ms: AtomicI64,
     /// The file the persistent nodes are kept in, for `file:PATH` emulators.
-    pub storage: Option<Storage>,
+    pub storage: Option<Arc<Storage>>,
     /// The secret session passwords derive from (kept in the file, so that a client can
     /// resume its session after a restart).
     pub session_key: u128,
@@ -113,11 +117,12 @@ pub(crate) struct Inner {
 }
 
 impl Drop for Inner {
-    /// The last handle is gone: save the file one last time (no one is left to see an error).
+    /// The last handle is gone: commit what is left (no one is left to see an error).
     fn drop(&mut self) {
         if let Some(storage) = &self.storage {
             let st = self.state.get_mut();
-            if let Err(error) = storage.save(&st.tree, st.zxid, &st.live_sessions(), self.session_key) {
+            st.persist();
+            if let Err(error) = storage.flush(&st.tree, st.zxid) {
                 tracing::error!(%error, "the emulator's file was not saved");
             }
         }
@@ -126,11 +131,11 @@ impl Drop for Inner {
 
 /// The first session id given out; ids then count up. Real ids carry the server id in the top
 /// byte and a time stamp below; any positive value behaves the same.
-const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
+pub(crate) const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
 
 impl Inner {
-    pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Storage>) -> Inner {
-        Inner::restore(config, tree, zxid, storage, &[], None)
+    pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Arc<Storage>>) -> Inner {
+        Inner::restore(config, tree, zxid, storage, &[], None, None)
     }
 
     /// A server that goes on from a file: `sessions` come back disconnected, each with its
@@ -138,12 +143,16 @@ impl Inner {
     /// at [`Inner::arm_restored`]. Without a `session_key`, a random one.
     pub fn restore(
         config: Config,
-        tree: Tree,
+        mut tree: Tree,
         zxid: i64,
-        storage: Option<Storage>,
+        storage: Option<Arc<Storage>>,
         sessions: &[SavedSession],
+        next_session: Option<i64>,
         session_key: Option<u128>,
     ) -> Inner {
+        if storage.as_ref().is_some_and(|s| s.writes()) {
+            tree.track_changes();
+        }
         let mut entries = HashMap::new();
         let mut restored = Vec::new();
         for saved in sessions {
@@ -164,14 +173,16 @@ impl Inner {
             entries.insert(saved.id, entry);
             restored.push((saved.id, 1, timeout));
         }
-        let next_session =
-            sessions.iter().map(|s| s.id + 1).max().unwrap_or(FIRST_SESSION_ID).max(FIRST_SESSION_ID);
-        let session_key = session_key.unwrap_or_else(|| {
-            let random = std::hash::RandomState::new();
-            let high = u128::from(std::hash::BuildHasher::hash_one(&random, 0u8));
-            let low = u128::from(std::hash::BuildHasher::hash_one(&random, 1u8));
-            high << 64 | low
-        });
+        // Past every id given out before (a store keeps the next one), so that no client of an
+        // ended session can resume a new session that took its id.
+        let next_session = sessions
+            .iter()
+            .map(|s| s.id + 1)
+            .chain(next_session)
+            .max()
+            .unwrap_or(FIRST_SESSION_ID)
+            .max(FIRST_SESSION_ID);
+        let session_key = session_key.unwrap_or_else(random_key);
         Inner {
             state: Mutex::new(State {
                 tree,
@@ -181,6 +192,8 @@ impl Inner {
                 watches: Watches::default(),
                 next_session,
                 refuse_connections: false,
+                storage: storage.clone(),
+                changed_sessions: HashSet::new(),
             }),
             config,
             clock_offset_ms: AtomicI64::new(0),
@@ -229,6 +242,7 @@ impl Inner {
         st.zxid += 1;
         let id = st.next_session;
         st.next_session += 1;
+        st.mark_session(id);
         st.sessions.insert(
             id,
             SessionEntry {
@@ -248,16 +262,29 @@ impl Inner {
 }
 
 impl State {
-    /// The sessions a file keeps: those not ended.
+    /// The sessions a store keeps: those not ended (one whose client gave up too: the server
+    /// keeps it, with its ephemerals, until its timeout).
     pub fn live_sessions(&self) -> Vec<SavedSession> {
-        let mut out: Vec<SavedSession> = self
-            .sessions
-            .iter()
-            .filter(|(_, e)| matches!(e.status, Status::Connected | Status::Disconnected))
-            .map(|(id, e)| SavedSession { id: *id, timeout_ms: e.timeout.as_millis() as u64 })
-            .collect();
+        let mut out: Vec<SavedSession> =
+            self.sessions.keys().filter_map(|id| self.saved_session(*id)).collect();
         out.sort_by_key(|s| s.id);
         out
+    }
+
+    /// The session `id` as a store keeps it, `None` when it has ended (or never was).
+    fn saved_session(&self, id: i64) -> Option<SavedSession> {
+        let entry = self.sessions.get(&id)?;
+        if matches!(entry.status, Status::Ended(_)) {
+            return None;
+        }
+        Some(SavedSession { id, timeout_ms: entry.timeout.as_millis() as u64 })
+    }
+
+    /// Remembers that session `id` was opened or ended, when a store keeps sessions.
+    fn mark_session(&mut self, id: i64) {
+        if self.storage.as_ref().is_some_and(|s| s.writes()) {
+            self.changed_sessions.insert(id);
+        }
     }
 }
 
@@ -317,14 +344,45 @@ impl State {
             self.watches.end_session(session, state);
         }
         self.zxid += 1;
+        self.mark_session(session);
         let zxid = self.zxid;
         let mut log = Log::new(true, false);
         for path in self.tree.ephemerals_of(session) {
+            // An ephemeral read from a store may have a parent that is not in memory yet.
+            self.tree.fault_in(crate::path::parent(&path));
             txn::server_delete(&mut self.tree, zxid, &path, &mut log);
         }
         self.fire(log);
         if dropped {
             self.sessions.remove(&session);
+        }
+    }
+
+    /// Hands the nodes and sessions changed since the last call to the store, if there is
+    /// one: they are on disk at its next commit (see [`Storage::durable`]). Called before each
+    /// commit, so that a node changed by many writes of one group is written once.
+    pub fn persist(&mut self) {
+        let Some(storage) = self.storage.clone() else { return };
+        let changed = self.tree.take_changed();
+        let mut ids: Vec<i64> = self.changed_sessions.drain().collect();
+        ids.sort_unstable();
+        let sessions = SessionRows {
+            changed: ids.into_iter().map(|id| (id, self.saved_session(id))).collect(),
+            next: self.next_session,
+        };
+        storage.stage(&self.tree, &changed, &sessions, || self.live_sessions(), self.zxid);
+    }
+
+    /// Makes every change so far durable: a session's end, which no request waits for.
+    /// Errors are logged (no one is there to hear them).
+    pub fn commit(&mut self) {
+        let Some(storage) = self.storage.clone() else { return };
+        if !storage.writes() {
+            return;
+        }
+        self.persist();
+        if let Err(error) = storage.commit_through(self.zxid) {
+            tracing::error!(%error, "the emulator's file did not take a session's end");
         }
     }
 
@@ -422,7 +480,18 @@ pub(crate) fn schedule_expiry(inner: &Arc<Inner>, session: i64, epoch: u64, time
                 st.end_session(session, SessionState::Expired, Some(SessionState::Expired))
             }
             Status::Abandoned(_) => st.end_session(session, SessionState::Expired, None),
-            Status::Connected | Status::Ended(_) => {}
+            Status::Connected | Status::Ended(_) => return,
         }
+        // The expiry and the deletion of its ephemerals are kept as a write is.
+        st.commit();
     });
+}
+
+/// A random key for session passwords (the standard library's per-process random hasher
+/// keys, taken twice).
+pub(crate) fn random_key() -> u128 {
+    let random = std::hash::RandomState::new();
+    let high = u128::from(std::hash::BuildHasher::hash_one(&random, 0u8));
+    let low = u128::from(std::hash::BuildHasher::hash_one(&random, 1u8));
+    high << 64 | low
 }

@@ -21,6 +21,7 @@ use zczk_core::store::{
 use crate::acl::{self, Identity};
 use crate::emulator::Emulator;
 use crate::faults::Faults;
+use crate::file::FileError;
 use crate::limits;
 use crate::path;
 use crate::server::{schedule_expiry, Admission, Inner, State, Status};
@@ -77,6 +78,42 @@ fn ready<T: Send + 'static, E: Send + 'static>(
         }
         .boxed(),
     }
+}
+
+/// The reply to a write: with a store that keeps it, ready only once the write is on disk
+/// (a failed write changed nothing, and is answered at once).
+fn acknowledged<T: Send + 'static, E: Send + 'static>(
+    inner: &Arc<Inner>,
+    delay: Option<Duration>,
+    result: Result<T, E>,
+    zxid: i64,
+    error: impl FnOnce(FileError) -> E + Send + 'static,
+) -> BoxFuture<'static, Result<T, E>> {
+    match &inner.storage {
+        Some(storage) if storage.writes() && result.is_ok() => {
+            let (inner, storage) = (inner.clone(), storage.clone());
+            async move {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                let commit = || {
+                    let mut st = inner.state.lock();
+                    st.persist();
+                    storage.commit_through(st.zxid)
+                };
+                storage.durable(zxid, commit).await.map_err(error)?;
+                result
+            }
+            .boxed()
+        }
+        _ => ready(delay, result),
+    }
+}
+
+/// A write that may not have been kept: the client cannot know, as after a lost connection.
+fn not_kept(op: OpKind, path: &str) -> impl FnOnce(FileError) -> StoreError + Send + 'static {
+    let path = path.to_string();
+    move |error| StoreError::new(Code::ConnectionLoss, op, path).with_detail(error.to_string())
 }
 
 fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
@@ -145,13 +182,13 @@ impl State {
         let ctx = Ctx { zxid: self.zxid, time, session, auth, extended_types };
         let mut log = Log::new(self.watches.has_any(), undo);
         let result = f(&mut self.tree, &ctx, &mut log);
-        match &result {
-            Ok(_) => self.fire(log),
-            Err(_) => {
-                if let Some(undo) = log.undo {
-                    txn::rollback(&mut self.tree, undo);
-                }
+        if result.is_err() {
+            if let Some(undo) = log.undo.take() {
+                txn::rollback(&mut self.tree, undo);
             }
+        }
+        if result.is_ok() {
+            self.fire(log);
         }
         result
     }
@@ -178,6 +215,13 @@ impl Session {
         let (timeout, state_rx) = (entry.timeout, entry.state_tx.subscribe());
         drop(st);
         Some(Session { inner, id, timeout, state_rx })
+    }
+
+    /// Done once the store keeps the session (opened by a `createSession` transaction), so
+    /// that a client told of it can come back to it after a crash; at once without a store.
+    pub(crate) fn kept(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let zxid = self.inner.state.lock().zxid;
+        acknowledged(&self.inner, None, Ok(()), zxid, not_kept(OpKind::Connect, ""))
     }
 
     /// The session id.
@@ -217,6 +261,7 @@ impl Session {
         }
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, op, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| f(&mut st));
         drop(st);
         ready(delay, result)
@@ -286,6 +331,7 @@ impl Store for Session {
         let time = self.inner.now_ms();
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Create, path);
+        st.tree.fault_in_with_parent(path);
         let result = result.and_then(|()| {
             let limit = limits::of(config.max_request_bytes);
             limits::check(
@@ -299,8 +345,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::Create, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::Create, path))
     }
 
     fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
@@ -310,14 +357,16 @@ impl Store for Session {
         let config = &self.inner.config;
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Delete, path);
+        st.tree.fault_in_with_parent(path);
         let result = result.and_then(|()| {
             st.write(self.id, 0, config.extended_types, false, |tree, ctx, log| {
                 txn::delete(tree, ctx, path, version, log)
             })
             .map_err(|f| store_error(f, OpKind::Delete, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::Delete, path))
     }
 
     fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
@@ -349,6 +398,7 @@ impl Store for Session {
         let time = self.inner.now_ms();
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetData, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| {
             let limit = limits::of(config.max_request_bytes);
             limits::check(&limit, limit.set_data(path, data.unwrap_or_default()), OpKind::SetData, path)?;
@@ -357,8 +407,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::SetData, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::SetData, path))
     }
 
     fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
@@ -395,6 +446,7 @@ impl Store for Session {
         let config = &self.inner.config;
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::SetAcl, path);
+        st.tree.fault_in(path);
         let result = result.and_then(|()| {
             let limit = limits::of(config.max_request_bytes);
             limits::check(&limit, limit.set_acl(path, entries), OpKind::SetAcl, path)?;
@@ -403,8 +455,9 @@ impl Store for Session {
             })
             .map_err(|f| store_error(f, OpKind::SetAcl, path))
         });
+        let zxid = st.zxid;
         drop(st);
-        ready(delay, result)
+        acknowledged(&self.inner, delay, result, zxid, not_kept(OpKind::SetAcl, path))
     }
 
     /// One request, as ZooKeeper's `multiRead`: the session's state and injected faults apply
@@ -415,6 +468,9 @@ impl Store for Session {
         let mut st = self.inner.state.lock();
         let Admission { delay, result } = st.admit(self.id, OpKind::Multi, first);
         let result = result.and_then(|()| limits::check(&limit, limit.multi_read(ops), OpKind::Multi, first));
+        for op in ops {
+            st.tree.fault_in(op.path());
+        }
         let result = result.map(|()| {
             let auth = st.auth_of(self.id);
             ops.iter()
@@ -462,6 +518,9 @@ impl Store for Session {
         if let Err(error) = limits::check(&limit, limit.multi(ops), OpKind::Multi, first) {
             return ready(delay, Err(MultiError::Request(error)));
         }
+        for op in ops {
+            st.tree.fault_in_with_parent(op.path());
+        }
         let mut failed_at = 0;
         let result = st.write(self.id, time, config.extended_types, true, |tree, ctx, log| {
             let mut results = Vec::with_capacity(ops.len());
@@ -487,12 +546,15 @@ impl Store for Session {
             }
             Ok(results)
         });
+        let zxid = st.zxid;
         drop(st);
         let result = result.map_err(|fail| {
             let op = &ops[failed_at];
             MultiError::Op { index: failed_at, error: store_error(fail, op.kind(), op.path()) }
         });
-        ready(delay, result)
+        let first = ops.first().map(Op::path).unwrap_or("");
+        let not_kept = not_kept(OpKind::Multi, first);
+        acknowledged(&self.inner, delay, result, zxid, |e| MultiError::Request(not_kept(e)))
     }
 
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
@@ -552,11 +614,13 @@ impl Store for Session {
         ready(delay, Ok(()))
     }
 
+    /// Done once the end of the session (and of its ephemerals) is kept, as a write is.
     fn close(&self) -> Reply<'_, ()> {
         let mut st = self.inner.state.lock();
         st.end_session(self.id, SessionState::Closed, Some(SessionState::Closed));
+        let zxid = st.zxid;
         drop(st);
-        ready(None, Ok(()))
+        acknowledged(&self.inner, None, Ok(()), zxid, not_kept(OpKind::Close, ""))
     }
 
     fn session_id(&self) -> i64 {

@@ -4,7 +4,7 @@
 //! This module only stores and mutates; the checks a request must pass (versions, ACLs,
 //! existence) live in [`crate::txn`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use zczk_core::store::{Acl, Perms, Stat};
@@ -31,6 +31,14 @@ impl NodeKind {
         match self {
             NodeKind::Ephemeral(session) => session,
             _ => 0,
+        }
+    }
+
+    /// The session an ephemeral belongs to; `None` for other kinds.
+    pub fn owner(self) -> Option<i64> {
+        match self {
+            NodeKind::Ephemeral(session) => Some(session),
+            _ => None,
         }
     }
 }
@@ -109,13 +117,45 @@ impl Node {
     }
 }
 
+/// Where a tree reads the nodes it does not hold yet: a `file:` store's database.
+pub trait Backing: Send + Sync {
+    /// The node at `path`, with its child names, if the store holds it.
+    fn node(&self, path: &str) -> Option<Node>;
+    /// How many nodes the store holds, ephemerals aside (the tree holds those all).
+    fn count(&self) -> usize;
+    /// The bytes of the paths and data of those nodes.
+    fn data_bytes(&self) -> usize;
+}
+
+/// A tree's [`Backing`], if it has one.
+#[derive(Clone)]
+struct Lazy(Arc<dyn Backing>);
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lazy")
+    }
+}
+
 /// The tree and its indexes.
+///
+/// A tree with a [`Backing`] holds only the nodes it was asked for: before a request looks a
+/// node up, [`Tree::fault_in`] reads it from the backing (with its child names, so a node in
+/// memory always knows its children). Nodes changed here stay in memory from then on, so the
+/// tree is right whether or not the backing gets its changes.
 #[derive(Debug, Clone)]
 pub struct Tree {
     nodes: HashMap<String, Node>,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
+    /// The paths changed since [`Tree::take_changed`], when a store keeps the tree (`None`
+    /// for `mem:`, which pays nothing for it).
+    changed: Option<HashSet<String>>,
+    /// Where nodes not in memory are, for a tree kept in a store.
+    lazy: Option<Lazy>,
+    /// Paths whose node was removed here: the backing may still hold them.
+    gone: HashSet<String>,
 }
 
 impl Tree {
@@ -130,6 +170,9 @@ impl Tree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            changed: None,
+            lazy: None,
+            gone: HashSet::new(),
         };
         let mut root = Node::new(Some(Vec::new()), open.clone(), NodeKind::Persistent, 0, 0);
         root.children.insert("zookeeper".to_string());
@@ -168,6 +211,9 @@ impl Tree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            changed: None,
+            lazy: None,
+            gone: HashSet::new(),
         };
         for path in &paths {
             match nodes.get_mut(path::parent(path)) {
@@ -184,6 +230,41 @@ impl Tree {
         Ok(tree)
     }
 
+    /// A tree that reads its nodes from `backing` as they are needed. `kept` are the
+    /// container and TTL nodes, which the cleanup must find without being asked for them.
+    pub fn lazy(backing: Arc<dyn Backing>, kept: Vec<(String, Node)>) -> Tree {
+        let mut tree = Tree::new();
+        tree.nodes.clear();
+        tree.lazy = Some(Lazy(backing));
+        for (path, node) in kept {
+            tree.index(&path, node.kind);
+            tree.nodes.insert(path, node);
+        }
+        tree
+    }
+
+    /// Reads the node at `path` from the backing unless it is in memory or was removed here
+    /// (nothing to do without a backing). Call it before looking a node up, and for the
+    /// parent too before adding or removing a node.
+    pub fn fault_in(&mut self, path: &str) {
+        let Some(Lazy(backing)) = &self.lazy else { return };
+        if self.nodes.contains_key(path) || self.gone.contains(path) {
+            return;
+        }
+        if let Some(node) = backing.node(path) {
+            self.index(path, node.kind);
+            self.nodes.insert(path.to_string(), node);
+        }
+    }
+
+    /// [`Tree::fault_in`] for `path` and its parent.
+    pub fn fault_in_with_parent(&mut self, path: &str) {
+        if self.lazy.is_some() {
+            self.fault_in(path::parent(path));
+            self.fault_in(path);
+        }
+    }
+
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
@@ -191,17 +272,42 @@ impl Tree {
 
     /// The node at `path`, to change it.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+        self.mark(path);
         self.nodes.get_mut(path)
     }
 
     /// True when a node exists at `path`.
     pub fn contains(&self, path: &str) -> bool {
         self.nodes.contains_key(path)
+            || (self.lazy.is_some()
+                && path != "/"
+                && self.nodes.get(path::parent(path)).is_some_and(|p| p.children.contains(path::name(path))))
     }
 
-    /// Number of nodes, the four built-in ones included.
+    /// Number of nodes, the four built-in ones included. For a tree with a backing: the
+    /// backing's count plus the ephemerals, which are all in memory (right when the backing
+    /// gets every change).
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        match &self.lazy {
+            Some(Lazy(backing)) => {
+                backing.count() + self.ephemerals.values().map(BTreeSet::len).sum::<usize>()
+            }
+            None => self.nodes.len(),
+        }
+    }
+
+    /// The bytes of every node's path and data (the server's `approximateDataSize`). For a
+    /// tree with a backing: the backing's plus the ephemerals', as [`Tree::len`] counts.
+    pub fn data_bytes(&self) -> usize {
+        let size = |(path, node): (&String, &Node)| path.len() + node.data.as_ref().map_or(0, Vec::len);
+        match &self.lazy {
+            Some(Lazy(backing)) => {
+                let ephemerals = self.ephemerals.values().flatten();
+                backing.data_bytes()
+                    + ephemerals.filter_map(|path| self.nodes.get_key_value(path)).map(size).sum::<usize>()
+            }
+            None => self.nodes.iter().map(size).sum(),
+        }
     }
 
     /// Every node, in no order.
@@ -212,6 +318,7 @@ impl Tree {
     /// Adds `node` at `path` under its existing parent (the caller checked everything),
     /// counting the create in the parent's cversion and pzxid.
     pub fn insert(&mut self, path: String, node: Node, zxid: i64) {
+        self.mark_with_parent(&path);
         let name = path::name(&path).to_string();
         if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
             parent.children.insert(name);
@@ -219,12 +326,16 @@ impl Tree {
             parent.pzxid = zxid;
         }
         self.index(&path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.remove(&path);
+        }
         self.nodes.insert(path, node);
     }
 
     /// Removes the node at `path` (the caller checked it has no children) and returns it.
     /// The parent's pzxid moves to `zxid` if that is later.
     pub fn remove(&mut self, path: &str, zxid: i64) -> Option<Node> {
+        self.mark_with_parent(path);
         let node = self.nodes.remove(path)?;
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.remove(path::name(path));
@@ -233,28 +344,69 @@ impl Tree {
             }
         }
         self.unindex(path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.insert(path.to_string());
+        }
         Some(node)
     }
 
     /// Puts back a node removed by [`Tree::remove`] (to roll back a failed multi).
     pub fn restore_removed(&mut self, path: String, node: Node, parent_pzxid: i64) {
+        self.mark_with_parent(&path);
         if let Some(parent) = self.nodes.get_mut(path::parent(&path)) {
             parent.children.insert(path::name(&path).to_string());
             parent.pzxid = parent_pzxid;
         }
         self.index(&path, node.kind);
+        if self.lazy.is_some() {
+            self.gone.remove(&path);
+        }
         self.nodes.insert(path, node);
     }
 
     /// Takes back a node added by [`Tree::insert`] (to roll back a failed multi).
     pub fn unwind_insert(&mut self, path: &str, parent_pzxid: i64) {
+        self.mark_with_parent(path);
         if let Some(node) = self.nodes.remove(path) {
             self.unindex(path, node.kind);
+            if self.lazy.is_some() {
+                self.gone.insert(path.to_string());
+            }
         }
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.remove(path::name(path));
             parent.creates = parent.creates.wrapping_sub(1);
             parent.pzxid = parent_pzxid;
+        }
+    }
+
+    /// From now on, remember which paths change (see [`Tree::take_changed`]).
+    pub fn track_changes(&mut self) {
+        self.changed.get_or_insert_with(HashSet::new);
+    }
+
+    /// The paths whose node was added, removed or may have changed since the last call (or
+    /// since [`Tree::track_changes`]), in no order; empty when changes are not tracked.
+    pub fn take_changed(&mut self) -> Vec<String> {
+        match &mut self.changed {
+            Some(changed) if !changed.is_empty() => changed.drain().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, path: &str) {
+        if let Some(changed) = &mut self.changed {
+            if !changed.contains(path) {
+                changed.insert(path.to_string());
+            }
+        }
+    }
+
+    /// Marks `path` and its parent, whose child list, cversion and pzxid change with it.
+    fn mark_with_parent(&mut self, path: &str) {
+        if self.changed.is_some() {
+            self.mark(path);
+            self.mark(path::parent(path));
         }
     }
 

@@ -76,11 +76,8 @@ async fn a_live_session_and_its_ephemerals_survive_a_reopen() {
         closed.close().await.unwrap();
         (s.id(), closed.id())
     };
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        text.contains(&format!("\"id\": {id}")) && !text.contains(&format!("\"id\": {closed}")),
-        "{text}"
-    );
+    assert_eq!(stored_sessions(&file), [id], "the live session is kept, the closed one is not");
+    assert!(!stored_sessions(&file).contains(&closed));
     let emulator = Emulator::open_file(&file).unwrap();
     let other = emulator.session();
     assert_ne!(other.id(), id, "new sessions get new ids");
@@ -96,34 +93,118 @@ async fn a_live_session_and_its_ephemerals_survive_a_reopen() {
 #[tokio::test]
 async fn null_data_survives_a_reopen_and_older_files_read_as_before() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("zk.json");
+    let file = dir.path().join("zk.db");
     {
         let emulator = Emulator::open_file(&file).unwrap();
         let s = emulator.session();
         s.create("/null", None, &CreateOptions::default()).await.unwrap();
         s.create("/empty", Some(b""), &CreateOptions::default()).await.unwrap();
-        emulator.flush().unwrap();
+        s.create("/was-set", Some(b"x"), &CreateOptions::default()).await.unwrap();
+        s.set_data("/was-set", None, None).await.unwrap();
     }
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\"null_data\": true"), "{text}");
+    // NULL for null data, a zero-length blob for empty data.
+    assert_eq!(stored_row_data(&file, "/null"), Some(None));
+    assert_eq!(stored_row_data(&file, "/was-set"), Some(None));
+    assert_eq!(stored_row_data(&file, "/empty"), Some(Some(Vec::new())));
     {
         let emulator = Emulator::open_file(&file).unwrap();
         let s = emulator.session();
         assert_eq!(s.get_data("/null").await.unwrap().0, None);
+        assert_eq!(s.get_data("/was-set").await.unwrap().0, None);
         assert_eq!(s.get_data("/empty").await.unwrap().0, Some(vec![]));
     }
-    // A file written before null was kept (no `null_data` anywhere) reads as it always did:
-    // a node without data holds empty data.
-    let old: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut old = old;
-    for node in old["nodes"].as_array_mut().unwrap() {
-        if node["path"] == "/null" {
-            node.as_object_mut().unwrap().remove("null_data");
-        }
-    }
-    std::fs::write(&file, serde_json::to_vec(&old).unwrap()).unwrap();
+    // A JSON store says `"null_data": true`; one written before null was kept (no `null_data`)
+    // reads as it always did: a node without data holds empty data. Both read as they are,
+    // and are converted so.
+    let node = |path: &str, extra: &str| {
+        format!(
+            r#"{{"path":"{path}",{extra}"acl":[{{"perms":31,"scheme":"world","id":"anyone"}}],"kind":"persistent",
+             "czxid":1,"mzxid":1,"pzxid":1,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}}"#
+        )
+    };
+    let json = format!(
+        r#"{{"format":"zczk-emulator","version":1,"zxid":2,"nodes":[{},{},{}]}}"#,
+        node("/", ""),
+        node("/null", r#""null_data":true,"#),
+        node("/old", "")
+    );
+    let file = dir.path().join("old.json");
+    std::fs::write(&file, json).unwrap();
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    assert_eq!(reader.session().get_data("/null").await.unwrap().0, None);
+    assert_eq!(reader.session().get_data("/old").await.unwrap().0, Some(vec![]));
+    drop(reader);
     let emulator = Emulator::open_file(&file).unwrap();
-    assert_eq!(emulator.session().get_data("/null").await.unwrap().0, Some(vec![]));
+    assert_eq!(emulator.session().get_data("/null").await.unwrap().0, None);
+    assert_eq!(emulator.session().get_data("/old").await.unwrap().0, Some(vec![]));
+    drop(emulator);
+    assert_eq!(
+        (stored_row_data(&file, "/null"), stored_row_data(&file, "/old")),
+        (Some(None), Some(Some(vec![])))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_json_store_with_sessions_is_converted_with_them_and_its_session_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sessions.json");
+    let id = 0x0100_0000_0000_0007_i64;
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"format":"zczk-emulator","version":1,"zxid":3,"sessions":[{{"id":{id},"timeout_ms":4000}}],
+            "session_key":"000102030405060708090a0b0c0d0e0f","nodes":[
+            {{"path":"/","acl":[{{"perms":31,"scheme":"world","id":"anyone"}}],"kind":"persistent",
+             "czxid":0,"mzxid":0,"pzxid":3,"ctime":0,"mtime":0,"version":0,"creates":1,"aversion":0}},
+            {{"path":"/e","data":"x","acl":[{{"perms":31,"scheme":"world","id":"anyone"}}],"kind":"ephemeral",
+             "owner":{id},"czxid":3,"mzxid":3,"pzxid":3,"ctime":0,"mtime":0,"version":0,"creates":0,"aversion":0}}]}}"#
+        ),
+    )
+    .unwrap();
+    let emulator = Emulator::open_file(&file).unwrap();
+    assert_eq!(stored_sessions(&file), [id]);
+    let conn =
+        rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let key: String =
+        conn.query_row("SELECT value FROM meta WHERE key = 'session_key'", [], |r| r.get(0)).unwrap();
+    assert_eq!(key, "000102030405060708090a0b0c0d0e0f");
+    drop(conn);
+    let s = emulator.session();
+    assert!(s.id() > id, "new sessions take ids past the kept ones");
+    assert_eq!(s.get_data("/e").await.unwrap().1.ephemeral_owner, id);
+    // Its client does not come back: it expires, and that is kept at once.
+    tokio::time::sleep(Duration::from_millis(4000 + 100)).await;
+    assert_eq!(s.exists("/e").await.unwrap(), None);
+    assert_eq!((stored_sessions(&file), stored_row_data(&file, "/e")), (vec![s.id()], None));
+}
+
+#[tokio::test]
+async fn a_session_expired_by_a_fault_is_off_the_disk_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    s.create("/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(stored_sessions(&file), [s.id()]);
+    emulator.faults(s.id()).expire();
+    assert_eq!((stored_sessions(&file), stored_row_data(&file, "/e")), (vec![], None));
+}
+
+#[test]
+fn an_ephemeral_whose_session_is_not_in_the_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    drop(Emulator::open_file(&file).unwrap().session());
+    let before_rows = stored_paths(&file);
+    assert!(!before_rows.is_empty());
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute("INSERT INTO nodes VALUES ('/e', '/', NULL, NULL, 3, NULL, 99, 9, 9, 9, 0, 0, 0, 0, 0)", [])
+        .unwrap();
+    drop(conn);
+    let before = snapshot(&file);
+    let error = Emulator::open_file(&file).unwrap_err();
+    assert!(error.to_string().contains("its session 0x63 is not in the store"), "{error}");
+    assert_eq!(snapshot(&file), before);
 }
 
 #[tokio::test]
@@ -140,7 +221,7 @@ async fn a_missing_file_is_an_empty_tree_and_is_written_on_drop() {
     // The last handle saved it.
     let emulator = Emulator::open_file(&file).unwrap();
     assert!(emulator.session().exists("/kept").await.unwrap().is_some());
-    assert!(std::fs::read_to_string(&file).unwrap().contains("\"format\": \"zczk-emulator\""));
+    assert_eq!(stored_paths(&file), ["/", "/kept", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]);
 }
 
 #[test]
@@ -239,8 +320,7 @@ async fn flush_replaces_the_file_atomically_and_leaves_no_temporary_file() {
     for i in 0..3 {
         s.create(&format!("/n{i}"), Some(b""), &CreateOptions::default()).await.unwrap();
         emulator.flush().unwrap();
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.contains(&format!("\"/n{i}\"")));
+        assert!(stored_paths(&file).contains(&format!("/n{i}")));
     }
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -269,8 +349,18 @@ async fn close_ends_every_session_and_saves_without_their_ephemerals() {
     s.create("/p/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
     emulator.close().unwrap();
     assert_eq!(*s.session_state().borrow(), zczk_core::store::SessionState::Closed);
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\"/p\"") && !text.contains("\"/p/e\""), "{text}");
+    let stored = stored_paths(&file);
+    assert!(stored.contains(&"/p".to_string()) && !stored.contains(&"/p/e".to_string()), "{stored:?}");
+}
+
+/// The paths of the nodes the store at `file` holds on disk, sorted, read straight from its
+/// database.
+fn stored_paths(file: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT path FROM nodes ORDER BY path").unwrap();
+    let paths = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+    paths
 }
 
 /// What a test checks is left as it was: the bytes, the mode and the inode (a replaced file
@@ -334,7 +424,7 @@ async fn a_new_store_is_0600_and_a_save_keeps_the_mode_it_has() {
             .unwrap();
         emulator.flush().unwrap();
         assert_eq!(mode_of(&file), mode, "a {mode:o} store");
-        assert!(std::fs::read_to_string(&file).unwrap().contains(&format!("/m{mode:o}")));
+        assert!(stored_paths(&file).contains(&format!("/m{mode:o}")));
     }
 }
 
@@ -352,15 +442,24 @@ async fn a_read_only_store_is_refused_and_left_as_it_is() {
         format!("file:{}: the store is read-only (mode 0444); make it writable to change it", file.display())
     );
     assert_eq!(snapshot(&file), before);
-    // Made read-only while open: the save is refused too.
+    // Made read-only while open: a write is not kept, so not acknowledged, and nothing later is.
     chmod(&file, 0o644);
     let emulator = Emulator::open_file(&file).unwrap();
-    emulator.session().create("/late", Some(b""), &CreateOptions::default()).await.unwrap();
+    let s = emulator.session();
+    s.create("/early", Some(b""), &CreateOptions::default()).await.unwrap();
     chmod(&file, 0o444);
     let before = snapshot(&file);
+    let error = s.create("/late", Some(b""), &CreateOptions::default()).await.unwrap_err();
+    assert_eq!(error.code, Code::ConnectionLoss);
+    assert!(error.to_string().contains("read-only (mode 0444)"), "{error}");
+    let error = s.set_data("/early", Some(b"x"), None).await.unwrap_err();
+    assert!(error.to_string().contains("failed earlier"), "{error}");
     assert!(emulator.flush().unwrap_err().to_string().contains("read-only (mode 0444)"));
-    drop(emulator);
+    drop((s, emulator));
     assert_eq!(snapshot(&file), before);
+    chmod(&file, 0o644);
+    assert!(stored_paths(&file).contains(&"/early".to_string()));
+    assert!(!stored_paths(&file).contains(&"/late".to_string()));
 }
 
 #[tokio::test]
@@ -377,7 +476,7 @@ async fn a_symlink_at_the_old_temporary_name_is_never_followed() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert!(std::fs::symlink_metadata(dir.path().join("zk.json.tmp")).unwrap().file_type().is_symlink());
     assert!(std::fs::symlink_metadata(&file).unwrap().file_type().is_file());
-    assert!(std::fs::read_to_string(&file).unwrap().contains("\"/a\""));
+    assert!(stored_paths(&file).contains(&"/a".to_string()));
     // No temporary file is left behind.
     assert_eq!(names_in(dir.path()), ["victim", "zk.json", "zk.json.lock", "zk.json.tmp"]);
 }
@@ -398,8 +497,8 @@ async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
     emulator.close().unwrap();
     drop(emulator);
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("data/real.json"), "the link stays a link");
-    let text = std::fs::read_to_string(&real).unwrap();
-    assert!(text.contains("\"/via-link\"") && text.contains("\"/kept\""), "{text}");
+    let stored = stored_paths(&real);
+    assert!(stored.contains(&"/via-link".to_string()) && stored.contains(&"/kept".to_string()), "{stored:?}");
     assert_eq!(mode_of(&real), 0o640);
     assert_eq!(names_in(dir.path()), ["data", "link.json"]);
     // A link to a store not made yet: the store is made at the target.
@@ -407,7 +506,7 @@ async fn a_store_reached_through_a_symlink_is_written_at_its_target() {
     std::os::unix::fs::symlink("data/new.json", &dangling).unwrap();
     store_with_a_node(&dangling);
     assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(dir.path().join("data/new.json")).unwrap().contains("\"/kept\""));
+    assert!(stored_paths(&dir.path().join("data/new.json")).contains(&"/kept".to_string()));
 }
 
 /// Runs `open` on another thread; a hang fails the test after 10 s instead of hanging it.
@@ -460,4 +559,225 @@ async fn a_reader_never_writes_and_needs_an_existing_store() {
     // A writer that changes nothing does not rewrite it either.
     Emulator::open_file(&file).unwrap().flush().unwrap();
     assert_eq!(snapshot(&file), before, "an unchanged store was rewritten");
+}
+
+/// The data of the node at `path` as the store at `file` holds it on disk, if it is there
+/// (and not null).
+fn stored_data(file: &Path, path: &str) -> Option<Vec<u8>> {
+    stored_row_data(file, path).flatten()
+}
+
+/// The data column of the node at `path` as the store at `file` holds it on disk: `None` when
+/// there is no row, `Some(None)` for NULL (null data).
+fn stored_row_data(file: &Path, path: &str) -> Option<Option<Vec<u8>>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT data FROM nodes WHERE path = ?1").unwrap();
+    let mut rows = statement.query([path]).unwrap();
+    rows.next().unwrap().map(|row| row.get(0).unwrap())
+}
+
+/// The ids of the sessions the store at `file` holds on disk, in order.
+fn stored_sessions(file: &Path) -> Vec<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT id FROM sessions ORDER BY id").unwrap();
+    let ids = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+    ids
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_is_on_disk_before_its_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    s.create("/a", Some(b"1"), &CreateOptions::default()).await.unwrap();
+    assert_eq!(stored_data(&file, "/a"), Some(b"1".to_vec()));
+    s.set_data("/a", Some(b"2"), None).await.unwrap();
+    assert_eq!(stored_data(&file, "/a"), Some(b"2".to_vec()));
+    let acl = vec![digest_acl(Perms::ALL, "u", "p")];
+    s.set_acl("/a", &acl, None).await.unwrap();
+    s.multi(&[
+        zczk_core::store::Op::Create {
+            path: "/b".into(),
+            data: Some(b"3".to_vec()),
+            options: CreateOptions::default(),
+        },
+        zczk_core::store::Op::Delete { path: "/a".into(), version: None },
+    ])
+    .await
+    .unwrap();
+    assert_eq!((stored_data(&file, "/a"), stored_data(&file, "/b")), (None, Some(b"3".to_vec())));
+    // Pipelined writes: all of them are on disk once the replies are in, whatever their order.
+    let paths: Vec<String> = (0..50).map(|i| format!("/b/{i}")).collect();
+    let options = CreateOptions::default();
+    let replies: Vec<_> = paths.iter().map(|path| s.create(path, Some(b""), &options)).collect();
+    for reply in futures::future::join_all(replies).await {
+        reply.unwrap();
+    }
+    assert_eq!(stored_paths(&file).iter().filter(|p| p.starts_with("/b/")).count(), 50);
+    // An ephemeral is kept with its session, which was kept when it was opened.
+    s.create("/b/e", Some(b""), &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
+    assert_eq!(stored_data(&file, "/b/e"), Some(Vec::new()));
+    assert_eq!(stored_sessions(&file), [s.id()]);
+    // Its end is kept before the close is answered: the session and its ephemeral are gone.
+    s.close().await.unwrap();
+    assert_eq!((stored_data(&file, "/b/e"), stored_sessions(&file)), (None, vec![]));
+    drop((s, emulator));
+}
+
+/// A store in the first format: one JSON object.
+const JSON_STORE: &str = r#"{"format":"zczk-emulator","version":1,"zxid":7,"nodes":[
+{"path":"/","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"persistent",
+ "czxid":0,"mzxid":0,"pzxid":5,"ctime":0,"mtime":0,"version":0,"creates":1,"aversion":0},
+{"path":"/app","data":"{\"port\": 80}","acl":[{"perms":1,"scheme":"world","id":"anyone"}],"kind":"persistent",
+ "czxid":5,"mzxid":6,"pzxid":5,"ctime":10,"mtime":11,"version":1,"creates":0,"aversion":0},
+{"path":"/box","data_base64":"/wA=","acl":[{"perms":31,"scheme":"world","id":"anyone"}],"kind":"container",
+ "czxid":7,"mzxid":7,"pzxid":7,"ctime":12,"mtime":12,"version":0,"creates":0,"aversion":0}]}"#;
+
+#[tokio::test]
+async fn a_json_store_is_read_as_it_is_and_converted_once_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.json");
+    std::fs::write(&file, JSON_STORE).unwrap();
+    chmod(&file, 0o640);
+    // A reader reads it without converting it.
+    let before = snapshot(&file);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let (data, stat) = reader.session().get_data("/app").await.unwrap();
+    assert_eq!((data.as_deref(), stat.version, stat.mzxid), (Some(&b"{\"port\": 80}"[..]), 1, 6));
+    drop(reader);
+    assert_eq!(snapshot(&file), before);
+    // A writer converts it at once, keeping its mode, every node and the zxid.
+    drop(Emulator::open_file(&file).unwrap());
+    assert_eq!(&std::fs::read(&file).unwrap()[..16], b"SQLite format 3\0");
+    assert_eq!(mode_of(&file), 0o640);
+    assert_eq!(stored_paths(&file), ["/", "/app", "/box"]);
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    assert_eq!(s.get_data("/box").await.unwrap().0, Some(vec![0xff, 0x00]));
+    assert_eq!(s.get_acl("/app").await.unwrap().0, vec![Acl::new(Perms::READ, "world", "anyone")]);
+    let (_, stat) = s.get_data("/app").await.unwrap();
+    assert_eq!((stat.czxid, stat.mzxid, stat.ctime, stat.mtime, stat.version), (5, 6, 10, 11, 1));
+    assert!(s.create("/new", Some(b""), &CreateOptions::default()).await.unwrap().stat.czxid > 7);
+    assert_eq!(names_in(dir.path()), ["old.json", "old.json.lock"]);
+}
+
+#[tokio::test]
+async fn a_reopened_store_reads_its_nodes_as_they_are_needed_and_answers_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        for path in ["/a", "/a/b", "/a/c", "/box"] {
+            let mode = if path == "/box" { CreateMode::Container } else { CreateMode::Persistent };
+            s.create(path, Some(path.as_bytes()), &CreateOptions::new(mode)).await.unwrap();
+        }
+        s.create("/box/item", Some(b""), &CreateOptions::default()).await.unwrap();
+        emulator.close().unwrap();
+    }
+    let emulator = Emulator::open_file(&file).unwrap();
+    assert_eq!(emulator.node_count(), 9);
+    let s = emulator.session();
+    let (mut children, stat) = s.get_children("/a").await.unwrap();
+    children.sort();
+    assert_eq!((children, stat.num_children), (vec!["b".to_string(), "c".to_string()], 2));
+    assert_eq!(
+        s.create("/a/b", Some(b""), &CreateOptions::default()).await.unwrap_err().code,
+        Code::NodeExists
+    );
+    assert_eq!(s.delete("/a", None).await.unwrap_err().code, Code::NotEmpty);
+    s.delete("/a/b", None).await.unwrap();
+    assert_eq!(s.exists("/a/b").await.unwrap(), None);
+    assert_eq!(s.get_children("/a").await.unwrap().0, ["c"]);
+    // The container is found by the cleanup without being asked for, once it is empty.
+    s.delete("/box/item", None).await.unwrap();
+    assert_eq!(emulator.run_cleanup(), ["/box"]);
+    assert_eq!(emulator.node_count(), 6);
+    drop((s, emulator));
+    assert_eq!(
+        stored_paths(&file),
+        ["/", "/a", "/a/c", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+    );
+
+    // Opened to read: changes live in memory only, and still hide what the file holds.
+    let before = snapshot(&file);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    s.delete("/a/c", None).await.unwrap();
+    assert_eq!(s.exists("/a/c").await.unwrap(), None);
+    assert_eq!(s.get_children("/a").await.unwrap().0, Vec::<String>::new());
+    s.delete("/a", None).await.unwrap();
+    assert_eq!(s.create("/a/x", Some(b""), &CreateOptions::default()).await.unwrap_err().code, Code::NoNode);
+    s.create("/a", Some(b"new"), &CreateOptions::default()).await.unwrap();
+    assert_eq!(s.get_data("/a").await.unwrap().0, Some(b"new".to_vec()));
+    assert_eq!(s.get_children("/a").await.unwrap().0, Vec::<String>::new());
+    drop((s, reader));
+    assert_eq!(snapshot(&file), before);
+}
+
+#[test]
+fn a_database_that_is_not_a_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    drop(conn);
+    let before = snapshot(&file);
+    let error = Emulator::open_file(&file).unwrap_err();
+    assert!(error.to_string().contains("not a zczk store"), "{error}");
+    assert_eq!(snapshot(&file), before);
+}
+
+#[tokio::test]
+async fn a_point_read_reads_only_the_nodes_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        for path in ["/a", "/a/b", "/far", "/far/away"] {
+            s.create(path, Some(path.as_bytes()), &CreateOptions::default()).await.unwrap();
+        }
+    }
+    // A node no request asks for is unreadable: it is never read (the whole tree used to be).
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute("UPDATE nodes SET acl = 'not an ACL' WHERE path = '/far/away'", []).unwrap();
+    drop(conn);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    assert_eq!(s.get_data("/a/b").await.unwrap().0, Some(b"/a/b".to_vec()));
+    assert_eq!(s.get_children("/far").await.unwrap().0, ["away"]);
+}
+
+#[tokio::test]
+async fn a_reader_after_a_writer_killed_mid_commit_sees_the_last_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    {
+        let emulator = Emulator::open_file(&live).unwrap();
+        emulator.session().create("/kept", Some(b"1"), &CreateOptions::default()).await.unwrap();
+    }
+    // A commit half done: pages spilled to the file, the journal holding what they were. A
+    // copy of both is the store as a writer killed at that moment leaves it.
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    conn.execute_batch("PRAGMA cache_size = 2; BEGIN").unwrap();
+    for i in 0..2000 {
+        conn.execute(
+            "INSERT INTO nodes VALUES (?1, '/kept', zeroblob(500), NULL, 0, NULL, NULL, 9, 9, 9, 0, 0, 0, 0, 0)",
+            [format!("/kept/{i}")],
+        )
+        .unwrap();
+    }
+    let crashed = dir.path().join("crashed.db");
+    std::fs::copy(&live, &crashed).unwrap();
+    std::fs::copy(dir.path().join("live.db-journal"), dir.path().join("crashed.db-journal")).unwrap();
+    drop(conn);
+    let reader = Emulator::open_file_with(&crashed, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    assert_eq!(s.get_data("/kept").await.unwrap().0, Some(b"1".to_vec()));
+    assert_eq!(s.get_children("/kept").await.unwrap().0, Vec::<String>::new());
+    assert!(!dir.path().join("crashed.db-journal").exists(), "the journal was not rolled back");
 }

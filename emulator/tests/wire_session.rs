@@ -836,6 +836,32 @@ async fn four_letter_words_count_what_the_emulator_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_count_a_file_store_the_same_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let counts = |mntr: String| -> Vec<String> {
+        mntr.lines()
+            .filter(|line| line.starts_with("zk_znode_count") || line.starts_with("zk_approximate_data_size"))
+            .map(str::to_string)
+            .collect()
+    };
+    let server = zczk_emulator::serve("127.0.0.1:0", Emulator::open_file(&file).unwrap()).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (mut c, _) = Raw::session(&addr, 4000).await;
+    c.call(op::CREATE, create_body("/a", b"hello", 0)).await;
+    c.call(op::CREATE, create_body("/a/b", b"\xff", 0)).await;
+    c.call(op::CREATE, create_body("/a/e", b"eph", 1)).await;
+    let before = counts(four_letter_word(&addr, "mntr").await);
+    assert_eq!(before.len(), 2, "{before:?}");
+    server.shutdown().await;
+    drop(c);
+    // Reopened, the store holds its nodes on disk and reads none it is not asked for.
+    let emulator = tokio::task::spawn_blocking(move || Emulator::open_file(&file).unwrap()).await.unwrap();
+    let server = zczk_emulator::serve("127.0.0.1:0", emulator).await.unwrap();
+    assert_eq!(counts(four_letter_word(&server.local_addr().to_string(), "mntr").await), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_connections_and_disconnects_their_sessions() {
     let emulator = Emulator::new();
     let server = zczk_emulator::serve("127.0.0.1:0", emulator.clone()).await.unwrap();

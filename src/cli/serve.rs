@@ -24,7 +24,8 @@ use crate::connect::ConnectError;
 ///
 /// Prints the address it listens on (`HOST:PORT`, one line) once it accepts connections, then
 /// serves until SIGINT or SIGTERM. `--tree` pre-loads nodes from tree text; `--file` keeps the
-/// persistent nodes in a JSON file (the CLI's `file:PATH` storage), saved on exit.
+/// persistent nodes in a file (the CLI's `file:PATH` store), each write on disk before it is
+/// acknowledged.
 ///
 /// Faults can be injected with four-letter words on the same port, as ZooKeeper's own
 /// `ruok`: `echo 'sess' | nc HOST PORT` lists the sessions, `expi 0xID` expires one, `drop
@@ -49,7 +50,7 @@ pub struct Args {
     /// Tree text to load at start (`-` for stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "file")]
     pub tree: Option<String>,
-    /// Keep the nodes in this JSON file (created with mode 0600 if missing, locked while
+    /// Keep the nodes in this store file (created with mode 0600 if missing, locked while
     /// serving).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,

@@ -95,6 +95,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         }
     };
     let session = attached.session.clone();
+    // A new session is kept before its client hears of it (a `file:` store), as a write.
+    if request.session_id == 0 {
+        if let Err(error) = session.kept().await {
+            tracing::error!(%peer, %error, "closing a connection: its new session was not kept");
+            shared.detach(session.id(), attached.conn, false);
+            reader.abort();
+            return;
+        }
+    }
     let timeout = session.timeout();
     let response = connect_response(timeout.as_millis() as i32, session.id(), &attached.password);
     if out.write_all(&response).await.is_err() || out.flush().await.is_err() {

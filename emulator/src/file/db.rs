@@ -1,0 +1,309 @@
+//! The store's SQLite schema, and nodes to and from its rows.
+//!
+//! ```sql
+//! meta     (key TEXT PRIMARY KEY, value)     -- 'zxid': the last zxid the store holds,
+//!                                            -- 'next_session': the next session id,
+//!                                            -- 'session_key': 32 hex digits
+//! nodes    (path TEXT PRIMARY KEY, parent TEXT, data BLOB, acl TEXT, kind INTEGER, ttl_ms,
+//!           owner, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
+//! sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER)
+//! index nodes_by_parent (parent)             -- a node's children without a scan
+//! index nodes_kept (path) WHERE kind <> 0     -- container, TTL and ephemeral nodes without a scan
+//! ```
+//!
+//! The file says what it is in its header: `application_id` [`APPLICATION_ID`] ("zczk") and
+//! `user_version` [`super::VERSION`]. `data` is NULL for null data (a zero-length blob is
+//! empty data); `acl` is NULL for the open ACL (most nodes), else a JSON list of `[perms,
+//! scheme, id]`; `kind` is 0 persistent, 1 container, 2 TTL (`ttl_ms` set), 3 ephemeral
+//! (`owner` set: a row of `sessions`). `sessions` holds the live sessions; watches live in
+//! the process.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension as _};
+use zczk_core::store::{Acl, Perms};
+
+use crate::tree::{Node, NodeKind, Tree};
+
+/// `PRAGMA application_id` of a store: "zczk" in ASCII.
+pub const APPLICATION_ID: i32 = 0x7a63_7a6b;
+
+/// The tables of a new store.
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER NOT NULL);
+CREATE TABLE nodes (
+    path TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    data BLOB,
+    acl TEXT,
+    kind INTEGER NOT NULL,
+    ttl_ms INTEGER,
+    owner INTEGER,
+    czxid INTEGER NOT NULL,
+    mzxid INTEGER NOT NULL,
+    pzxid INTEGER NOT NULL,
+    ctime INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    creates INTEGER NOT NULL,
+    aversion INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX nodes_by_parent ON nodes (parent);
+CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
+";
+
+const UPSERT: &str = "INSERT OR REPLACE INTO nodes
+    (path, parent, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion, owner)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+const SELECT: &str = "SELECT path, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version,
+    creates, aversion, owner FROM nodes";
+
+/// `kind` of an ephemeral row.
+const EPHEMERAL: i64 = 3;
+
+/// The most memory SQLite's page cache may take, in KiB. A commit holds every page it
+/// changed in the cache until it is done; with SQLite's default (2 MiB) a large group (an
+/// import) spilled pages to the file and read them back, doubling its time.
+const CACHE_KIB: i64 = 64 * 1024;
+
+/// Sets up a connection to a store: a page cache large enough for a large group commit (it
+/// only grows as pages are used).
+pub fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)
+}
+
+/// Makes the tables of a new store in `conn` (in its own transaction).
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    conn.pragma_update(None, "user_version", super::VERSION)?;
+    conn.execute_batch(SCHEMA)
+}
+
+/// The store's format version, or why `conn` is no store: `Err(reason)`.
+pub fn version(conn: &Connection) -> Result<u32, String> {
+    let id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| e.to_string())?;
+    if id != APPLICATION_ID {
+        return Err(format!("an SQLite database, but not a zczk store (application_id {id:#x})"));
+    }
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())
+}
+
+/// Writes the node at `path` as `tree` has it now: its row, or no row when it is gone.
+pub fn write_node(conn: &Connection, tree: &Tree, path: &str) -> rusqlite::Result<()> {
+    match tree.get(path) {
+        Some(node) => {
+            let (kind, ttl_ms) = match node.kind {
+                NodeKind::Persistent => (0, None),
+                NodeKind::Container => (1, None),
+                NodeKind::Ttl(ms) => (2, Some(ms)),
+                NodeKind::Ephemeral(_) => (EPHEMERAL, None),
+            };
+            let acl = if crate::acl::is_open(&node.acl) { None } else { Some(acl_text(&node.acl)) };
+            let parent = if path == "/" { "" } else { crate::path::parent(path) };
+            conn.prepare_cached(UPSERT)?.execute(params![
+                path,
+                parent,
+                node.data,
+                acl,
+                kind,
+                ttl_ms,
+                node.czxid,
+                node.mzxid,
+                node.pzxid,
+                node.ctime,
+                node.mtime,
+                node.version,
+                node.creates,
+                node.aversion,
+                node.kind.owner()
+            ])?;
+        }
+        _ => {
+            conn.prepare_cached("DELETE FROM nodes WHERE path = ?1")?.execute([path])?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a number in `meta`: `zxid` (the last one given out) or `next_session`.
+pub fn write_meta(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+/// A number the store holds in `meta`, if any.
+pub fn read_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+/// Records the key session passwords derive from, as 32 hex digits.
+pub fn write_session_key(conn: &Connection, key: u128) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('session_key', ?1)",
+        [format!("{key:032x}")],
+    )?;
+    Ok(())
+}
+
+/// The key session passwords derive from, if the store holds one; `Err(reason)` when it is
+/// not valid.
+pub fn read_session_key(conn: &Connection) -> Result<Option<u128>, String> {
+    let text: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'session_key'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| format!("session_key: {e}"))?;
+    text.map(|hex| u128::from_str_radix(&hex, 16).map_err(|_| format!("session_key {hex:?} is not hex")))
+        .transpose()
+}
+
+/// Writes the sessions that changed (a row for each live one, none for one that ended) and
+/// the next session id.
+pub fn write_sessions(conn: &Connection, sessions: &super::SessionRows) -> rusqlite::Result<()> {
+    if sessions.changed.is_empty() {
+        return Ok(());
+    }
+    for (id, row) in &sessions.changed {
+        match row {
+            Some(session) => {
+                let timeout_ms = i64::try_from(session.timeout_ms).unwrap_or(i64::MAX);
+                conn.prepare_cached("INSERT OR REPLACE INTO sessions (id, timeout_ms) VALUES (?1, ?2)")?
+                    .execute([*id, timeout_ms])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([*id])?;
+            }
+        }
+    }
+    write_meta(conn, "next_session", sessions.next)
+}
+
+/// The live sessions the store holds, by id.
+pub fn read_sessions(conn: &Connection) -> rusqlite::Result<Vec<super::SavedSession>> {
+    let mut statement = conn.prepare("SELECT id, timeout_ms FROM sessions ORDER BY id")?;
+    let sessions = statement
+        .query_map([], |row| {
+            let timeout_ms: i64 = row.get(1)?;
+            Ok(super::SavedSession { id: row.get(0)?, timeout_ms: timeout_ms.max(0) as u64 })
+        })?
+        .collect();
+    sessions
+}
+
+/// The node at `path` with its child names, if the store holds it: `Ok(Some(Err(reason)))`
+/// when its row is not valid.
+pub fn read_one(conn: &Connection, path: &str) -> rusqlite::Result<Option<Result<Node, String>>> {
+    let mut statement = conn.prepare_cached(&format!("{SELECT} WHERE path = ?1"))?;
+    let mut rows = statement.query([path])?;
+    let Some(row) = rows.next()? else { return Ok(None) };
+    let node = match read_node(row, &mut HashMap::new())? {
+        Ok((_, mut node)) => {
+            node.children = child_names(conn, path)?;
+            Ok(node)
+        }
+        Err(reason) => Err(reason),
+    };
+    Ok(Some(node))
+}
+
+/// The container, TTL and ephemeral nodes, with their child names: the cleanup looks at the
+/// first unasked, and a session's end deletes the last.
+pub fn read_kept(conn: &Connection) -> Result<Vec<(String, Node)>, String> {
+    let mut statement = conn.prepare(&format!("{SELECT} WHERE kind <> 0")).map_err(|e| e.to_string())?;
+    let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+    let mut acls = HashMap::new();
+    let mut kept = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let (path, mut node) = read_node(row, &mut acls).map_err(|e| e.to_string())??;
+        node.children = child_names(conn, &path).map_err(|e| e.to_string())?;
+        kept.push((path, node));
+    }
+    Ok(kept)
+}
+
+/// The names of the children of `path` the store holds.
+fn child_names(conn: &Connection, path: &str) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let mut statement = conn.prepare_cached("SELECT path FROM nodes WHERE parent = ?1")?;
+    let names = statement
+        .query_map([path], |row| row.get::<_, String>(0))?
+        .map(|path| path.map(|p| crate::path::name(&p).to_string()))
+        .collect();
+    names
+}
+
+/// How many nodes the store holds, ephemerals aside.
+pub fn count(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("SELECT count(*) FROM nodes WHERE kind <> ?1", [EPHEMERAL], |row| row.get::<_, i64>(0))
+        .map(|n| n as usize)
+}
+
+/// The bytes of the paths and data of the nodes the store holds, ephemerals aside.
+pub fn data_bytes(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row(
+        "SELECT coalesce(sum(length(CAST(path AS BLOB)) + coalesce(length(data), 0)), 0) FROM nodes WHERE kind <> ?1",
+        [EPHEMERAL],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n as usize)
+}
+
+/// One row as a node: `Ok(Err(reason))` when its values are not valid.
+fn read_node(
+    row: &rusqlite::Row,
+    acls: &mut HashMap<Option<String>, Arc<Vec<Acl>>>,
+) -> rusqlite::Result<Result<(String, Node), String>> {
+    let path: String = row.get(0)?;
+    if let Some(reason) = crate::path::invalid_reason(&path) {
+        return Ok(Err(format!("node {path:?}: {reason}")));
+    }
+    let acl_text: Option<String> = row.get(2)?;
+    let acl = match acls.get(&acl_text) {
+        Some(acl) => acl.clone(),
+        None => {
+            let acl = match &acl_text {
+                None => Acl::open(),
+                Some(text) => match parse_acl(text) {
+                    Some(acl) => acl,
+                    None => return Ok(Err(format!("node {path}: bad ACL {text:?}"))),
+                },
+            };
+            let acl = Arc::new(acl);
+            acls.insert(acl_text, acl.clone());
+            acl
+        }
+    };
+    let kind = match (row.get::<_, i64>(3)?, row.get::<_, Option<i64>>(4)?, row.get::<_, Option<i64>>(13)?) {
+        (0, None, None) => NodeKind::Persistent,
+        (1, None, None) => NodeKind::Container,
+        (2, Some(ms), None) if ms > 0 => NodeKind::Ttl(ms),
+        (EPHEMERAL, None, Some(owner)) => NodeKind::Ephemeral(owner),
+        (kind, ttl, owner) => {
+            return Ok(Err(format!("node {path}: bad kind {kind} (ttl_ms {ttl:?}, owner {owner:?})")))
+        }
+    };
+    let mut node = Node::new(row.get(1)?, acl, kind, row.get(5)?, row.get(8)?);
+    node.mzxid = row.get(6)?;
+    node.pzxid = row.get(7)?;
+    node.mtime = row.get(9)?;
+    node.version = row.get(10)?;
+    node.creates = row.get(11)?;
+    node.aversion = row.get(12)?;
+    Ok(Ok((path, node)))
+}
+
+fn acl_text(acl: &[Acl]) -> String {
+    let entries: Vec<(i32, &str, &str)> =
+        acl.iter().map(|a| (a.perms.0, a.scheme.as_str(), a.id.as_str())).collect();
+    serde_json::to_string(&entries).unwrap_or_default()
+}
+
+fn parse_acl(text: &str) -> Option<Vec<Acl>> {
+    let entries: Vec<(i32, String, String)> = serde_json::from_str(text).ok()?;
+    if entries.is_empty() {
+        return None;
+    }
+    Some(entries.into_iter().map(|(perms, scheme, id)| Acl::new(Perms(perms), scheme, id)).collect())
+}
