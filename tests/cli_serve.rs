@@ -77,3 +77,23 @@ fn max_client_cnxns_closes_one_connection_too_many() {
         assert!(Instant::now() < deadline, "the closed connection still counts");
     }
 }
+
+/// A SIGTERM sent as soon as the address is printed stops the server cleanly: the handler is in
+/// place before the address tells anyone the server is there.
+#[test]
+fn sigterm_right_after_the_address_stops_the_server_cleanly() {
+    for _ in 0..10 {
+        let mut serve = Serve::start(&[]);
+        let pid = serve.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "zczk serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "zczk serve ended with {status} on SIGTERM");
+    }
+}

@@ -87,6 +87,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         .build()
         .map_err(CliError::io("tokio runtime"))?;
     runtime.block_on(async {
+        // Before the address is printed: whoever reads it may send SIGTERM at once.
+        let signal = shutdown_signal()?;
         let addr = SocketAddr::new(args.bind, args.port);
         let control = if args.control { Control::Enabled } else { Control::OnLoopback };
         let options = ServerOptions { control, max_client_cnxns: args.max_client_cnxns };
@@ -98,7 +100,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .and_then(|()| out.flush())
             .map_err(CliError::io("<stdout>"))?;
         drop(out);
-        let signal = shutdown_signal()?;
         server.run_until(signal).await;
         Ok::<(), CliError>(())
     })?;
