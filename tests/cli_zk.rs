@@ -256,17 +256,23 @@ fn upstream_script_names_take_upstream_arguments() {
     Command::cargo_bin("zookeeper_validate").unwrap().arg("-").write_stdin(TREE).assert().success();
 }
 
-/// A registration lives while `zczk register` runs; delete keeps it; SIGTERM removes it.
-fn register_until_terminated_and_delete_keeps_ephemerals(t: &Target) {
-    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+/// Starts `zczk register /app/providers ADDR weight=2` and returns once it says it registered.
+fn start_register(zk: &str, addr: &str) -> std::process::Child {
     let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["register", "--zk", &t.zk, "/app/providers", "10.0.0.1:80", "weight=2"])
+        .args(["register", "--zk", zk, "/app/providers", addr, "weight=2"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line, "/app/providers/10.0.0.1:80\n");
+    assert_eq!(line, format!("/app/providers/{addr}\n"));
+    register
+}
+
+/// A registration lives while `zczk register` runs; delete keeps it; SIGTERM removes it.
+fn register_until_terminated_and_delete_keeps_ephemerals(t: &Target) {
+    zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
+    let mut register = start_register(&t.zk, "10.0.0.1:80");
     let got: serde_json::Value =
         serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/app/providers/10.0.0.1:80"]))).unwrap();
     assert_eq!(got["weight"], 2);
@@ -284,14 +290,7 @@ fn register_until_terminated_and_delete_keeps_ephemerals(t: &Target) {
 /// A name that is not an address is registered as it is, as zc.zk does.
 fn register_takes_any_node_name(t: &Target) {
     zczk(&t.zk).args(["import", "-"]).write_stdin(TREE).assert().success();
-    let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["register", "--zk", &t.zk, "/app/providers", "worker-1", "weight=2"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line, "/app/providers/worker-1\n");
+    let mut register = start_register(&t.zk, "worker-1");
     let got: serde_json::Value =
         serde_json::from_str(&stdout_of(zczk(&t.zk).args(["get", "/app/providers/worker-1"]))).unwrap();
     assert_eq!(got["weight"], 2);

@@ -173,12 +173,7 @@ impl Relay {
                 .with_detail(format!("could not hold session {id:#x}: {what}"))
         };
         let mut state = store.session_state();
-        self.cut(id);
-        let joined = zk::Client::connector()
-            .with_session(store.session_info().clone())
-            .with_session_timeout(store.session_timeout())
-            .connect(&self.server);
-        let client = match tokio::time::timeout(EXPIRY_WAIT, joined).await {
+        let client = match self.take_over(store).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => return Err(failed(format!("joining it from a second connection: {e}"))),
             Err(_) => return Err(failed("joining it from a second connection took too long".into())),
@@ -196,6 +191,21 @@ impl Relay {
         }
     }
 
+    /// Cuts the session of `store` off and joins it from a second connection straight to the
+    /// server, with its id and password: what [`Relay::hold`] and [`Relay::expire`] both start
+    /// with. `Err(_)` when joining took longer than [`EXPIRY_WAIT`].
+    async fn take_over(
+        &self,
+        store: &ZkStore,
+    ) -> Result<Result<zk::Client, zk::Error>, tokio::time::error::Elapsed> {
+        self.cut(store.session_id());
+        let joined = zk::Client::connector()
+            .with_session(store.session_info().clone())
+            .with_session_timeout(store.session_timeout())
+            .connect(&self.server);
+        tokio::time::timeout(EXPIRY_WAIT, joined).await
+    }
+
     /// Makes the session of `store` (a client connected through this relay) expire, as the
     /// server does when a client stops answering: its ephemerals are deleted, other sessions'
     /// watches fire, and `store` sees `Expired`. Returns once it has.
@@ -210,12 +220,7 @@ impl Relay {
                 .with_detail(format!("could not expire session {id:#x}: {what}"))
         };
         let mut state = store.session_state();
-        self.cut(id);
-        let joined = zk::Client::connector()
-            .with_session(store.session_info().clone())
-            .with_session_timeout(store.session_timeout())
-            .connect(&self.server);
-        let outcome = match tokio::time::timeout(EXPIRY_WAIT, joined).await {
+        let outcome = match self.take_over(store).await {
             Ok(Ok(other)) => {
                 let mut joined = other.state_watcher();
                 // Dropping the only handle sends CloseSession, answered before the state ends.
