@@ -339,15 +339,8 @@ fn walk_prints_text_or_json() {
 /// with status 0 and no panic, and the next command fails with one clear line.
 #[test]
 fn a_server_that_goes_away_mid_command_is_a_clear_error() {
-    let mut serve = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut address = String::new();
-    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut address).unwrap();
-    let zk = address.trim().to_string();
+    let served = Served::start();
+    let zk = served.zk.clone();
     zczk(&zk).args(["import", "-"]).write_stdin(TREE).assert().success();
     let mut register = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
         .args(["register", "--zk", &zk, "--timeout", "2", "/app/providers", "10.0.0.1:80"])
@@ -358,8 +351,7 @@ fn a_server_that_goes_away_mid_command_is_a_clear_error() {
     let mut line = String::new();
     BufReader::new(register.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line, "/app/providers/10.0.0.1:80\n");
-    serve.kill().unwrap();
-    serve.wait().unwrap();
+    drop(served);
     StdCommand::new("kill").args(["-TERM", &register.id().to_string()]).status().unwrap();
     let output = register.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -376,15 +368,8 @@ fn a_server_that_goes_away_mid_command_is_a_clear_error() {
 /// node is gone for good (here on `zczk serve`, which other processes can change meanwhile).
 #[test]
 fn watch_prints_each_change_until_the_node_is_gone() {
-    let mut serve = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut address = String::new();
-    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut address).unwrap();
-    let zk = address.trim().to_string();
+    let served = Served::start();
+    let zk = served.zk.clone();
     zczk(&zk).args(["import", "-"]).write_stdin(TREE).assert().success();
     let mut watch = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
         .args(["watch", "--zk", &zk, "/app/db"])
@@ -413,8 +398,6 @@ fn watch_prints_each_change_until_the_node_is_gone() {
     let last = if last.get("deleted").is_none() { next() } else { last };
     assert_eq!(last, serde_json::json!({"path": "/app", "deleted": true}));
     assert!(children.wait().unwrap().success());
-    serve.kill().unwrap();
-    serve.wait().unwrap();
 }
 
 /// The tree of issue 19: two siblings whose names are 600,000 characters long. Reading both in
