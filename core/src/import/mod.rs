@@ -13,7 +13,8 @@
 //! [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
-//! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given), plus
+//! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given or the
+//! text gives the node an ACL), plus
 //! one children read when it has children; per extra node one data read (to see whether it is
 //! ephemeral; with `trim` its whole subtree is read); nothing for the children of the import
 //! point that the text does not name. Data and children reads travel 100 to a request
@@ -53,7 +54,8 @@ pub struct ImportOptions {
     /// nodes, with recursive delete's messages), `Some(false)` leaves it silently. An extra that
     /// is itself ephemeral is always left alone, silently.
     pub trim: Option<bool>,
-    /// The ACL to enforce. `Some(acl)`: new nodes get `acl`, and so does every existing node
+    /// The ACL to enforce on the nodes the text gives no ACL of their own (`acl` lines, which
+    /// always win). `Some(acl)`: new nodes get `acl`, and so does every existing node
     /// of the text whose ACL differs (each one's ACL is read: one `get_acl` request per node,
     /// which ZooKeeper cannot batch). `None` (the default): new nodes get the open ACL and
     /// existing ACLs are left as they are and not read, so an import never widens an ACL
@@ -150,10 +152,8 @@ pub async fn read<S: Store + ?Sized>(
 ) -> Result<Snapshot, ImportError> {
     let root = &plan::import_point(root)?;
     let trim = options.trim;
-    let check_acls = options.acl.is_some();
-    let visit = move |path: &str| {
-        visit_for_import(tree, root, trim, path).map(|v| Visit { acl: v.acl && check_acls, ..v })
-    };
+    let enforce_acl = options.acl.is_some();
+    let visit = move |path: &str| visit_for_import(tree, root, trim, enforce_acl, path);
     let read_options = SnapshotOptions {
         window: options.apply.window,
         skip_zookeeper: true,
@@ -171,9 +171,16 @@ pub async fn read<S: Store + ?Sized>(
         })
 }
 
-/// What to read of the node at `path` for importing `tree` at `root`.
-fn visit_for_import(tree: &Node, root: &str, trim: Option<bool>, path: &str) -> Option<Visit> {
-    const TEXT_NODE: Visit = Visit { children: true, acl: true };
+/// What to read of the node at `path` for importing `tree` at `root`: the ACL of a node of
+/// the text only when an ACL is to be enforced on it (`enforce_acl`: the import's own, or the
+/// node's `acl` lines).
+fn visit_for_import(
+    tree: &Node,
+    root: &str,
+    trim: Option<bool>,
+    enforce_acl: bool,
+    path: &str,
+) -> Option<Visit> {
     if path == root {
         return Some(Visit { children: true, acl: false });
     }
@@ -194,7 +201,7 @@ fn visit_for_import(tree: &Node, root: &str, trim: Option<bool>, path: &str) -> 
             }
         }
     }
-    Some(TEXT_NODE)
+    Some(Visit { children: true, acl: enforce_acl || !node.acl.is_empty() })
 }
 
 #[cfg(test)]

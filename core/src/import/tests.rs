@@ -185,9 +185,57 @@ fn differing_acl_is_changed_with_the_aversion_read() {
     let options = ImportOptions { acl: Some(two.clone()), ..ImportOptions::default() };
     let plan = plan(&t, "/", &s, &options).unwrap();
     // /a has the open ACL: changed; /b has the same entries in another order: left alone.
-    assert_eq!(plan.acl_changes, [PlannedAclChange { path: "/a".into(), aversion: 2 }]);
+    assert_eq!(plan.acl_changes, [PlannedAclChange { path: "/a".into(), acl: None, aversion: 2 }]);
     assert_eq!(plan.acl, two);
     assert!(plan.updates.is_empty());
+}
+
+#[test]
+fn a_nodes_own_acl_wins_for_creates_and_changes_and_the_dry_run_says_so() {
+    let own = vec![Acl::new(Perms::ALL, "digest", "admin:H="), Acl::new(Perms::READ, "world", "anyone")];
+    let with_own = |children| {
+        let mut n = node(json!({}), children);
+        n.acl = own.clone();
+        n
+    };
+    let mut s = snap("/", vec![("/a", existing("")), ("/same", existing(""))]);
+    if let Some(n) = s.nodes.get_mut("/same") {
+        n.acl = Some(own.iter().rev().cloned().collect());
+    }
+    let t = text(vec![
+        ("a", with_own(vec![])),
+        ("same", with_own(vec![])),
+        ("new", with_own(vec![("plain", node(json!({}), vec![]))])),
+    ]);
+    let options = ImportOptions { acl: Some(Acl::read_only()), ..ImportOptions::default() };
+    let plan = plan(&t, "/", &s, &options).unwrap();
+    let creates: Vec<_> = plan.creates.iter().map(|c| (c.path.as_str(), plan.acl_of(&c.acl))).collect();
+    assert_eq!(creates, [("/new", &own[..]), ("/new/plain", &Acl::read_only()[..])]);
+    // /a has the open ACL; /same has the text's entries in another order.
+    assert_eq!(
+        plan.acl_changes,
+        [PlannedAclChange { path: "/a".into(), acl: Some(own.clone()), aversion: 2 }]
+    );
+    assert_eq!(
+        plan.report(),
+        [
+            "/a change ACL from world:anyone:rwcda to digest:admin:H=:rwcda, world:anyone:r",
+            "add /new",
+            "add /new/plain",
+        ]
+    );
+    assert!(plan.notices().is_empty());
+}
+
+#[test]
+fn an_acl_change_from_the_import_option_is_reported_too() {
+    let s = snap("/", vec![("/a", existing(r#"{"x":1}"#))]);
+    let t = text(vec![("a", node(json!({"x": 2}), vec![]))]);
+    let options = ImportOptions { acl: Some(Acl::read_only()), ..ImportOptions::default() };
+    assert_eq!(
+        plan(&t, "/", &s, &options).unwrap().report(),
+        ["/a x change from 1 to 2", "/a change ACL from world:anyone:rwcda to world:anyone:r"]
+    );
 }
 
 #[test]
@@ -415,20 +463,32 @@ fn children_under_an_existing_ephemeral_are_refused() {
 fn import_reads_text_nodes_with_acl_and_extras_per_trim_mode() {
     let t = text(vec![("a", node(json!({}), vec![("b", node(json!({}), vec![]))]))]);
     let full = Some(Visit { children: true, acl: true });
-    assert_eq!(visit_for_import(&t, "/r", None, "/r"), Some(Visit { children: true, acl: false }));
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a"), full);
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a/b"), full);
+    assert_eq!(visit_for_import(&t, "/r", None, true, "/r"), Some(Visit { children: true, acl: false }));
+    assert_eq!(visit_for_import(&t, "/r", None, true, "/r/a"), full);
+    assert_eq!(visit_for_import(&t, "/r", None, true, "/r/a/b"), full);
     assert_eq!(
-        visit_for_import(&t, "/r", None, "/r/zz"),
+        visit_for_import(&t, "/r", None, true, "/r/zz"),
         None,
         "children of the import point not in the text"
     );
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a/x"), Some(Visit { children: false, acl: false }));
-    assert_eq!(visit_for_import(&t, "/r", Some(false), "/r/a/x"), None);
-    assert_eq!(visit_for_import(&t, "/r", Some(true), "/r/a/x"), Some(Visit { children: true, acl: false }));
+    assert_eq!(visit_for_import(&t, "/r", None, true, "/r/a/x"), Some(Visit { children: false, acl: false }));
+    assert_eq!(visit_for_import(&t, "/r", Some(false), true, "/r/a/x"), None);
     assert_eq!(
-        visit_for_import(&t, "/r", Some(true), "/r/a/x/y"),
+        visit_for_import(&t, "/r", Some(true), true, "/r/a/x"),
         Some(Visit { children: true, acl: false })
     );
-    assert_eq!(visit_for_import(&t, "/", None, "/a"), full);
+    assert_eq!(
+        visit_for_import(&t, "/r", Some(true), true, "/r/a/x/y"),
+        Some(Visit { children: true, acl: false })
+    );
+    assert_eq!(visit_for_import(&t, "/", None, true, "/a"), full);
+}
+
+#[test]
+fn import_reads_the_acl_of_text_nodes_that_give_one_without_an_import_acl() {
+    let mut a = node(json!({}), vec![("b", node(json!({}), vec![]))]);
+    a.acl = Acl::read_only();
+    let t = text(vec![("a", a)]);
+    assert_eq!(visit_for_import(&t, "/", None, false, "/a"), Some(Visit { children: true, acl: true }));
+    assert_eq!(visit_for_import(&t, "/", None, false, "/a/b"), Some(Visit { children: true, acl: false }));
 }
