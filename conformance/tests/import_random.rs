@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use zczk_conformance::{both, close, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
-use zczk_core::import::{self, ImportOptions};
+use zczk_core::import::{self, Extras, ImportOptions};
 use zczk_core::store::{CreateOptions, Store};
 use zczk_core::tree;
 
@@ -122,7 +122,7 @@ async fn random_trees_export_as_imported<B: Backend>(b: B) {
 
 async fn random_trees_trim_import_gives_the_new_tree<B: Backend>(b: B) {
     let s = b.session().await;
-    let trim = ImportOptions { trim: Some(true), ..ImportOptions::default() };
+    let trim = ImportOptions { extras: Extras::Trim, ..ImportOptions::default() };
     for seed in 0..CASES {
         let (first, second) = (random_text(1000 + seed), random_text(2000 + seed));
         fresh_root(&s).await;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use zczk_core::connection::Access;
-use zczk_core::import::{self, ImportOptions};
+use zczk_core::import::{self, Extras, ImportOptions};
 use zczk_core::store::{Acl, Perms};
 
 use super::progress::Bar;
@@ -103,10 +103,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let tree = zczk_core::tree::parse_for_import(&text, &args.path)
         .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
     let mut options = ImportOptions {
-        trim: match (args.trim, args.quiet) {
-            (true, _) => Some(true),
-            (false, true) => Some(false),
-            (false, false) => None,
+        extras: match (args.trim, args.quiet) {
+            (true, _) => Extras::Trim,
+            (false, true) => Extras::Ignore,
+            (false, false) => Extras::Report,
         },
         dry_run: args.dry_run || args.check,
         ..ImportOptions::default()

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::report::{acl_change, property_changes, ReportLine};
-use super::{ImportError, ImportOptions};
+use super::{Extras, ImportError, ImportOptions};
 use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path::{self, PathError};
 use crate::props;
@@ -187,7 +187,7 @@ fn same_acl(a: &[Acl], b: &[Acl]) -> bool {
 ///
 /// The snapshot must hold the import point, every existing node of the text with its children
 /// (and its ACL, for ACL changes to be planned), each extra node with its Stat, and, for
-/// `trim = Some(true)`, each extra's subtree. The properties of `tree` itself are ignored (the
+/// [`Extras::Trim`], each extra's subtree. The properties of `tree` itself are ignored (the
 /// text format has none above its top-level nodes).
 pub fn plan(
     tree: &Node,
@@ -243,7 +243,7 @@ pub fn plan(
                 return Err(ImportError::EphemeralParent { path: path::child(&path, name) });
             }
         }
-        plan_extras(snapshot, &path, node, options.trim, &mut plan);
+        plan_extras(snapshot, &path, node, options.extras, &mut plan);
         stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
     }
     Ok(plan)
@@ -267,7 +267,7 @@ fn own_acl(node: &Node) -> Option<Vec<Acl>> {
 }
 
 /// Plans what happens to the children of the existing node `path` that the text lacks.
-fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, trim: Option<bool>, plan: &mut Plan) {
+fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, extras: Extras, plan: &mut Plan) {
     let Some(state) = snapshot.get(path) else { return };
     for name in state.child_names() {
         if node.children.contains_key(name) {
@@ -279,10 +279,10 @@ fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, trim: Option<bool>,
             Some(extra_state) if !extra_state.stat.is_ephemeral() => {}
             _ => continue,
         }
-        match trim {
-            None => plan.lines.push(ReportLine::ExtraNotTrimmed(extra)),
-            Some(false) => {}
-            Some(true) => {
+        match extras {
+            Extras::Report => plan.lines.push(ReportLine::ExtraNotTrimmed(extra)),
+            Extras::Ignore => {}
+            Extras::Trim => {
                 let deletion =
                     plan_delete(snapshot, &extra, DeleteRules { force: false, quiet_if_ephemeral: true });
                 plan.deletes.extend(deletion.deletes);
