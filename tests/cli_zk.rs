@@ -523,6 +523,10 @@ fn export_acl_then_import_elsewhere_keeps_the_acls(t: &Target) {
          /open\n  acl world:anyone:rwcda\n"
     );
     assert_eq!(exported, expected, "on {}", t.zk);
+    let json = stdout_of(zczk(&t.zk).args(["export", "--acl", "--format", "json"]).args(auth).arg("/app"));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["acl"], serde_json::json!([format!("digest:{admin}:rwcda"), "world:anyone:r"]));
+    assert_eq!(json["children"]["c"]["acl"], serde_json::json!(["world:anyone:rwcda"]));
     // Without ADMIN on /app, ZooKeeper hides the hash: no export that would lock everyone out.
     zczk(&t.zk).args(["export", "--acl", "/app"]).assert().code(1).stdout("").stderr(
         predicate::str::starts_with("zczk: /app: ZooKeeper hides the hash of ACL entry `digest:admin:..`"),
