@@ -1,6 +1,7 @@
 //! End-to-end tests of the `zczk` commands that talk to ZooKeeper: each runs the built binary
-//! against `file:` storage and against the real server in `ZCZK_TEST_ZOOKEEPER` (those are ignored
-//! unless run with `--include-ignored`, see `needs_real_server!`).
+//! against `file:` storage, against a `zczk serve` process, and against the real server in
+//! `ZCZK_TEST_ZOOKEEPER` (those are ignored unless run with `--include-ignored`, see
+//! `needs_real_server!`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
@@ -21,17 +22,23 @@ const TREE: &str = "\
   /providers
 ";
 
-/// Where a test's commands connect: a `file:` emulator in a temporary directory, or a fresh
-/// chroot on the real server.
+/// Where a test's commands connect: a `file:` emulator in a temporary directory, a fresh
+/// `zczk serve` process, or a fresh chroot on the real server.
 struct Target {
     zk: String,
     _dir: Option<TempDir>,
+    _served: Option<Served>,
 }
 
 fn file_target() -> Target {
     let dir = TempDir::new().unwrap();
     let zk = format!("file:{}", dir.path().join("zk.json").display());
-    Target { zk, _dir: Some(dir) }
+    Target { zk, _dir: Some(dir), _served: None }
+}
+
+fn served_target() -> Target {
+    let served = Served::start();
+    Target { zk: served.zk.clone(), _dir: None, _served: Some(served) }
 }
 
 /// A chroot of its own on the real server (see `real_server_address`).
@@ -41,17 +48,23 @@ fn real_target(test: &str) -> Target {
     let chroot = format!("/zczk-cli-{test}-{}-{nanos}", std::process::id());
     // Create the chroot with the tool itself.
     zczk(&server).args(["import", "-", "/"]).write_stdin(format!("{chroot}\n")).assert().success();
-    Target { zk: format!("{server}{chroot}"), _dir: None }
+    Target { zk: format!("{server}{chroot}"), _dir: None, _served: None }
 }
 
-/// Runs each `fn case(t: &Target)` as two tests: `case::file` on `file:` storage and
-/// `case::zookeeper` on the real server (ignored unless asked for).
-macro_rules! both {
+/// Runs each `fn case(t: &Target)` as three tests: `case::file` on `file:` storage,
+/// `case::served` on a `zczk serve` process and `case::zookeeper` on the real server (ignored
+/// unless asked for).
+macro_rules! on_every_backend {
     ($($case:ident),+ $(,)?) => {$(
         mod $case {
             #[test]
             fn file() {
                 super::$case(&super::file_target());
+            }
+
+            #[test]
+            fn served() {
+                super::$case(&super::served_target());
             }
 
             zczk_conformance::needs_real_server! {
@@ -79,8 +92,9 @@ macro_rules! zookeeper_only {
     )+};
 }
 
-both!(
+on_every_backend!(
     import_then_export_round_trips,
+    export_acl_then_import_elsewhere_keeps_the_acls,
     dry_run_reports_and_changes_nothing_and_trim_deletes_extras,
     set_property_then_get_resolve_and_ln,
     bad_input_is_one_clear_line_and_changes_nothing,
@@ -331,8 +345,11 @@ fn walk_prints_text_or_json() {
         .success()
         .stdout("/db\t[\"providers\"]\n/db/providers\t[]\n");
     let json: serde_json::Value =
-        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["walk", "--output", "json", "/db"]))).unwrap();
+        serde_json::from_str(&stdout_of(zczk(&t.zk).args(["walk", "--format", "json", "/db"]))).unwrap();
     assert_eq!(json, serde_json::json!(["/db", "/db/providers"]));
+    // `--output`, the old spelling, still works for scripts.
+    let old = stdout_of(zczk(&t.zk).args(["walk", "--output", "json", "/db"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&old).unwrap(), json);
 }
 
 /// The server goes away while `zczk register` holds a session: SIGTERM still ends it promptly,
@@ -486,6 +503,85 @@ fn digest_acls_from_import_and_refusals_that_say_what_was_missing(t: &Target) {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--auth").and(predicate::str::contains("s3cret").not()));
+}
+
+/// `export --acl` prints each node's ACL as `acl` lines that `import` gives back: into a new
+/// place (creates) and over nodes with other ACLs (versioned setACL, reported by a dry run).
+/// Digest hashes are shown only to an identity with ADMIN; a bad `acl` line, and an atomic
+/// import the new ACLs refuse, write nothing.
+fn export_acl_then_import_elsewhere_keeps_the_acls(t: &Target) {
+    let admin = zczk_emulator::acl::digest_id("admin:s3cret");
+    let tree = format!(
+        "/app\n  acl digest:{admin}:cdrwa\n  acl world:anyone:r\n  x = 1\n  /c\n    acl world:anyone:cdrwa\n/open\n"
+    );
+    let auth = ["--auth", "digest:admin:s3cret"];
+    zczk(&t.zk).args(["import"]).args(auth).arg("-").write_stdin(tree.clone()).assert().success().stdout("");
+    let exported = stdout_of(zczk(&t.zk).args(["export", "--acl"]).args(auth));
+    // Entries in the order given, permissions as ZooKeeper's shell prints them.
+    let expected = format!(
+        "/app\n  acl digest:{admin}:rwcda\n  acl world:anyone:r\n  x = 1\n  /c\n    acl world:anyone:rwcda\n\
+         /open\n  acl world:anyone:rwcda\n"
+    );
+    assert_eq!(exported, expected, "on {}", t.zk);
+    let json = stdout_of(zczk(&t.zk).args(["export", "--acl", "--format", "json"]).args(auth).arg("/app"));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["acl"], serde_json::json!([format!("digest:{admin}:rwcda"), "world:anyone:r"]));
+    assert_eq!(json["children"]["c"]["acl"], serde_json::json!(["world:anyone:rwcda"]));
+    // Without ADMIN on /app, ZooKeeper hides the hash: no export that would lock everyone out.
+    zczk(&t.zk).args(["export", "--acl", "/app"]).assert().code(1).stdout("").stderr(
+        predicate::str::starts_with("zczk: /app: ZooKeeper hides the hash of ACL entry `digest:admin:..`"),
+    );
+    // Into another place: /copy/app exists with the open ACL, /copy/app/c and /copy/open do not.
+    zczk(&t.zk).args(["import", "-"]).write_stdin("/copy\n  /app\n    x = 1\n").assert().success();
+    zczk(&t.zk)
+        .args(["import", "--dry-run", "-", "/copy"])
+        .write_stdin(exported.clone())
+        .assert()
+        .success()
+        .stdout(format!(
+            "/copy/app change ACL from world:anyone:rwcda to digest:{admin}:rwcda, world:anyone:r\n\
+             add /copy/app/c\nadd /copy/open\n"
+        ));
+    zczk(&t.zk)
+        .args(["import"])
+        .args(auth)
+        .args(["-", "/copy"])
+        .write_stdin(exported.clone())
+        .assert()
+        .success();
+    let copied = stdout_of(zczk(&t.zk).args(["export", "--acl", "--name", "x"]).args(auth).arg("/copy"));
+    let open = "  acl world:anyone:rwcda\n";
+    assert_eq!(
+        copied,
+        format!("/x\n{open}{}", exported.lines().map(|l| format!("  {l}\n")).collect::<String>())
+    );
+    // Nothing left to change.
+    zczk(&t.zk)
+        .args(["import", "--check"])
+        .args(auth)
+        .args(["-", "/copy"])
+        .write_stdin(exported)
+        .assert()
+        .success();
+    // The ACL is enforced: without the identity, /copy/app is read-only.
+    zczk(&t.zk).args(["set-property", "/copy/app", "x=2"]).assert().code(1);
+
+    // A bad ACL line: its line and column, and nothing written.
+    zczk(&t.zk)
+        .args(["import", "-"])
+        .write_stdin("/bad\n  x = 1\n  acl world:anyone:rx\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("zczk: -:3:20: bad ACL line: expected permissions"));
+    // New nodes whose ACL refuses this session children: with --atomic, nothing is written.
+    zczk(&t.zk)
+        .args(["import", "--atomic", "-"])
+        .write_stdin(format!("/locked\n  acl digest:{admin}:cdrwa\n  /child\n"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/locked: not allowed to create children"));
+    zczk(&t.zk).args(["walk", "/"]).assert().success().stdout(predicate::str::contains("/bad").not());
+    zczk(&t.zk).args(["walk", "/"]).assert().success().stdout(predicate::str::contains("/locked").not());
 }
 
 /// `zczk pick` prints one provider of a service, by strategy; exit 1 naming the path when there

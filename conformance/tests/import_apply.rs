@@ -2,7 +2,7 @@
 //! does to batched and unbatched writes, and that nothing after a failure is written.
 
 use zczk_conformance::{both, close, Backend};
-use zczk_core::import::{self, ApplyOptions, ImportError, ImportOptions, Plan};
+use zczk_core::import::{self, ApplyOptions, Extras, ImportError, ImportOptions, Plan};
 use zczk_core::store::{Code, CreateOptions, Store};
 use zczk_core::tree;
 
@@ -33,7 +33,7 @@ async fn a_trimmed_node_deleted_meanwhile_is_not_an_error<B: Backend>(b: B) {
     import::import_tree(&s, "/t\n  /keep\n  /x\n  /y\n  /z\n", "/", &ImportOptions::default(), None)
         .await
         .unwrap();
-    let options = ImportOptions { trim: Some(true), ..ImportOptions::default() };
+    let options = ImportOptions { extras: Extras::Trim, ..ImportOptions::default() };
     let plan = plan(&s, text, &options).await;
     assert_eq!(plan.deletes.len(), 3);
     other.delete("/t/y", None).await.unwrap();

@@ -1,15 +1,17 @@
 //! Random trees on both backends: importing a tree `t` into an empty store and exporting gives
-//! `print(parse(t))`, and importing `t1` then `t2` with trim gives exactly `t2`. The trees come
-//! from a small seeded generator, so a failure names a seed that reproduces it.
+//! `print(parse(t))`, and importing `t1` then `t2` with trim gives exactly `t2`, ACLs included
+//! (nodes without `acl` lines get the open ACL when created, and keep theirs otherwise). The
+//! trees come from a small seeded generator, so a failure names a seed that reproduces it.
 
 use std::fmt::Write as _;
 
 use zczk_conformance::{both, close, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
-use zczk_core::import::{self, ImportOptions};
-use zczk_core::store::{CreateOptions, Store};
-use zczk_core::tree;
+use zczk_core::import::{self, Extras, ImportOptions};
+use zczk_core::store::{Acl, CreateOptions, Store};
+use zczk_core::tree::{self, Node};
+use zczk_emulator::acl::digest_id;
 
 both!(random_trees_export_as_imported, random_trees_trim_import_gives_the_new_tree);
 
@@ -66,6 +68,13 @@ fn node(rng: &mut Rng, out: &mut String, name: &str, depth: usize) {
     if rng.below(5) == 0 {
         let _ = writeln!(out, "{indent}  {} => /{} port", rng.pick(&["p", "q"]), rng.pick(&["x", "y"]));
     }
+    // The session is `u` (see `session`): it keeps every permission, so it can go on importing.
+    if rng.below(3) == 0 {
+        let _ = writeln!(out, "{indent}  acl digest:{}:cdrwa", digest_id("u:p"));
+        if rng.below(2) == 0 {
+            let _ = writeln!(out, "{indent}  acl world:anyone:{}", rng.pick(&["r", "rw", "cdrwa", "a"]));
+        }
+    }
     if depth < 3 {
         let mut names: Vec<&str> = vec!["n1", "n2", "providers", "10.0.0.1:8080", "z"];
         for _ in 0..rng.below(4) {
@@ -87,17 +96,47 @@ fn random_text(seed: u64) -> String {
     out
 }
 
-/// Imports `text` at `/r` (made empty first) and returns the export of `/r`'s children.
+/// A session authenticated as the digest user `u` that the random ACLs grant everything.
+async fn session<B: Backend>(b: &B) -> B::Store {
+    let s = b.session().await;
+    s.add_auth("digest", b"u:p").await.unwrap();
+    s
+}
+
+/// Imports `text` at `/r` (made empty first) and returns the export of `/r`'s children, with
+/// their ACLs.
 async fn import_then_export<S: Store>(s: &S, text: &str, options: &ImportOptions, seed: u64) -> String {
     import::import_tree(s, text, "/r", options, None)
         .await
         .unwrap_or_else(|e| panic!("seed {seed}: import: {e}\n{text}"));
+    let options = ExportOptions { name: Some("r".into()), acl: true, ..ExportOptions::default() };
     let tree =
-        export::export_tree(s, "/r", &ExportOptions { name: Some("r".into()), ..ExportOptions::default() })
-            .await
-            .unwrap_or_else(|e| panic!("seed {seed}: export: {e}"));
-    // Drop the `/r` line and one level of indentation: what is left is the imported text's form.
-    tree.lines().skip(1).map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l))).collect()
+        export::export_tree(s, "/r", &options).await.unwrap_or_else(|e| panic!("seed {seed}: export: {e}"));
+    // Drop the `/r` line, its ACL and one level of indentation: what is left is the imported
+    // text's form.
+    let below = tree.lines().skip(1).skip_while(|l| l.starts_with("  acl "));
+    below.map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l))).collect()
+}
+
+/// `node` and its subtree with the open ACL wherever none is given, as import creates them.
+fn with_open_acls(mut node: Node) -> Node {
+    if node.acl.is_empty() {
+        node.acl = Acl::open();
+    }
+    node.children = node.children.into_iter().map(|(name, child)| (name, with_open_acls(child))).collect();
+    node
+}
+
+/// Forgets the ACLs of `got` where `wanted` gives none (those nodes keep whatever they had).
+fn keep_given_acls(got: &mut Node, wanted: &Node) {
+    if wanted.acl.is_empty() {
+        got.acl.clear();
+    }
+    for (name, child) in &mut got.children {
+        if let Some(wanted) = wanted.children.get(name) {
+            keep_given_acls(child, wanted);
+        }
+    }
 }
 
 async fn fresh_root<S: Store>(s: &S) {
@@ -108,11 +147,11 @@ async fn fresh_root<S: Store>(s: &S) {
 }
 
 async fn random_trees_export_as_imported<B: Backend>(b: B) {
-    let s = b.session().await;
+    let s = session(&b).await;
     for seed in 0..CASES {
         let text = random_text(seed);
-        let canonical =
-            tree::print(&tree::parse(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}")));
+        let parsed = tree::parse(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+        let canonical = tree::print(&with_open_acls(parsed));
         fresh_root(&s).await;
         let exported = import_then_export(&s, &text, &ImportOptions::default(), seed).await;
         assert_eq!(exported, canonical, "seed {seed}: text\n{text}");
@@ -121,8 +160,8 @@ async fn random_trees_export_as_imported<B: Backend>(b: B) {
 }
 
 async fn random_trees_trim_import_gives_the_new_tree<B: Backend>(b: B) {
-    let s = b.session().await;
-    let trim = ImportOptions { trim: Some(true), ..ImportOptions::default() };
+    let s = session(&b).await;
+    let trim = ImportOptions { extras: Extras::Trim, ..ImportOptions::default() };
     for seed in 0..CASES {
         let (first, second) = (random_text(1000 + seed), random_text(2000 + seed));
         fresh_root(&s).await;
@@ -133,6 +172,7 @@ async fn random_trees_trim_import_gives_the_new_tree<B: Backend>(b: B) {
         let second_tree = tree::parse(&second).unwrap();
         let mut got = tree::parse(&exported).unwrap();
         got.children.retain(|name, _| second_tree.children.contains_key(name));
+        keep_given_acls(&mut got, &second_tree);
         assert_eq!(
             tree::print(&got),
             tree::print(&second_tree),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use zczk_conformance::{both, close, Backend};
 use zczk_core::export::{self, ExportOptions};
-use zczk_core::import::{self, ApplyOptions, ImportError, ImportOptions};
+use zczk_core::import::{self, ApplyOptions, Extras, ImportError, ImportOptions};
 use zczk_core::snapshot::{self, SnapshotOptions};
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Perms, Stat, Store};
 use zczk_core::tree;
@@ -54,8 +54,8 @@ fn dry_run() -> ImportOptions {
     ImportOptions { dry_run: true, ..ImportOptions::default() }
 }
 
-fn trim(trim: Option<bool>) -> ImportOptions {
-    ImportOptions { trim, ..ImportOptions::default() }
+fn extras(extras: Extras) -> ImportOptions {
+    ImportOptions { extras, ..ImportOptions::default() }
 }
 
 const SYSTEM: &str = "\
@@ -127,7 +127,7 @@ async fn dry_run_reports_each_kind_of_change_and_writes_nothing<B: Backend>(b: B
     assert_eq!(stats(&s, "/").await, before, "a dry run changes nothing");
 
     // With trim, the extra is reported as recursive delete words it, and still kept.
-    let options = ImportOptions { dry_run: true, trim: Some(true), ..ImportOptions::default() };
+    let options = ImportOptions { dry_run: true, extras: Extras::Trim, ..ImportOptions::default() };
     let done = import(&s, after_text, "/", &options).await;
     assert!(done.lines.contains(&"would delete /test/c2.".to_string()), "{:?}", done.lines);
     assert_eq!(stats(&s, "/").await, before, "a dry run with trim changes nothing");
@@ -163,7 +163,7 @@ async fn with_extras<S: Store>(s: &S, owner: &S) {
 async fn trim_unset_reports_extras_and_leaves_them<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     with_extras(&s, &owner).await;
-    let done = import(&s, "/s\n  /keep\n", "/", &trim(None)).await;
+    let done = import(&s, "/s\n  /keep\n", "/", &extras(Extras::Report)).await;
     assert_eq!(done.lines, ["extra path not trimmed: /s/old"]);
     assert!(s.exists("/s/old/x").await.unwrap().is_some());
     close(owner).await;
@@ -173,7 +173,7 @@ async fn trim_unset_reports_extras_and_leaves_them<B: Backend>(b: B) {
 async fn trim_false_is_silent<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     with_extras(&s, &owner).await;
-    let done = import(&s, "/s\n  /keep\n", "/", &trim(Some(false))).await;
+    let done = import(&s, "/s\n  /keep\n", "/", &extras(Extras::Ignore)).await;
     assert!(done.lines.is_empty(), "{:?}", done.lines);
     assert!(s.exists("/s/old/x").await.unwrap().is_some());
     close(owner).await;
@@ -189,7 +189,7 @@ async fn trim_deletes_extras_and_keeps_ephemeral_descendants<B: Backend>(b: B) {
         .unwrap();
 
     // The dry run says what trim would do, in recursive delete's words, and does nothing.
-    let options = ImportOptions { dry_run: true, trim: Some(true), ..ImportOptions::default() };
+    let options = ImportOptions { dry_run: true, extras: Extras::Trim, ..ImportOptions::default() };
     let done = import(&s, "/svc\n", "/", &options).await;
     assert_eq!(
         done.lines,
@@ -202,7 +202,7 @@ async fn trim_deletes_extras_and_keeps_ephemeral_descendants<B: Backend>(b: B) {
     );
     assert!(s.exists("/svc/old/a").await.unwrap().is_some());
 
-    let done = import(&s, "/svc\n", "/", &trim(Some(true))).await;
+    let done = import(&s, "/svc\n", "/", &extras(Extras::Trim)).await;
     assert_eq!(
         done.lines,
         [
@@ -221,8 +221,8 @@ async fn trim_deletes_extras_and_keeps_ephemeral_descendants<B: Backend>(b: B) {
 async fn ephemeral_extras_are_never_reported_or_deleted<B: Backend>(b: B) {
     let (s, owner) = (b.session().await, b.session().await);
     with_extras(&s, &owner).await;
-    for mode in [None, Some(false), Some(true)] {
-        let done = import(&s, "/s\n  /keep\n  /old\n    /x\n", "/", &trim(mode)).await;
+    for mode in [Extras::Report, Extras::Ignore, Extras::Trim] {
+        let done = import(&s, "/s\n  /keep\n  /old\n    /x\n", "/", &extras(mode)).await;
         assert!(done.lines.is_empty(), "trim {mode:?}: {:?}", done.lines);
         assert!(done.plan.is_empty(), "trim {mode:?}");
         let stat = s.exists("/s/e").await.unwrap().expect("the ephemeral is kept");
@@ -235,8 +235,8 @@ async fn ephemeral_extras_are_never_reported_or_deleted<B: Backend>(b: B) {
 async fn children_of_the_import_point_are_never_trimmed<B: Backend>(b: B) {
     let s = b.session().await;
     import(&s, "/a\n/b\n  /x\n", "/", &ImportOptions::default()).await;
-    for mode in [None, Some(true)] {
-        let done = import(&s, "/a\n", "/", &trim(mode)).await;
+    for mode in [Extras::Report, Extras::Trim] {
+        let done = import(&s, "/a\n", "/", &extras(mode)).await;
         assert!(done.lines.is_empty(), "trim {mode:?}: {:?}", done.lines);
     }
     assert!(s.exists("/b/x").await.unwrap().is_some());
@@ -253,7 +253,7 @@ async fn import_into_a_subtree_leaves_siblings_alone<B: Backend>(b: B) {
     )
     .await;
     let before = stats(&s, "/").await;
-    let done = import(&s, "/mine\n  v = 2\n  /new\n", "/app", &trim(Some(true))).await;
+    let done = import(&s, "/mine\n  v = 2\n  /new\n", "/app", &extras(Extras::Trim)).await;
     assert!(done.lines.is_empty(), "{:?}", done.lines);
     assert_eq!(data(&s, "/app/mine").await, r#"{"v":2}"#);
     assert!(s.exists("/app/mine/new").await.unwrap().is_some());
@@ -302,7 +302,7 @@ async fn concurrent_writer_between_plan_and_apply_is_detected<B: Backend>(b: B) 
     import(&s, "/a\n  v = 1\n  /x\n  /y\n/z\n  v = 1\n", "/", &ImportOptions::default()).await;
     // The new text changes /a, leaves /z alone, and trims /a/y.
     let tree = tree::parse("/a\n  v = 2\n  /x\n/z\n  v = 1\n").unwrap();
-    let options = trim(Some(true));
+    let options = extras(Extras::Trim);
     let snap = import::read(&s, &tree, "/", &options, None).await.unwrap();
     let plan = import::plan(&tree, "/", &snap, &options).unwrap();
     assert_eq!(plan.updates.len(), 1);

@@ -117,12 +117,6 @@ impl Connection {
         }
         Ok(Connection::Ensemble { servers, chroot })
     }
-
-    /// The connection string to use when none is given: `ZC_ZK_CONNECTION_STRING`, else
-    /// `127.0.0.1:2181`.
-    pub fn default_string() -> String {
-        std::env::var(ENV_VAR).ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT.to_string())
-    }
 }
 
 impl fmt::Display for Connection {

@@ -8,7 +8,9 @@
 //! are at indent 0) and `/zookeeper` is left out; elsewhere the top node is printed under its
 //! name; with [`ExportOptions::name`] it is printed under that name, and at `/` the root then
 //! gets a line of its own with its properties. Ephemeral nodes are left out unless
-//! [`ExportOptions::ephemeral`]. An empty result is a single newline.
+//! [`ExportOptions::ephemeral`]. An empty result is a single newline. With
+//! [`ExportOptions::acl`], each node's ACL is printed under its line, one
+//! `acl SCHEME:ID:PERMS` line per entry, which import gives the node back.
 //!
 //! **JSON**: one object per node, children nested by name:
 //!
@@ -22,7 +24,13 @@
 //! `{"string_value": ...}`); `children` maps each child's name to its object, in name order.
 //! Only the top object has a `name`: the `name` option, else the last segment of the path
 //! (none for `/`). At `/`, `/zookeeper` is left out and the root's own properties are included.
-//! An ephemeral top node that is left out gives `null`.
+//! An ephemeral top node that is left out gives `null`. With [`ExportOptions::acl`], each
+//! object also has `"acl": ["SCHEME:ID:PERMS", ...]`.
+//!
+//! **ACLs** are read with one `get_acl` request per node. ZooKeeper shows a `digest` entry's
+//! hash only to a session with ADMIN permission on the node (others see `user:x`); such an ACL
+//! could not be given back by an import, so the export fails with
+//! [`ExportError::HiddenDigest`] instead.
 
 use std::collections::HashMap;
 
@@ -30,8 +38,8 @@ use serde_json::{Map, Value};
 
 use crate::path::{self, PathError};
 use crate::props;
-use crate::snapshot::{self, Snapshot, SnapshotOptions, DEFAULT_WINDOW};
-use crate::store::{Store, StoreError};
+use crate::snapshot::{self, NodeState, Snapshot, SnapshotOptions, DEFAULT_WINDOW};
+use crate::store::{Acl, Store, StoreError};
 use crate::tree::{self, Node};
 
 /// Options of an export.
@@ -41,13 +49,15 @@ pub struct ExportOptions {
     pub ephemeral: bool,
     /// Print the top node under this name instead of its own.
     pub name: Option<String>,
+    /// Read and print each node's ACL.
+    pub acl: bool,
     /// Most requests in flight at once.
     pub window: usize,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { ephemeral: false, name: None, window: DEFAULT_WINDOW }
+        ExportOptions { ephemeral: false, name: None, acl: false, window: DEFAULT_WINDOW }
     }
 }
 
@@ -61,6 +71,19 @@ pub enum ExportError {
     /// Reading failed (`NoNode` naming the path when it does not exist).
     #[error(transparent)]
     Read(#[from] StoreError),
+    /// ZooKeeper hid the hash of a `digest` entry of the node's ACL (`digest:user:x`), as it
+    /// does from a session without ADMIN permission on the node.
+    #[error(
+        "{path}: ZooKeeper hides the hash of ACL entry `digest:{user}:..` from this session \
+         (it shows it only to one with ADMIN permission on the node); authenticate as an identity \
+         the ACL grants ADMIN to export the ACL"
+    )]
+    HiddenDigest {
+        /// The node.
+        path: String,
+        /// The entry's user.
+        user: String,
+    },
 }
 
 /// Reads the subtree at `path` as export needs it. `progress` gets the number of nodes read.
@@ -76,9 +99,30 @@ pub async fn read<S: Store + ?Sized>(
         window: options.window,
         skip_zookeeper: true,
         skip_ephemeral: !options.ephemeral,
+        acl: options.acl,
         ..SnapshotOptions::default()
     };
-    Ok(snapshot::read(store, &path, &read_options, progress).await?)
+    let snapshot = snapshot::read(store, &path, &read_options, progress).await?;
+    if options.acl {
+        check_digests_shown(&snapshot)?;
+    }
+    Ok(snapshot)
+}
+
+/// Fails on the first node (in breadth-first order) whose ACL has a `digest` entry with its
+/// hash hidden: ZooKeeper shows `user:x`, and no real hash is one character long.
+fn check_digests_shown(snapshot: &Snapshot) -> Result<(), ExportError> {
+    for path in snapshot.paths_breadth_first() {
+        let acl = snapshot.get(path).and_then(|state| state.acl.as_deref()).unwrap_or_default();
+        let hidden = acl.iter().find_map(|entry| match entry.id.split_once(':') {
+            Some((user, "x")) if entry.scheme == "digest" => Some(user),
+            _ => None,
+        });
+        if let Some(user) = hidden {
+            return Err(ExportError::HiddenDigest { path: path.to_string(), user: user.to_string() });
+        }
+    }
+    Ok(())
 }
 
 /// The text of the subtree at `path` (see the module docs).
@@ -108,7 +152,10 @@ pub async fn export_json<S: Store + ?Sized>(
 pub fn to_tree(snapshot: &Snapshot, options: &ExportOptions) -> Node {
     let Some(top) = build(
         snapshot,
-        |data| Node::from_properties(props::decode(data).properties),
+        |state| Node {
+            acl: state.acl.clone().unwrap_or_default(),
+            ..Node::from_properties(props::decode(&state.data).properties)
+        },
         |node, name, child| {
             node.children.insert(name.to_string(), child);
         },
@@ -139,9 +186,12 @@ pub fn to_text(snapshot: &Snapshot, options: &ExportOptions) -> String {
 pub fn to_json(snapshot: &Snapshot, options: &ExportOptions) -> Value {
     let built = build(
         snapshot,
-        |data| {
+        |state| {
             let mut object = Map::new();
-            object.insert("properties".into(), Value::Object(props::decode(data).properties));
+            object.insert("properties".into(), Value::Object(props::decode(&state.data).properties));
+            if let Some(acl) = &state.acl {
+                object.insert("acl".into(), acl.iter().map(Acl::to_string).collect());
+            }
             object.insert("children".into(), Value::Object(Map::new()));
             object
         },
@@ -165,14 +215,14 @@ pub fn to_json(snapshot: &Snapshot, options: &ExportOptions) -> Value {
 /// would like) and returns the root's, or `None` for an empty snapshot.
 fn build<T>(
     snapshot: &Snapshot,
-    make: impl Fn(&[u8]) -> T,
+    make: impl Fn(&NodeState) -> T,
     mut attach: impl FnMut(&mut T, &str, T),
 ) -> Option<T> {
     let order = snapshot.paths_breadth_first();
     let mut built: HashMap<&str, T> = HashMap::with_capacity(order.len());
     for &path in order.iter().rev() {
         let Some(state) = snapshot.get(path) else { continue };
-        let mut value = make(&state.data);
+        let mut value = make(state);
         for name in state.child_names() {
             if let Some(child) = built.remove(path::child(path, name).as_str()) {
                 attach(&mut value, name, child);
@@ -240,6 +290,43 @@ mod tests {
         );
         let keys: Vec<&String> = v["children"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
         assert_eq!(keys, ["b", "c"]);
+    }
+
+    #[test]
+    fn acls_read_are_in_the_tree_and_the_json() {
+        use crate::store::Perms;
+        let mut s = snap("/a", &[("/a", r#"{"x":1}"#), ("/a/b", "")]);
+        let acl = vec![Acl::new(Perms::ALL, "digest", "u:H="), Acl::new(Perms::READ, "world", "anyone")];
+        if let Some(n) = s.nodes.get_mut("/a") {
+            n.acl = Some(acl.clone());
+        }
+        let options = ExportOptions { acl: true, ..ExportOptions::default() };
+        let text = to_text(&s, &options);
+        assert_eq!(text, "/a\n  acl digest:u:H=:rwcda\n  acl world:anyone:r\n  x = 1\n  /b\n");
+        assert_eq!(tree::parse(&text).unwrap().children["a"].acl, acl);
+        assert_eq!(
+            to_json(&s, &options),
+            json!({"name": "a", "properties": {"x": 1}, "acl": ["digest:u:H=:rwcda", "world:anyone:r"],
+                   "children": {"b": {"properties": {}, "children": {}}}})
+        );
+        assert_eq!(check_digests_shown(&s), Ok(()));
+    }
+
+    #[test]
+    fn a_hidden_digest_hash_is_an_error_naming_the_node() {
+        use crate::store::Perms;
+        let mut s = snap("/a", &[("/a", ""), ("/a/b", "")]);
+        if let Some(n) = s.nodes.get_mut("/a/b") {
+            n.acl = Some(vec![
+                Acl::new(Perms::READ, "world", "anyone"),
+                Acl::new(Perms::ALL, "digest", "admin:x"),
+            ]);
+        }
+        let error = check_digests_shown(&s).unwrap_err();
+        assert_eq!(error, ExportError::HiddenDigest { path: "/a/b".into(), user: "admin".into() });
+        assert!(error
+            .to_string()
+            .starts_with("/a/b: ZooKeeper hides the hash of ACL entry `digest:admin:..`"));
     }
 
     #[test]

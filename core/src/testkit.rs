@@ -1,5 +1,6 @@
 //! Proptest strategies for users' own property tests (feature `proptest`): valid node names,
-//! the values tree text can hold, and whole trees (as [`crate::tree::parse`] returns them).
+//! the values tree text can hold, ACLs, and whole trees (as [`crate::tree::parse`] returns
+//! them).
 //!
 //! ```
 //! use proptest::prelude::*;
@@ -14,6 +15,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
+use crate::store::{Acl, Perms};
 use crate::tree::Node;
 
 /// A valid node name: 1 to 8 characters, letters, digits and `-_.:@é`, never `.` or `..`
@@ -53,8 +55,32 @@ fn target() -> impl Strategy<Value = String> {
     proptest::string::string_regex("(/|\\.\\./)?[a-z0-9]{1,5}(/[a-z0-9]{1,5}){0,3}").expect("a valid regex")
 }
 
-/// A node with properties (sometimes a `type`), node links, property links and children, a
-/// few levels deep.
+/// An ACL of 1 to 3 distinct entries ZooKeeper accepts: `world:anyone`, `digest` (`user:hash`,
+/// the hash base64 as ZooKeeper makes it), `ip`, and `x509` distinguished names (with blanks,
+/// commas and `=`), each with some permissions.
+pub fn acl() -> impl Strategy<Value = Vec<Acl>> {
+    let perms = (1..=Perms::ALL.0).prop_map(Perms);
+    let id = prop_oneof![
+        Just(("world".to_string(), "anyone".to_string())),
+        ("[a-z][a-z0-9_.-]{0,7}", "[A-Za-z0-9+/]{27}=")
+            .prop_map(|(u, h)| ("digest".into(), format!("{u}:{h}"))),
+        "(10|127)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(/[0-9]{1,2})?".prop_map(|ip| ("ip".into(), ip)),
+        "CN=[a-z]{1,5}( [a-z]{1,5})?(,O=[a-z]{1,5})?".prop_map(|dn| ("x509".into(), dn)),
+    ];
+    prop::collection::vec((perms, id), 1..4).prop_map(|entries| {
+        let mut acl: Vec<Acl> = Vec::new();
+        for (perms, (scheme, id)) in entries {
+            let entry = Acl::new(perms, scheme, id);
+            if !acl.contains(&entry) {
+                acl.push(entry);
+            }
+        }
+        acl
+    })
+}
+
+/// A node with properties (sometimes a `type`), node links, property links, sometimes an ACL,
+/// and children, a few levels deep.
 pub fn node() -> impl Strategy<Value = Node> {
     let properties = prop::collection::vec((name_with("/"), value()), 0..4);
     let node_type = prop_oneof![3 => Just(None), 1 => "[a-z][a-z ]{0,6}[a-z]".prop_map(Some)];
@@ -65,8 +91,9 @@ pub fn node() -> impl Strategy<Value = Node> {
             .prop_map(|(t, n)| n.map_or(t.clone(), |n| format!("{t} {n}"))),
         0..3,
     );
-    let leaf = (properties, node_type, links, property_links).prop_map(
-        |(pairs, node_type, links, property_links)| {
+    let acl = prop_oneof![2 => Just(Vec::new()), 1 => acl()];
+    let leaf = (properties, node_type, links, property_links, acl).prop_map(
+        |(pairs, node_type, links, property_links, acl)| {
             let mut properties = Map::new();
             for (name, value) in pairs {
                 properties.insert(name, value);
@@ -74,7 +101,7 @@ pub fn node() -> impl Strategy<Value = Node> {
             if let Some(t) = node_type {
                 properties.insert("type".into(), Value::String(t));
             }
-            Node { properties, links, property_links, children: Default::default() }
+            Node { properties, links, property_links, acl, children: Default::default() }
         },
     );
     leaf.prop_recursive(4, 40, 4, |inner| {

@@ -91,7 +91,9 @@ fn needed(refused: &StoreError) -> Option<(String, &'static str)> {
         OpKind::Delete => (parent(), "delete children"),
         OpKind::SetData => (path.to_string(), "write"),
         OpKind::GetData | OpKind::GetChildren | OpKind::Exists | OpKind::Watch => (path.to_string(), "read"),
-        OpKind::SetAcl | OpKind::GetAcl => (path.to_string(), "change the ACL"),
+        OpKind::SetAcl => (path.to_string(), "change the ACL"),
+        // getACL needs READ or ADMIN.
+        OpKind::GetAcl => (path.to_string(), "read the ACL"),
         _ => return None,
     })
 }
@@ -108,6 +110,7 @@ mod tests {
         assert_eq!(needed(&refused(OpKind::Create, "/app")), Some(("/".into(), "create children")));
         assert_eq!(needed(&refused(OpKind::SetData, "/app")), Some(("/app".into(), "write")));
         assert_eq!(needed(&refused(OpKind::Delete, "/app/c")), Some(("/app".into(), "delete children")));
+        assert_eq!(needed(&refused(OpKind::GetAcl, "/app")), Some(("/app".into(), "read the ACL")));
     }
 
     #[test]

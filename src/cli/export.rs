@@ -12,7 +12,13 @@ use super::CliError;
 
 /// Print the subtree at PATH as tree text (or JSON), as `zczk import` reads it.
 ///
-/// Example: `zczk export --zk 127.0.0.1:2181 /services -o services.zk`
+/// With --acl, each node's ACL follows its line, one `acl SCHEME:ID:PERMS` line per entry
+/// (`acl digest:admin:HASH:cdrwa`), and `zczk import` gives the nodes those ACLs, so a copy
+/// to another cluster keeps them. ZooKeeper shows digest hashes only to a session with ADMIN
+/// permission on the node: export as that identity (--auth), else the export fails.
+///
+/// Examples: `zczk export --zk 127.0.0.1:2181 /services -o services.zk`,
+/// `zczk export --acl --auth digest:admin:secret /services`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Include ephemeral nodes (registered servers) and what is below them.
@@ -24,6 +30,9 @@ pub struct Args {
     /// Print the top node under this name.
     #[arg(long)]
     pub name: Option<String>,
+    /// Include each node's ACL (`acl SCHEME:ID:PERMS` lines; an `acl` list in JSON).
+    #[arg(long)]
+    pub acl: bool,
     /// The output form: tree text, or nested JSON objects with `properties` and `children`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -37,7 +46,12 @@ pub struct Args {
 
 /// Runs `zczk export`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let options = ExportOptions { ephemeral: args.ephemeral, name: args.name.clone(), ..Default::default() };
+    let options = ExportOptions {
+        ephemeral: args.ephemeral,
+        name: args.name.clone(),
+        acl: args.acl,
+        ..Default::default()
+    };
     let text = with_client(&args.zk, Access::Read, |client| async move {
         let store = client.store();
         Ok(match args.format {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use zczk_core::connection::Access;
-use zczk_core::import::{self, ImportOptions};
+use zczk_core::import::{self, Extras, ImportOptions};
 use zczk_core::store::{Acl, Perms};
 
 use super::progress::Bar;
@@ -16,6 +16,12 @@ use super::CliError;
 /// Only what differs is written, each update conditional on the version read. Nodes in ZooKeeper below a node of the file but missing from it are reported as
 /// `extra path not trimmed: /a/b` (unless -q), or deleted with --trim (ephemeral nodes are
 /// kept). The file is checked completely before anything is written.
+///
+/// A node with `acl SCHEME:ID:PERMS` lines in the file (as `zczk export --acl` prints them)
+/// gets exactly that ACL: a new node is created with it, an existing node whose ACL differs
+/// gets it (conditional on the ACL version read). ACL changes are made after the data writes,
+/// also with --atomic (ZooKeeper's transactions cannot change ACLs). Creating children
+/// under a node whose ACL the file narrows needs an identity it grants CREATE to (--auth).
 ///
 /// With --check, a drift check for CI: changes nothing, prints the dry-run report, and exits
 /// 0 when the tree under PATH already matches the file, 1 when it differs (with --trim, extra
@@ -41,7 +47,7 @@ pub struct Args {
     /// SCHEME:ID:PERMS (`digest:admin:HASH:cdrwa`, `auth::cdrwa`, `world:anyone:r`),
     /// comma-separated or with -p repeated, or just permissions for `world:anyone` (letters of
     /// `rwcda` or an integer, 31 = all). Without it, new nodes get the open ACL and existing
-    /// ACLs are left alone.
+    /// ACLs are left alone. Nodes with `acl` lines in the file get those instead.
     #[arg(short, long, value_name = "ACL", value_parser = acl_list)]
     pub permission: Vec<AclList>,
     /// Write everything in one transaction (all or nothing); refused when too large.
@@ -97,10 +103,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let tree = zczk_core::tree::parse_for_import(&text, &args.path)
         .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
     let mut options = ImportOptions {
-        trim: match (args.trim, args.quiet) {
-            (true, _) => Some(true),
-            (false, true) => Some(false),
-            (false, false) => None,
+        extras: match (args.trim, args.quiet) {
+            (true, _) => Extras::Trim,
+            (false, true) => Extras::Ignore,
+            (false, false) => Extras::Report,
         },
         dry_run: args.dry_run || args.check,
         ..ImportOptions::default()

@@ -40,6 +40,7 @@ impl Export {
             ephemeral: self.ephemeral,
             output: self.output,
             name: None,
+            acl: false,
             format: super::text_io::Format::Text,
             path: self.path,
             zk: zk(self.connection),

@@ -22,9 +22,10 @@ pub struct Args {
     #[arg(long)]
     pub children: bool,
     /// The output form: `text` (one path a line) or `json` (one array of paths, or with
-    /// --children of `{"path": ..., "children": [...]}` objects).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    /// --children of `{"path": ..., "children": [...]}` objects). (`--output` is the old
+    /// spelling, kept for scripts; elsewhere `-o/--output` names a file.)
+    #[arg(long, alias = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// The subtree.
     #[arg(default_value = "/")]
     pub path: String,
@@ -42,7 +43,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let mut items = Vec::new();
         while let Some(item) = walk.next().await {
             let item = item?;
-            match (args.output, args.children) {
+            match (args.format, args.children) {
                 (Format::Json, false) => items.push(json!(item.path)),
                 (Format::Json, true) => items.push(json!({"path": item.path, "children": item.children})),
                 (Format::Text, children) => {
@@ -55,7 +56,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        if args.output == Format::Json {
+        if args.format == Format::Json {
             text = format!("{}\n", Value::Array(items));
         }
         Ok(text)

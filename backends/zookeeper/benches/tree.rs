@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
-use zczk_core::import::{self, ImportOptions};
+use zczk_core::import::{self, Extras, ImportOptions};
 use zczk_core::store::{Acl, Connector, CreateOptions, Store};
 use zczk_core::tree;
 
@@ -78,7 +78,7 @@ struct Steps {
 async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: usize) -> Steps {
     let expected = tree::print(&tree::parse(text).expect("the generated text parses"));
     let options = ImportOptions::default();
-    let trim = ImportOptions { trim: Some(true), ..ImportOptions::default() };
+    let trim = ImportOptions { extras: Extras::Trim, ..ImportOptions::default() };
     let mut steps = Steps::default();
     for run in 0..runs() {
         let (done, t) = timed(import::import_tree(store, text, "/", &options, None)).await;

@@ -5,7 +5,7 @@ use super::pipeline::{self, is_conflict, Limits, Write};
 use super::plan::check_size;
 use super::{ImportError, Plan};
 use crate::snapshot::DEFAULT_WINDOW;
-use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
+use crate::store::{MultiError, Store, StoreError};
 
 /// Options of [`apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,16 +76,16 @@ pub async fn apply<S: Store + ?Sized>(
     options: &ApplyOptions,
     mut progress: Option<&mut (dyn FnMut(usize) + Send)>,
 ) -> Result<Applied, ImportError> {
-    let create_options = CreateOptions::new(CreateMode::Persistent).with_acl(plan.acl.clone());
+    let create_options = multi::CreateOptionsOf::new(plan);
     let acl_changes: Vec<Write<'_>> = plan
         .acl_changes
         .iter()
-        .map(|c| Write::SetAcl { path: &c.path, acl: &plan.acl, aversion: c.aversion })
+        .map(|c| Write::SetAcl { path: &c.path, acl: plan.acl_of(&c.acl), aversion: c.aversion })
         .collect();
 
     let limit = store.request_limit();
-    for create in &plan.creates {
-        check_size(&limit, &create.path, &create.data, Some(&create_options))?;
+    for (i, create) in plan.creates.iter().enumerate() {
+        check_size(&limit, &create.path, &create.data, Some(create_options.get(i)))?;
     }
     for update in &plan.updates {
         check_size(&limit, &update.path, &update.data, None)?;
@@ -119,8 +119,11 @@ pub async fn apply<S: Store + ?Sized>(
         return Ok(applied);
     }
 
-    let creates =
-        plan.creates.iter().map(|c| Write::Create { path: &c.path, data: &c.data, options: &create_options });
+    let creates = plan.creates.iter().enumerate().map(|(i, c)| Write::Create {
+        path: &c.path,
+        data: &c.data,
+        options: create_options.get(i),
+    });
     let mut phases = pipeline::by_level(creates, false);
     let updates: Vec<Write<'_>> = plan
         .updates

@@ -13,9 +13,10 @@
 //! [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
-//! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given), plus
+//! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given or the
+//! text gives the node an ACL), plus
 //! one children read when it has children; per extra node one data read (to see whether it is
-//! ephemeral; with `trim` its whole subtree is read); nothing for the children of the import
+//! ephemeral; with [`Extras::Trim`] its whole subtree is read); nothing for the children of the import
 //! point that the text does not name. Data and children reads travel 100 to a request
 //! (`multi_read`); ACL reads one per request. Applying sends one write per node that differs
 //! and nothing for a node that already matches, so an unchanged re-import writes nothing;
@@ -47,13 +48,10 @@ use crate::tree::{self, Node};
 /// writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
-    /// What to do with extra nodes (in ZooKeeper, below a node of the text, but not in the
-    /// text; never the children of the import point itself): `None` reports each as
-    /// `extra path not trimmed: /a/b`, `Some(true)` deletes it recursively (keeping ephemeral
-    /// nodes, with recursive delete's messages), `Some(false)` leaves it silently. An extra that
-    /// is itself ephemeral is always left alone, silently.
-    pub trim: Option<bool>,
-    /// The ACL to enforce. `Some(acl)`: new nodes get `acl`, and so does every existing node
+    /// What to do with extra nodes (see [`Extras`]).
+    pub extras: Extras,
+    /// The ACL to enforce on the nodes the text gives no ACL of their own (`acl` lines, which
+    /// always win). `Some(acl)`: new nodes get `acl`, and so does every existing node
     /// of the text whose ACL differs (each one's ACL is read: one `get_acl` request per node,
     /// which ZooKeeper cannot batch). `None` (the default): new nodes get the open ACL and
     /// existing ACLs are left as they are and not read, so an import never widens an ACL
@@ -64,6 +62,22 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// How to write.
     pub apply: ApplyOptions,
+}
+
+/// What an import does with extra nodes: in ZooKeeper, below a node of the text, but not in
+/// the text (never the children of the import point itself). An extra that is itself
+/// ephemeral (a registered server) is always left alone, silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Extras {
+    /// Leave each in place and report it as `extra path not trimmed: /a/b` (zc.zk's
+    /// `trim=None`).
+    #[default]
+    Report,
+    /// Delete each recursively, keeping ephemeral nodes, with recursive delete's messages
+    /// (`trim=True`).
+    Trim,
+    /// Leave each in place silently (`trim=False`).
+    Ignore,
 }
 
 /// What an import did.
@@ -149,11 +163,9 @@ pub async fn read<S: Store + ?Sized>(
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Snapshot, ImportError> {
     let root = &plan::import_point(root)?;
-    let trim = options.trim;
-    let check_acls = options.acl.is_some();
-    let visit = move |path: &str| {
-        visit_for_import(tree, root, trim, path).map(|v| Visit { acl: v.acl && check_acls, ..v })
-    };
+    let extras = options.extras;
+    let enforce_acl = options.acl.is_some();
+    let visit = move |path: &str| visit_for_import(tree, root, extras, enforce_acl, path);
     let read_options = SnapshotOptions {
         window: options.apply.window,
         skip_zookeeper: true,
@@ -171,9 +183,10 @@ pub async fn read<S: Store + ?Sized>(
         })
 }
 
-/// What to read of the node at `path` for importing `tree` at `root`.
-fn visit_for_import(tree: &Node, root: &str, trim: Option<bool>, path: &str) -> Option<Visit> {
-    const TEXT_NODE: Visit = Visit { children: true, acl: true };
+/// What to read of the node at `path` for importing `tree` at `root`: the ACL of a node of
+/// the text only when an ACL is to be enforced on it (`enforce_acl`: the import's own, or the
+/// node's `acl` lines).
+fn visit_for_import(tree: &Node, root: &str, extras: Extras, enforce_acl: bool, path: &str) -> Option<Visit> {
     if path == root {
         return Some(Visit { children: true, acl: false });
     }
@@ -186,15 +199,15 @@ fn visit_for_import(tree: &Node, root: &str, trim: Option<bool>, path: &str) -> 
             None if depth == 0 => return None,
             // An extra node: its Stat tells whether it is ephemeral; trim needs its subtree.
             None => {
-                return match trim {
-                    Some(true) => Some(Visit { children: true, acl: false }),
-                    None => Some(Visit { children: false, acl: false }),
-                    Some(false) => None,
+                return match extras {
+                    Extras::Trim => Some(Visit { children: true, acl: false }),
+                    Extras::Report => Some(Visit { children: false, acl: false }),
+                    Extras::Ignore => None,
                 }
             }
         }
     }
-    Some(TEXT_NODE)
+    Some(Visit { children: true, acl: enforce_acl || !node.acl.is_empty() })
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::report::{property_changes, ReportLine};
-use super::{ImportError, ImportOptions};
+use super::report::{acl_change, property_changes, ReportLine};
+use super::{Extras, ImportError, ImportOptions};
 use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path::{self, PathError};
 use crate::props;
@@ -19,6 +19,8 @@ pub struct PlannedCreate {
     pub path: String,
     /// Its data.
     pub data: Vec<u8>,
+    /// The ACL the text gives it; `None`: the plan's [`Plan::acl`].
+    pub acl: Option<Vec<Acl>>,
 }
 
 /// An existing node whose data changes.
@@ -32,11 +34,13 @@ pub struct PlannedUpdate {
     pub version: i32,
 }
 
-/// An existing node whose ACL changes to the plan's [`Plan::acl`].
+/// An existing node whose ACL changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedAclChange {
     /// Its path.
     pub path: String,
+    /// The ACL the text gives it; `None`: the plan's [`Plan::acl`].
+    pub acl: Option<Vec<Acl>>,
     /// The ACL version read; the write fails if it changed.
     pub aversion: i32,
 }
@@ -47,7 +51,8 @@ pub struct PlannedAclChange {
 pub struct Plan {
     /// The node imported into.
     pub path: String,
-    /// The ACL of new nodes and of existing nodes whose ACL changes.
+    /// The ACL of new nodes and of existing nodes whose ACL changes, unless the text gives
+    /// them their own.
     pub acl: Vec<Acl>,
     /// Nodes to create, each after its parent.
     pub creates: Vec<PlannedCreate>,
@@ -81,6 +86,11 @@ impl Plan {
     /// The lines a real import reports: extras not trimmed and the ephemeral nodes trim keeps.
     pub fn notices(&self) -> Vec<String> {
         self.lines.iter().filter_map(|line| line.text(false)).collect()
+    }
+
+    /// The ACL a planned create or ACL change gives its node: its own, else [`Plan::acl`].
+    pub fn acl_of<'p>(&'p self, own: &'p Option<Vec<Acl>>) -> &'p [Acl] {
+        own.as_deref().unwrap_or(&self.acl)
     }
 }
 
@@ -177,7 +187,7 @@ fn same_acl(a: &[Acl], b: &[Acl]) -> bool {
 ///
 /// The snapshot must hold the import point, every existing node of the text with its children
 /// (and its ACL, for ACL changes to be planned), each extra node with its Stat, and, for
-/// `trim = Some(true)`, each extra's subtree. The properties of `tree` itself are ignored (the
+/// [`Extras::Trim`], each extra's subtree. The properties of `tree` itself are ignored (the
 /// text format has none above its top-level nodes).
 pub fn plan(
     tree: &Node,
@@ -217,8 +227,15 @@ pub fn plan(
             plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
         }
         if let Some(acl) = &state.acl {
-            if !same_acl(acl, &plan.acl) {
-                plan.acl_changes.push(PlannedAclChange { path: path.clone(), aversion: state.stat.aversion });
+            let own = own_acl(node);
+            let wanted = plan.acl_of(&own);
+            if !same_acl(acl, wanted) {
+                plan.lines.push(ReportLine::Change(acl_change(&path, acl, wanted)));
+                plan.acl_changes.push(PlannedAclChange {
+                    path: path.clone(),
+                    acl: own,
+                    aversion: state.stat.aversion,
+                });
             }
         }
         if state.stat.is_ephemeral() {
@@ -226,7 +243,7 @@ pub fn plan(
                 return Err(ImportError::EphemeralParent { path: path::child(&path, name) });
             }
         }
-        plan_extras(snapshot, &path, node, options.trim, &mut plan);
+        plan_extras(snapshot, &path, node, options.extras, &mut plan);
         stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
     }
     Ok(plan)
@@ -239,13 +256,18 @@ fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), Impo
         let (_, data) = node_data(&path, node)?;
         plan.lines.push(ReportLine::Change(format!("add {path}")));
         stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
-        plan.creates.push(PlannedCreate { path, data });
+        plan.creates.push(PlannedCreate { path, data, acl: own_acl(node) });
     }
     Ok(())
 }
 
+/// The ACL the text gives `node`, if any.
+fn own_acl(node: &Node) -> Option<Vec<Acl>> {
+    (!node.acl.is_empty()).then(|| node.acl.clone())
+}
+
 /// Plans what happens to the children of the existing node `path` that the text lacks.
-fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, trim: Option<bool>, plan: &mut Plan) {
+fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, extras: Extras, plan: &mut Plan) {
     let Some(state) = snapshot.get(path) else { return };
     for name in state.child_names() {
         if node.children.contains_key(name) {
@@ -257,10 +279,10 @@ fn plan_extras(snapshot: &Snapshot, path: &str, node: &Node, trim: Option<bool>,
             Some(extra_state) if !extra_state.stat.is_ephemeral() => {}
             _ => continue,
         }
-        match trim {
-            None => plan.lines.push(ReportLine::ExtraNotTrimmed(extra)),
-            Some(false) => {}
-            Some(true) => {
+        match extras {
+            Extras::Report => plan.lines.push(ReportLine::ExtraNotTrimmed(extra)),
+            Extras::Ignore => {}
+            Extras::Trim => {
                 let deletion =
                     plan_delete(snapshot, &extra, DeleteRules { force: false, quiet_if_ephemeral: true });
                 plan.deletes.extend(deletion.deletes);

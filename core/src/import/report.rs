@@ -3,13 +3,15 @@
 use serde_json::{Map, Value};
 
 use crate::delete::DeleteNote;
+use crate::store::Acl;
 use crate::tree::{self, LINK_SUFFIX};
 
 /// One line of an import's report, as a value; [`ReportLine::text`] words it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReportLine {
     /// A change to a node of the text, shown by a dry run only: a property change of an
-    /// existing node (`/test a change from 1 to 2`) or a new node (`add /x`).
+    /// existing node (`/test a change from 1 to 2`), an ACL change
+    /// (`/test change ACL from world:anyone:cdrwa to world:anyone:r`) or a new node (`add /x`).
     Change(String),
     /// An extra node left in place (trim unset): `extra path not trimmed: /a/b`.
     ExtraNotTrimmed(String),
@@ -72,4 +74,11 @@ pub(crate) fn property_changes(
         };
         out.push(ReportLine::Change(line));
     }
+}
+
+/// The change line for an existing node at `path` whose ACL goes from `old` to `new`, each
+/// as its entries `SCHEME:ID:PERMS` joined by `, ` (a form no property change line has).
+pub(crate) fn acl_change(path: &str, old: &[Acl], new: &[Acl]) -> String {
+    let show = |acl: &[Acl]| acl.iter().map(Acl::to_string).collect::<Vec<_>>().join(", ");
+    format!("{path} change ACL from {} to {}", show(old), show(new))
 }

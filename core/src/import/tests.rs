@@ -40,8 +40,8 @@ fn snap(root: &str, nodes: Vec<(&str, NodeState)>) -> Snapshot {
     s
 }
 
-fn trim(trim: Option<bool>) -> ImportOptions {
-    ImportOptions { trim, ..ImportOptions::default() }
+fn extras(extras: Extras) -> ImportOptions {
+    ImportOptions { extras, ..ImportOptions::default() }
 }
 
 fn paths<T>(items: &[T], path: impl Fn(&T) -> &str) -> Vec<&str> {
@@ -185,9 +185,57 @@ fn differing_acl_is_changed_with_the_aversion_read() {
     let options = ImportOptions { acl: Some(two.clone()), ..ImportOptions::default() };
     let plan = plan(&t, "/", &s, &options).unwrap();
     // /a has the open ACL: changed; /b has the same entries in another order: left alone.
-    assert_eq!(plan.acl_changes, [PlannedAclChange { path: "/a".into(), aversion: 2 }]);
+    assert_eq!(plan.acl_changes, [PlannedAclChange { path: "/a".into(), acl: None, aversion: 2 }]);
     assert_eq!(plan.acl, two);
     assert!(plan.updates.is_empty());
+}
+
+#[test]
+fn a_nodes_own_acl_wins_for_creates_and_changes_and_the_dry_run_says_so() {
+    let own = vec![Acl::new(Perms::ALL, "digest", "admin:H="), Acl::new(Perms::READ, "world", "anyone")];
+    let with_own = |children| {
+        let mut n = node(json!({}), children);
+        n.acl = own.clone();
+        n
+    };
+    let mut s = snap("/", vec![("/a", existing("")), ("/same", existing(""))]);
+    if let Some(n) = s.nodes.get_mut("/same") {
+        n.acl = Some(own.iter().rev().cloned().collect());
+    }
+    let t = text(vec![
+        ("a", with_own(vec![])),
+        ("same", with_own(vec![])),
+        ("new", with_own(vec![("plain", node(json!({}), vec![]))])),
+    ]);
+    let options = ImportOptions { acl: Some(Acl::read_only()), ..ImportOptions::default() };
+    let plan = plan(&t, "/", &s, &options).unwrap();
+    let creates: Vec<_> = plan.creates.iter().map(|c| (c.path.as_str(), plan.acl_of(&c.acl))).collect();
+    assert_eq!(creates, [("/new", &own[..]), ("/new/plain", &Acl::read_only()[..])]);
+    // /a has the open ACL; /same has the text's entries in another order.
+    assert_eq!(
+        plan.acl_changes,
+        [PlannedAclChange { path: "/a".into(), acl: Some(own.clone()), aversion: 2 }]
+    );
+    assert_eq!(
+        plan.report(),
+        [
+            "/a change ACL from world:anyone:rwcda to digest:admin:H=:rwcda, world:anyone:r",
+            "add /new",
+            "add /new/plain",
+        ]
+    );
+    assert!(plan.notices().is_empty());
+}
+
+#[test]
+fn an_acl_change_from_the_import_option_is_reported_too() {
+    let s = snap("/", vec![("/a", existing(r#"{"x":1}"#))]);
+    let t = text(vec![("a", node(json!({"x": 2}), vec![]))]);
+    let options = ImportOptions { acl: Some(Acl::read_only()), ..ImportOptions::default() };
+    assert_eq!(
+        plan(&t, "/", &s, &options).unwrap().report(),
+        ["/a x change from 1 to 2", "/a change ACL from world:anyone:rwcda to world:anyone:r"]
+    );
 }
 
 #[test]
@@ -221,7 +269,7 @@ fn with_extras() -> (Node, Snapshot) {
 #[test]
 fn trim_unset_reports_each_extra() {
     let (t, s) = with_extras();
-    let plan = plan(&t, "/", &s, &trim(None)).unwrap();
+    let plan = plan(&t, "/", &s, &extras(Extras::Report)).unwrap();
     let expected = ["extra path not trimmed: /top/extra", "extra path not trimmed: /top/keep/more"];
     assert_eq!(plan.report(), expected);
     assert_eq!(plan.notices(), expected);
@@ -231,14 +279,14 @@ fn trim_unset_reports_each_extra() {
 #[test]
 fn trim_false_is_silent() {
     let (t, s) = with_extras();
-    let plan = plan(&t, "/", &s, &trim(Some(false))).unwrap();
+    let plan = plan(&t, "/", &s, &extras(Extras::Ignore)).unwrap();
     assert!(plan.report().is_empty() && plan.deletes.is_empty());
 }
 
 #[test]
 fn trim_true_deletes_extras_children_first_with_versions() {
     let (t, s) = with_extras();
-    let plan = plan(&t, "/", &s, &trim(Some(true))).unwrap();
+    let plan = plan(&t, "/", &s, &extras(Extras::Trim)).unwrap();
     assert_eq!(
         paths(&plan.deletes, |d| &d.path),
         ["/top/extra/x/y", "/top/extra/x", "/top/extra", "/top/keep/more"]
@@ -269,7 +317,7 @@ fn trim_keeps_ephemeral_descendants_of_extras() {
         ],
     );
     let t = text(vec![("top", node(json!({}), vec![]))]);
-    let plan = plan(&t, "/", &s, &trim(Some(true))).unwrap();
+    let plan = plan(&t, "/", &s, &extras(Extras::Trim)).unwrap();
     assert_eq!(plan.deletes, [PlannedDelete { path: "/top/svc/old".into(), version: 7 }]);
     assert_eq!(
         plan.notices(),
@@ -297,8 +345,8 @@ fn ephemeral_extra_is_never_deleted_nor_reported() {
         vec![("/svc", existing("")), ("/svc/providers", existing("")), ("/svc/providers/h:1", ephemeral(""))],
     );
     let t = text(vec![("svc", node(json!({}), vec![("providers", node(json!({}), vec![]))]))]);
-    for mode in [None, Some(true), Some(false)] {
-        let plan = plan(&t, "/", &s, &trim(mode)).unwrap();
+    for mode in [Extras::Report, Extras::Trim, Extras::Ignore] {
+        let plan = plan(&t, "/", &s, &extras(mode)).unwrap();
         assert!(plan.is_empty(), "trim {mode:?}: {plan:?}");
         assert!(plan.report().is_empty(), "trim {mode:?}");
     }
@@ -309,8 +357,8 @@ fn children_of_the_import_point_are_never_trimmed() {
     let s =
         snap("/app", vec![("/app/a", existing("")), ("/app/b", existing("")), ("/app/b/x", existing(""))]);
     let t = text(vec![("a", node(json!({}), vec![]))]);
-    for mode in [None, Some(true)] {
-        let plan = plan(&t, "/app", &s, &trim(mode)).unwrap();
+    for mode in [Extras::Report, Extras::Trim] {
+        let plan = plan(&t, "/app", &s, &extras(mode)).unwrap();
         assert!(plan.is_empty() && plan.report().is_empty(), "trim {mode:?}: {plan:?}");
     }
 }
@@ -319,7 +367,7 @@ fn children_of_the_import_point_are_never_trimmed() {
 fn import_into_a_subtree_touches_only_that_subtree() {
     let s = snap("/app", vec![("/app/a", existing(r#"{"v":"1"}"#))]);
     let t = text(vec![("a", node(json!({"v": "2"}), vec![])), ("n", node(json!({}), vec![]))]);
-    let plan = plan(&t, "/app/", &s, &trim(Some(true))).unwrap();
+    let plan = plan(&t, "/app/", &s, &extras(Extras::Trim)).unwrap();
     assert_eq!(plan.path, "/app");
     assert_eq!(paths(&plan.updates, |u| &u.path), ["/app/a"]);
     assert_eq!(paths(&plan.creates, |c| &c.path), ["/app/n"]);
@@ -330,7 +378,7 @@ fn import_into_a_subtree_touches_only_that_subtree() {
 fn extras_come_after_the_nodes_own_lines_and_before_its_childrens() {
     let s = snap("/", vec![("/t", existing(r#"{"a":"1"}"#)), ("/t/b", existing("")), ("/t/z", existing(""))]);
     let t = text(vec![("t", node(json!({"a": "2"}), vec![("b", node(json!({"c": "3"}), vec![]))]))]);
-    let plan = plan(&t, "/", &s, &trim(None)).unwrap();
+    let plan = plan(&t, "/", &s, &extras(Extras::Report)).unwrap();
     assert_eq!(
         plan.report(),
         ["/t a change from 1 to 2", "extra path not trimmed: /t/z", "/t/b add property c = 3"]
@@ -415,20 +463,44 @@ fn children_under_an_existing_ephemeral_are_refused() {
 fn import_reads_text_nodes_with_acl_and_extras_per_trim_mode() {
     let t = text(vec![("a", node(json!({}), vec![("b", node(json!({}), vec![]))]))]);
     let full = Some(Visit { children: true, acl: true });
-    assert_eq!(visit_for_import(&t, "/r", None, "/r"), Some(Visit { children: true, acl: false }));
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a"), full);
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a/b"), full);
     assert_eq!(
-        visit_for_import(&t, "/r", None, "/r/zz"),
+        visit_for_import(&t, "/r", Extras::Report, true, "/r"),
+        Some(Visit { children: true, acl: false })
+    );
+    assert_eq!(visit_for_import(&t, "/r", Extras::Report, true, "/r/a"), full);
+    assert_eq!(visit_for_import(&t, "/r", Extras::Report, true, "/r/a/b"), full);
+    assert_eq!(
+        visit_for_import(&t, "/r", Extras::Report, true, "/r/zz"),
         None,
         "children of the import point not in the text"
     );
-    assert_eq!(visit_for_import(&t, "/r", None, "/r/a/x"), Some(Visit { children: false, acl: false }));
-    assert_eq!(visit_for_import(&t, "/r", Some(false), "/r/a/x"), None);
-    assert_eq!(visit_for_import(&t, "/r", Some(true), "/r/a/x"), Some(Visit { children: true, acl: false }));
     assert_eq!(
-        visit_for_import(&t, "/r", Some(true), "/r/a/x/y"),
+        visit_for_import(&t, "/r", Extras::Report, true, "/r/a/x"),
+        Some(Visit { children: false, acl: false })
+    );
+    assert_eq!(visit_for_import(&t, "/r", Extras::Ignore, true, "/r/a/x"), None);
+    assert_eq!(
+        visit_for_import(&t, "/r", Extras::Trim, true, "/r/a/x"),
         Some(Visit { children: true, acl: false })
     );
-    assert_eq!(visit_for_import(&t, "/", None, "/a"), full);
+    assert_eq!(
+        visit_for_import(&t, "/r", Extras::Trim, true, "/r/a/x/y"),
+        Some(Visit { children: true, acl: false })
+    );
+    assert_eq!(visit_for_import(&t, "/", Extras::Report, true, "/a"), full);
+}
+
+#[test]
+fn import_reads_the_acl_of_text_nodes_that_give_one_without_an_import_acl() {
+    let mut a = node(json!({}), vec![("b", node(json!({}), vec![]))]);
+    a.acl = Acl::read_only();
+    let t = text(vec![("a", a)]);
+    assert_eq!(
+        visit_for_import(&t, "/", Extras::Report, false, "/a"),
+        Some(Visit { children: true, acl: true })
+    );
+    assert_eq!(
+        visit_for_import(&t, "/", Extras::Report, false, "/a/b"),
+        Some(Visit { children: true, acl: false })
+    );
 }

@@ -1,4 +1,5 @@
-//! What ZooKeeper accepts of a tree's nodes: their names, their data, and where they go.
+//! What ZooKeeper accepts of a tree's nodes: their names, their data, their ACL entries, and
+//! where they go.
 //!
 //! One rule each, used by the parser (which reports the line and column) and by import (for
 //! trees built in code), so that `validate` refuses exactly what `import` refuses.
@@ -8,7 +9,7 @@ use serde_json::{Map, Value};
 use super::Node;
 use crate::path;
 use crate::props::{self, EncodeError};
-use crate::store::RequestLimit;
+use crate::store::{Acl, RequestLimit};
 
 /// Why a node whose path alone fills a request is refused: the server drops the connection of
 /// any request longer than its limit.
@@ -68,4 +69,17 @@ pub(crate) fn data(node: &Node, path: &str) -> Result<(Map<String, Value>, Vec<u
         return Err(Refusal::DataTooLarge { size: data.len(), limit });
     }
     Ok((properties, data))
+}
+
+/// Checks an ACL entry as every ZooKeeper server does, whatever authentication providers it
+/// has: `world`'s only id is `anyone`, and a `digest` id is `USER:HASH`. (Which other schemes a
+/// server knows depends on its configuration; it refuses an unknown one when it is written.)
+pub(crate) fn acl_entry(acl: &Acl) -> Result<(), &'static str> {
+    match acl.scheme.as_str() {
+        "world" if acl.id != "anyone" => Err("the `world` scheme has one id, `anyone`"),
+        "digest" if !matches!(acl.id.split_once(':'), Some((_, hash)) if !hash.is_empty() && !hash.contains(':')) => {
+            Err("a `digest` id is USER:HASH (the base64 SHA-1 hash of USER:PASSWORD)")
+        }
+        _ => Ok(()),
+    }
 }

@@ -22,6 +22,8 @@ pub(crate) enum Item {
     Link(String),
     /// A property link, by name.
     PropertyLink(String),
+    /// An ACL entry, by its text `SCHEME:ID:PERMS`.
+    Acl(String),
 }
 
 /// Comment lines (trimmed, `#` included) by the item they precede.

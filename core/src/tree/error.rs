@@ -7,8 +7,8 @@
 pub enum ParseErrorKind {
     /// The line is none of the line classes.
     #[error(
-        "unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or \
-         `name => path [property]`"
+        "unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path`, \
+         `name => path [property]` or `acl SCHEME:ID:PERMS`"
     )]
     UnrecognizedLine,
     /// The line contains `->` but is not a node link.
@@ -17,6 +17,19 @@ pub enum ParseErrorKind {
     /// The line contains `=>` but is not a property link.
     #[error("bad link format: expected `name => path [property]`")]
     BadPropertyLinkFormat,
+    /// A line starting with `acl` that is not one ACL entry `acl SCHEME:ID:PERMS` ZooKeeper
+    /// accepts.
+    #[error("bad ACL line: {reason} (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)")]
+    BadAcl {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The same ACL entry twice for one node (ZooKeeper would keep it once).
+    #[error("duplicate ACL entry `{entry}`: it is already given above for this node")]
+    DuplicateAcl {
+        /// The entry, `SCHEME:ID:PERMS`.
+        entry: String,
+    },
     /// The text after `name =` is not a literal of the value grammar.
     #[error("bad value: {message}")]
     BadValue {

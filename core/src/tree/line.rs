@@ -1,6 +1,8 @@
 //! Classifying one line of tree text, stripped of its indentation.
 //!
-//! The classes are tried in upstream's order: property link, property, node link, node. Each
+//! The classes are tried in upstream's order: property link, property, node link, node; then
+//! zczk's own ACL line, `acl SCHEME:ID:PERMS`, which takes only lines that are none of the
+//! others (a property, link or node named `acl` keeps its meaning). Each
 //! class is a pattern `NAME <op> REST` in which `NAME` is a run of non-blank characters that
 //! may itself contain the operator: as with upstream's greedy regular expressions, the
 //! longest `NAME` for which the rest of the line still fits wins. So `a=b=1` is the property
@@ -10,8 +12,11 @@
 
 use serde_json::Value;
 
+use super::check;
 use super::error::ParseErrorKind;
 use super::value::parse_value_at;
+use super::ACL_KEYWORD;
+use crate::store::{Acl, Perms};
 
 /// What one item line says.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +49,8 @@ pub(crate) enum Line<'a> {
         /// The target as written (a path, or a path, blanks and a property name).
         target: &'a str,
     },
+    /// `acl SCHEME:ID:PERMS`: one entry of the node's ACL.
+    Acl(Acl),
 }
 
 /// A line that is none of the classes, at a byte offset of the stripped line.
@@ -95,6 +102,15 @@ pub(crate) fn classify(s: &str) -> Result<Line<'_>, LineError> {
     }
     if let Some((name, node_type)) = node(s, first) {
         return Ok(Line::Node { name, node_type });
+    }
+    if first == ACL_KEYWORD {
+        let entry = s[first_end..].trim_start();
+        let at = s.len() - entry.len();
+        return acl_entry(entry).map(Line::Acl).map_err(|(offset, reason)| LineError {
+            offset: at + offset,
+            kind: ParseErrorKind::BadAcl { reason },
+            node_like: false,
+        });
     }
     let (kind, node_like) = if has(b"->") {
         (ParseErrorKind::BadLinkFormat, false)
@@ -159,6 +175,30 @@ fn node<'s>(s: &'s str, first: &'s str) -> Option<(&'s str, Option<&'s str>)> {
         let node_type = after_op(s, k + 1, ":")?;
         (!node_type.is_empty()).then_some((&name_part[..k], Some(node_type)))
     })
+}
+
+/// `SCHEME:ID:PERMS` (the scheme ends at the first colon, the permission letters follow the
+/// last, the id is what is between), checked as ZooKeeper checks ACL entries; on error, the
+/// byte offset in `entry` to point at and why.
+fn acl_entry(entry: &str) -> Result<Acl, (usize, &'static str)> {
+    const FORM: &str = "expected SCHEME:ID:PERMS after `acl`";
+    let Some((scheme, rest)) = entry.split_once(':') else { return Err((0, FORM)) };
+    if scheme.is_empty() || scheme.contains(char::is_whitespace) {
+        return Err((
+            0,
+            "expected a scheme (`world`, `digest`, `ip`, ...) without blanks before the first `:`",
+        ));
+    }
+    let Some((id, letters)) = rest.rsplit_once(':') else { return Err((scheme.len() + 1, FORM)) };
+    let Some(perms) = Perms::parse(letters).filter(|p| p.0 != 0) else {
+        return Err((
+            entry.len() - letters.len(),
+            "expected permissions: letters of `rwcda`, each at most once",
+        ));
+    };
+    let acl = Acl::new(perms, scheme, id);
+    check::acl_entry(&acl).map_err(|reason| (scheme.len() + 1, reason))?;
+    Ok(acl)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The tree text format and its plain-data model.
 //!
 //! A [`Node`] is plain data: properties (JSON values), node links (`name -> path`), property
-//! links (`name => path [property]`) and children, in ordered maps so that printing is
-//! deterministic. The root of a parsed text is a nameless `Node` whose children are the
+//! links (`name => path [property]`), ACL entries (`acl SCHEME:ID:PERMS`, when the text gives
+//! the node's ACL) and children, in ordered maps so that printing is deterministic. The root of a parsed text is a nameless `Node` whose children are the
 //! text's top-level nodes.
 //!
 //! - [`parse`] / [`parse_all`]: text to a tree (the first error, or every error, each with
@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::store::Acl;
+
 /// One node of a tree.
 ///
 /// In ZooKeeper the node's data holds all three kinds of property in one JSON object: plain
@@ -37,6 +39,10 @@ pub struct Node {
     pub links: BTreeMap<String, String>,
     /// Property links: link name (without ` =>`) to target text, `path` or `path property`.
     pub property_links: BTreeMap<String, String>,
+    /// The node's ACL, one `acl SCHEME:ID:PERMS` line per entry, in the order given; empty
+    /// when the text gives none (import then gives the node its default ACL). It is not part
+    /// of the node's data.
+    pub acl: Vec<Acl>,
     /// Children by name.
     pub children: BTreeMap<String, Node>,
 }
@@ -45,6 +51,8 @@ pub struct Node {
 pub const LINK_SUFFIX: &str = " ->";
 /// The suffix that marks a property link in a node's properties.
 pub const PROPERTY_LINK_SUFFIX: &str = " =>";
+/// The word that starts an ACL line (`acl world:anyone:r`).
+pub const ACL_KEYWORD: &str = "acl";
 
 impl Node {
     /// The node's `type`, when it is a non-empty string (what the format shows after the name).

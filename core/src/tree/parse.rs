@@ -267,6 +267,7 @@ impl<'t> Parser<'t, '_> {
             Line::Property { name, .. } => Item::Property(name.to_string()),
             Line::Link { name, .. } => Item::Link(name.to_string()),
             Line::PropertyLink { name, .. } => Item::PropertyLink(name.to_string()),
+            Line::Acl(entry) => Item::Acl(entry.to_string()),
         };
         if let Some(comments) = &mut self.comments {
             let pending = std::mem::take(&mut comments.pending);
@@ -335,7 +336,8 @@ impl<'t> Parser<'t, '_> {
     }
 }
 
-/// Adds a property or link line to `node`; a name already given is a duplicate.
+/// Adds a property, link or ACL line to `node`; a name (or ACL entry) already given is a
+/// duplicate.
 fn add_property(node: &mut Node, line: Line<'_>) -> Option<ParseErrorKind> {
     use std::collections::btree_map::Entry;
     let duplicate = |name: &str, suffix: &str| {
@@ -360,6 +362,10 @@ fn add_property(node: &mut Node, line: Line<'_>) -> Option<ParseErrorKind> {
                 slot.insert(target.to_string());
             }
         },
+        Line::Acl(entry) if node.acl.contains(&entry) => {
+            return Some(ParseErrorKind::DuplicateAcl { entry: entry.to_string() });
+        }
+        Line::Acl(entry) => node.acl.push(entry),
         Line::Node { .. } => {}
     }
     None

@@ -1,8 +1,9 @@
 //! Printing a [`Node`](super::Node) as canonical tree text.
 //!
 //! Two spaces per level. Each node is its `/name` line (with ` : type` when the type is a
-//! non-empty string that line can hold), then its properties sorted by name, its node links
-//! sorted, its property links sorted, then its children sorted by name. Values print as
+//! non-empty string that line can hold), then its ACL entries (`acl SCHEME:ID:PERMS`) in their
+//! order, its properties sorted by name, its node links sorted, its property links sorted,
+//! then its children sorted by name. Values print as
 //! Python 3 literals, so zc.zk can read the text too.
 
 use std::fmt::Write as _;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::comments::{Comments, Item};
 use super::value::write_value;
-use super::Node;
+use super::{Node, ACL_KEYWORD};
 
 /// Prints the children of `root` as tree text (the root's own line, and so its properties,
 /// are not printed). [`parse`](super::parse) reads the text back to an equal tree whenever
@@ -20,7 +21,8 @@ use super::Node;
 /// characters), property names without `=>`, node link names without `=`; link targets one
 /// word, property link targets one or two; values within the value grammar (integers in the
 /// i64 range, nesting within [`MAX_VALUE_DEPTH`](super::MAX_VALUE_DEPTH)); each node's data
-/// within ZooKeeper's size limit. Anything else is printed as it is and refused by the
+/// within ZooKeeper's size limit; ACL entries that ZooKeeper accepts, each once, with
+/// permissions and a scheme without blanks that starts with neither `=` nor `->`. Anything else is printed as it is and refused by the
 /// parser.
 pub fn print(root: &Node) -> String {
     print_with(root, None)
@@ -84,6 +86,12 @@ fn write_node(
     }
     out.push('\n');
 
+    for entry in &node.acl {
+        let entry = entry.to_string();
+        write_comments(out, depth + 1, before(Item::Acl(entry.clone())));
+        indent(out, depth + 1);
+        let _ = writeln!(out, "{ACL_KEYWORD} {entry}");
+    }
     let mut names: Vec<&String> =
         node.properties.keys().filter(|name| !(header.is_some() && *name == "type")).collect();
     names.sort_unstable();

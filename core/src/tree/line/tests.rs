@@ -108,3 +108,19 @@ fn unrecognized_lines() {
     assert!(classify("/a b").unwrap_err().node_like);
     assert!(!classify("hello").unwrap_err().node_like);
 }
+
+#[test]
+fn acl_line_takes_only_what_no_other_class_does() {
+    use crate::store::{Acl, Perms};
+    assert_eq!(classify("acl world:anyone:r"), Ok(Line::Acl(Acl::new(Perms::READ, "world", "anyone"))));
+    assert_eq!(
+        classify("acl  digest:u:a=b->c:cdrwa"),
+        Ok(Line::Acl(Acl::new(Perms::ALL, "digest", "u:a=b->c")))
+    );
+    assert_eq!(classify("acl = 1"), Ok(Line::Property { name: "acl", value: json!(1) }));
+    assert_eq!(classify("acl -> /x"), Ok(Line::Link { name: "acl", target: "/x" }));
+    assert_eq!(classify("acl => /x y"), Ok(Line::PropertyLink { name: "acl", target: "/x y" }));
+    assert_eq!(classify("/acl"), Ok(node("acl", None)));
+    assert_eq!(kind("acls world:anyone:r"), ParseErrorKind::UnrecognizedLine);
+    assert!(matches!(kind("acl world"), ParseErrorKind::BadAcl { .. }));
+}

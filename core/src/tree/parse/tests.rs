@@ -129,7 +129,7 @@ fn display_is_one_line() {
 
 #[test]
 fn unrecognized_line() {
-    insta::assert_snapshot!(report("/a\n  hello world\n"), @"2:3: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or `name => path [property]`");
+    insta::assert_snapshot!(report("/a\n  hello world\n"), @"2:3: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path`, `name => path [property]` or `acl SCHEME:ID:PERMS`");
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn parse_all_reports_every_error_and_parse_the_first() {
 #[test]
 fn lines_under_a_bad_node_are_checked_but_not_kept() {
     insta::assert_snapshot!(report("/a b\n  x = 1\n  y = oops\n"), @r"
-    1:1: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path` or `name => path [property]`
+    1:1: unrecognized line: expected `/node`, `/node : type`, `name = value`, `name -> path`, `name => path [property]` or `acl SCHEME:ID:PERMS`
     3:7: bad value: unknown name `oops`: expected a value (a number, a quoted string, True, False, None, a list, a tuple or a dict) (values are literals, never evaluated)
     ");
 }
@@ -385,4 +385,47 @@ proptest! {
     fn never_panics_on_any_text(text in any::<String>()) {
         let _ = parse_all(&text);
     }
+}
+
+#[test]
+fn acl_lines_give_the_node_its_acl_in_order() {
+    use crate::store::{Acl, Perms};
+    let root = tree(
+        "/app : service\n\
+         \x20 acl digest:admin:x1y2Z3+/=:cdrwa\n\
+         \x20 acl world:anyone:r\n\
+         \x20 acl x509:CN=App Server,O=Example:rw\n\
+         \x20 acl = 'a property'\n\
+         \x20 /c\n",
+    );
+    let app = child(&root, "app");
+    assert_eq!(
+        app.acl,
+        [
+            Acl::new(Perms::ALL, "digest", "admin:x1y2Z3+/="),
+            Acl::new(Perms::READ, "world", "anyone"),
+            Acl::new(Perms::READ | Perms::WRITE, "x509", "CN=App Server,O=Example"),
+        ]
+    );
+    // A property named `acl` is a property; ACL lines are no part of the node's data.
+    assert_eq!(app.properties.get("acl"), Some(&json!("a property")));
+    assert_eq!(app.properties.len(), 2);
+    assert!(child(&root, "app/c").acl.is_empty());
+}
+
+#[test]
+fn bad_acl_lines_point_at_what_is_wrong() {
+    insta::assert_snapshot!(report(
+        "/a\n  acl\n  acl world\n  acl world:anyone:rx\n  acl world:someone:r\n  acl digest:admin:cdrwa\n  \
+         acl wo rld:anyone:r\n  acl world:anyone:r\n  acl world:anyone:r\nacl world:anyone:r\n"
+    ), @r"
+    2:6: bad ACL line: expected SCHEME:ID:PERMS after `acl` (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    3:7: bad ACL line: expected SCHEME:ID:PERMS after `acl` (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    4:20: bad ACL line: expected permissions: letters of `rwcda`, each at most once (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    5:13: bad ACL line: the `world` scheme has one id, `anyone` (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    6:14: bad ACL line: a `digest` id is USER:HASH (the base64 SHA-1 hash of USER:PASSWORD) (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    7:7: bad ACL line: expected a scheme (`world`, `digest`, `ip`, ...) without blanks before the first `:` (e.g. `acl world:anyone:r`, `acl digest:admin:HASH:cdrwa`)
+    9:3: duplicate ACL entry `world:anyone:r`: it is already given above for this node
+    10:1: property above the top-level nodes: expected a `/node` line (properties belong to a node)
+    ");
 }

@@ -48,6 +48,18 @@ fn canonical_order_and_python_literals() {
 }
 
 #[test]
+fn acl_lines_follow_the_node_line_in_their_order() {
+    use crate::store::{Acl, Perms};
+    let mut app = node(json!({"x": 1, "acl": "p"}));
+    app.acl = vec![Acl::new(Perms::READ, "world", "anyone"), Acl::new(Perms::ALL, "digest", "admin:H=")];
+    app.children.insert("c".into(), Node::default());
+    let tree = root(vec![("app", app)]);
+    let text = print(&tree);
+    assert_eq!(text, "/app\n  acl world:anyone:r\n  acl digest:admin:H=:rwcda\n  acl = 'p'\n  x = 1\n  /c\n");
+    assert_eq!(parse(&text).unwrap(), tree);
+}
+
+#[test]
 fn empty_tree_prints_nothing() {
     assert_eq!(print(&Node::default()), "");
 }
@@ -133,8 +145,9 @@ fn any_node() -> impl Strategy<Value = Node> {
         (path(), prop::option::of(name(""))).prop_map(|(p, n)| n.map_or(p.clone(), |n| format!("{p} {n}"))),
         0..3,
     );
-    let leaf = (properties, node_type, links, property_links).prop_map(
-        |(props, node_type, links, property_links)| {
+    let acl = prop_oneof![2 => Just(Vec::new()), 1 => crate::testkit::acl()];
+    let leaf = (properties, node_type, links, property_links, acl).prop_map(
+        |(props, node_type, links, property_links, acl)| {
             let mut properties = Map::new();
             for (name, value) in props {
                 properties.insert(name.replace("=>", "=_>"), value);
@@ -142,7 +155,7 @@ fn any_node() -> impl Strategy<Value = Node> {
             if let Some(t) = node_type {
                 properties.insert("type".into(), t);
             }
-            Node { properties, links, property_links, children: Default::default() }
+            Node { properties, links, property_links, acl, children: Default::default() }
         },
     );
     leaf.prop_recursive(4, 40, 4, |inner| {
