@@ -542,13 +542,13 @@ fn import_check_exits_1_when_the_tree_differs(t: &Target) {
 }
 
 /// A `zczk serve` process on a free port, killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    zk: String,
+    pub(crate) zk: String,
 }
 
 impl Served {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
             .args(["serve", "--port", "0"])
             .stdout(Stdio::piped())
@@ -614,7 +614,7 @@ mod watch_prints_a_line_when_a_linked_node_changes {
 }
 
 /// A child process killed when the test ends, even when it fails.
-struct Killed(std::process::Child);
+pub(crate) struct Killed(pub(crate) std::process::Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
