@@ -28,6 +28,11 @@ impl Ui {
         if write {
             command.arg("--write");
         }
+        Ui::spawn(command)
+    }
+
+    /// Runs `command` (a `zczk ui` command line) and waits for its address.
+    fn spawn(mut command: StdCommand) -> Ui {
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -138,11 +143,23 @@ async fn the_page_is_served_from_the_binary() {
     assert_ne!(token, self::token(&Ui::start("mem:", true)).await, "a new token for each run");
 }
 
+/// Credentials stay in the server: neither the page nor the API shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_reach_the_page() {
+    let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"));
+    command.args(["ui", "--zk", "mem:", "--listen", "127.0.0.1:0", "--auth", "digest:admin:s3cret"]);
+    let ui = Ui::spawn(command);
+    for path in ["/", "/api/info", "/app.js", "/api/node?path=%2F"] {
+        let answer = get(&ui, path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(!answer.text.contains("s3cret") && !answer.text.contains("admin"), "{path}: {}", answer.text);
+    }
+}
+
 /// The tree a level at a time, node details with links followed, Stat, the graph, and an
 /// import's plan, on `mem:` (filled through the page's own import).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_show_the_tree_links_and_graph() {
-    let ui = Ui::start("mem:", true);
+async fn reads_show_the_tree_links_and_graph(zk: &str) {
+    let ui = Ui::start(zk, true);
     let token = token(&ui).await;
     let applied = write(&ui, &token, "/api/import/apply", json!({"text": SERVICES})).await;
     assert_eq!((applied.status, &applied.json), (200, &json!({"lines": []})));
@@ -151,7 +168,11 @@ async fn reads_show_the_tree_links_and_graph() {
     assert_eq!(root.status, 200, "{}", root.text);
     let names: Vec<&str> =
         root.json["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["cache", "config", "databases", "lb", "web", "zookeeper"]);
+    // `/zookeeper` is there, except below a chroot.
+    assert_eq!(
+        names.into_iter().filter(|n| *n != "zookeeper").collect::<Vec<_>>(),
+        ["cache", "config", "databases", "lb", "web"]
+    );
     let web = &root.json["children"][4];
     assert_eq!(
         (web["path"].as_str(), web["type"].as_str(), web["children"].as_i64()),
@@ -211,6 +232,22 @@ async fn reads_show_the_tree_links_and_graph() {
     let missing = get(&ui, "/api/node?path=%2Fnope").await;
     assert_eq!(missing.status, 404);
     assert!(missing.json["error"].as_str().unwrap().contains("/nope"), "{}", missing.text);
+}
+
+/// [`reads_show_the_tree_links_and_graph`] on `mem:` and on the real server.
+mod reads_show_the_tree_links_and_graph {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mem() {
+        super::reads_show_the_tree_links_and_graph("mem:").await;
+    }
+
+    zczk_conformance::needs_real_server! {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn zookeeper() {
+            let target = crate::cli_zk::real_target("ui_reads");
+            super::reads_show_the_tree_links_and_graph(&target.zk).await;
+        }
+    }
 }
 
 /// A node's children come a page at a time, in name order.
@@ -383,11 +420,9 @@ async fn next(events: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Value)>
 }
 
 /// A provider registering (by another process, through `zczk serve`) is pushed to the page.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_are_pushed_as_server_sent_events() {
-    let served = crate::cli_zk::Served::start();
-    zczk(&served.zk, &["import", "-"]).write_stdin(SERVICES).assert().success();
-    let ui = Ui::start(&served.zk, false);
+async fn changes_are_pushed_as_server_sent_events(zk: &str) {
+    zczk(zk, &["import", "-"]).write_stdin(SERVICES).assert().success();
+    let ui = Ui::start(zk, false);
     let follow = format!("/api/events?children={}&node=%2Fcache", "%5B%22%2Fweb%2Fproviders%22%5D");
     let mut events = events(&ui, &follow).await;
     let mut first = vec![next(&mut events).await, next(&mut events).await];
@@ -401,7 +436,7 @@ async fn changes_are_pushed_as_server_sent_events() {
     );
     let mut register = crate::cli_zk::Killed(
         StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
-            .args(["register", "--zk", &served.zk, "/web/providers", "127.0.0.1:9000"])
+            .args(["register", "--zk", zk, "/web/providers", "127.0.0.1:9000"])
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -413,9 +448,26 @@ async fn changes_are_pushed_as_server_sent_events() {
     let children = get(&ui, &format!("/api/children?path={}", enc("/web/providers"))).await.json;
     assert_eq!(children["children"][0]["name"], "127.0.0.1:9000");
     assert!(children["children"][0]["ephemeral_owner"].as_str().unwrap().starts_with("0x"));
-    zczk(&served.zk, &["set-property", "/cache", "memory_mb=256"]).assert().success();
+    zczk(zk, &["set-property", "/cache", "memory_mb=256"]).assert().success();
     assert_eq!(next(&mut events).await, ("node".to_string(), json!({"path": "/cache", "deleted": false})));
     let _ = register.0.kill();
     let bad = get(&ui, "/api/events?children=%2Fweb").await;
     assert_eq!(bad.status, 400, "{}", bad.text);
+}
+
+/// [`changes_are_pushed_as_server_sent_events`] on `zczk serve` and on the real server.
+mod changes_are_pushed_as_server_sent_events {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn served() {
+        let served = crate::cli_zk::Served::start();
+        super::changes_are_pushed_as_server_sent_events(&served.zk).await;
+    }
+
+    zczk_conformance::needs_real_server! {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn zookeeper() {
+            let target = crate::cli_zk::real_target("ui_events");
+            super::changes_are_pushed_as_server_sent_events(&target.zk).await;
+        }
+    }
 }

@@ -185,6 +185,23 @@ needs_browser! {
         browser.until("the import to be applied", "return document.querySelector('#plan-status').textContent.startsWith('Applied')").await;
         zczk(&served.zk, &["get", "/web"]).assert().success().stdout(predicates::str::contains("\"red\""));
         zczk(&served.zk, &["walk", "/search"]).assert().success().stdout("/search\n/search/providers\n");
+
+        // Stat on demand, and an edit that someone else's change overtakes: shown, not overwritten.
+        browser.click("nav button[data-tab=tree]").await;
+        browser.click(&format!("{} > .row .name", node("/cache"))).await;
+        browser.until("/cache to show", "return document.querySelector('#details h2').textContent === '/cache'").await;
+        browser.click("#stat").await;
+        assert!(browser.text("#stat-box").await.contains("numChildren"));
+        browser.click("#edit").await;
+        browser.eval("document.querySelector('#edit-text').value = '{\"memory_mb\": 1}'", vec![]).await;
+        zczk(&served.zk, &["set-property", "/cache", "memory_mb=999"]).assert().success();
+        browser.element("#details .notice.meanwhile").await;
+        browser.click("#save").await;
+        browser.until("the refusal", "return !document.querySelector('#error').hidden").await;
+        assert_eq!(browser.text("#error").await, "/cache: changed by someone else meanwhile; nothing was written");
+        assert!(browser.text("#details tr[data-name=memory_mb]").await.contains("999"), "their version shown");
+        assert_eq!(browser.eval("return document.querySelector('#edit-text').value", vec![]).await, json!("{\"memory_mb\": 1}"), "the edit kept");
+        zczk(&served.zk, &["get", "/cache"]).assert().success().stdout(predicates::str::contains("999"));
         browser.client.close().await.unwrap();
     }
 }

@@ -23,8 +23,8 @@ const TREE: &str = "\
 
 /// Where a test's commands connect: a `file:` emulator in a temporary directory, or a fresh
 /// chroot on the real server.
-struct Target {
-    zk: String,
+pub(crate) struct Target {
+    pub(crate) zk: String,
     _dir: Option<TempDir>,
 }
 
@@ -35,7 +35,7 @@ fn file_target() -> Target {
 }
 
 /// A chroot of its own on the real server (see `real_server_address`).
-fn real_target(test: &str) -> Target {
+pub(crate) fn real_target(test: &str) -> Target {
     let server = zczk_conformance::real_server_address(test);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let chroot = format!("/zczk-cli-{test}-{}-{nanos}", std::process::id());
