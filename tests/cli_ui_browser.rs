@@ -168,6 +168,16 @@ needs_browser! {
         let arrows = browser.eval("return document.querySelectorAll('#graph svg path').length", vec![]).await;
         assert_eq!(arrows, json!(3), "an arrow for each of the 3 edges");
         browser.screenshot("ui-graph").await;
+        // Live here too: a provider of /cache registering shows on the graph.
+        browser.until("the graph to follow /cache/providers", "return (document.body.dataset.following || '').includes('\"/cache/providers\"')").await;
+        let _cache = Killed(
+            StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
+                .args(["register", "--zk", &served.zk, "/cache/providers", "127.0.0.1:11211"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        browser.until("the /cache provider on the graph", "const b = document.querySelector('#graph svg text.badge[data-service=\"/cache\"]'); return b !== null && b.textContent === '1 provider'").await;
         browser.click("#graph svg text.service[data-path=\"/lb\"]").await;
         browser.until("the graph's service to open its node", "return document.querySelector('#details h2').textContent === '/lb'").await;
         let _ = register.0.kill();

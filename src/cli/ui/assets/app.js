@@ -4,7 +4,9 @@
 'use strict';
 
 const TOKEN = document.querySelector('meta[name="zczk-token"]').content;
-const state = { write: false, expanded: new Set(), selected: null, editing: false, source: null };
+const state = { write: false, expanded: new Set(), selected: null, editing: false, source: null,
+  // The providers nodes of the services the graph shows, followed while it is shown.
+  graphFollow: [] };
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const el = (tag, props = {}, ...children) => {
@@ -303,15 +305,16 @@ async function saveEdit(path, version, text) {
 
 // ---- live updates ----
 
-let reconnect = null;
+// Follows what the page shows: a new stream when that changes (the old one is closed).
 function connectLive() {
-  clearTimeout(reconnect);
-  if (state.source) state.source.close();
-  const following = [...state.expanded].sort();
+  const following = [...new Set([...state.expanded, ...(graphShown() ? state.graphFollow : [])])].sort();
   let url = `/api/events?children=${q(JSON.stringify(following))}`;
   if (state.selected) url += `&node=${q(state.selected)}`;
+  if (state.source && state.sourceUrl === url && state.source.readyState !== EventSource.CLOSED) return;
+  if (state.source) state.source.close();
   const source = new EventSource(url);
   state.source = source;
+  state.sourceUrl = url;
   const indicator = $('#live');
   source.addEventListener('open', () => {
     indicator.textContent = '● live';
@@ -324,6 +327,7 @@ function connectLive() {
   });
   source.addEventListener('children', (message) => {
     const { path, deleted } = JSON.parse(message.data);
+    if (graphShown() && state.graphFollow.includes(path)) redrawGraph();
     const li = itemOf(path);
     if (!li || !state.expanded.has(path)) return;
     if (deleted) {
@@ -353,6 +357,15 @@ function connectLive() {
 
 // ---- the service graph ----
 
+function graphShown() { return !$('#tab-graph').hidden; }
+
+// Draws the graph again (once for a burst of events) when a service's providers change.
+let redraw = null;
+function redrawGraph() {
+  clearTimeout(redraw);
+  redraw = setTimeout(showGraph, 100);
+}
+
 async function showGraph() {
   clearError();
   try {
@@ -362,6 +375,9 @@ async function showGraph() {
     if (svg.nodeName !== 'svg') throw new Error('the graph could not be drawn');
     const box = $('#graph');
     box.replaceChildren(document.importNode(svg, true));
+    const follow = Object.keys(graph.providers).map((service) => childPath(service, 'providers')).sort();
+    state.graphFollow = follow;
+    connectLive();
     for (const text of box.querySelectorAll('svg text')) {
       const path = text.textContent.trim();
       // Edges have (empty) labels too.
@@ -427,6 +443,8 @@ function showTab(name) {
   for (const button of document.querySelectorAll('nav button')) button.classList.toggle('active', button.dataset.tab === name);
   for (const tab of document.querySelectorAll('section.tab')) tab.hidden = tab.id !== `tab-${name}`;
   if (name === 'graph') showGraph();
+  // Follow the services' providers only while the graph shows.
+  else if (state.graphFollow.length) connectLive();
 }
 
 async function start() {
