@@ -76,8 +76,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} never showed: {e}"))
     }
 
+    /// Clicks the element `css` selects, found again if the page replaced it meanwhile.
     async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        for _ in 0..5 {
+            match self.element(css).await.click().await {
+                Err(e) if e.to_string().contains("stale element") => continue,
+                clicked => return clicked.unwrap_or_else(|e| panic!("clicking {css}: {e}")),
+            }
+        }
+        panic!("clicking {css}: the page kept replacing it");
     }
 
     async fn eval(&self, script: &str, args: Vec<Value>) -> Value {

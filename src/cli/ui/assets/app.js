@@ -195,6 +195,7 @@ async function select(path) {
 function valueText(value) { return JSON.stringify(value); }
 
 function showNode(node, notice) {
+  state.shown = JSON.stringify(node);
   const box = $('#details');
   box.dataset.path = node.path;
   box.dataset.version = node.version;
@@ -351,7 +352,10 @@ function connectLive() {
       }
       return;
     }
-    api('GET', `/api/node?path=${q(path)}`).then((node) => { if (!state.editing && state.selected === path) showNode(node); }).catch(showError);
+    api('GET', `/api/node?path=${q(path)}`).then((node) => {
+      // The stream's first event is the state already shown: nothing to redraw then.
+      if (!state.editing && state.selected === path && JSON.stringify(node) !== state.shown) showNode(node);
+    }).catch(showError);
   });
 }
 
