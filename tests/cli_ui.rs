@@ -380,7 +380,14 @@ async fn an_edit_is_compare_and_set_and_bad_input_changes_nothing() {
     assert!(bad_text.json["error"].as_str().unwrap().starts_with("line 2, column "), "{}", bad_text.text);
     let preview = send(&ui, "POST", "/api/import/preview", &[], Some(json!({"text": "/a\n/a\n"}))).await;
     assert_eq!(preview.status, 400, "{}", preview.text);
+    let bad_path = get(&ui, "/api/children?path=nope").await;
+    assert_eq!(bad_path.status, 400, "{}", bad_path.text);
+    assert!(!bad_path.json["error"].as_str().unwrap().contains('\n'));
     assert_eq!(get(&ui, "/api/node?path=%2Fcache").await.json, before, "nothing changed");
+    // Tree text larger than a web framework's usual 2 MB limit.
+    let large = format!("/large\n# {}\n", "x".repeat(3 << 20));
+    let plan = send(&ui, "POST", "/api/import/preview", &[], Some(json!({ "text": large }))).await;
+    assert_eq!((plan.status, &plan.json), (200, &json!({"lines": ["add /large"]})));
 }
 
 /// Reads the server-sent events of `path` and gives each event's kind and data.

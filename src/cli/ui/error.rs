@@ -38,6 +38,7 @@ impl From<ClientError> for ApiError {
             Some(Code::NoNode) => StatusCode::NOT_FOUND,
             Some(Code::BadVersion) => StatusCode::CONFLICT,
             Some(Code::NoAuth) => StatusCode::FORBIDDEN,
+            Some(Code::BadArguments) => StatusCode::BAD_REQUEST,
             _ if matches!(error, ClientError::NoNode { .. }) => StatusCode::NOT_FOUND,
             _ if matches!(
                 error,

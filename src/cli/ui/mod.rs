@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use zczk_core::connection::Access;
@@ -67,6 +68,9 @@ pub(super) struct App {
 
 type Shared = Arc<App>;
 
+/// The largest request body: tree text to import (axum's default is 2 MB).
+const MAX_BODY: usize = 64 << 20;
+
 /// Runs `zczk ui`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let access = if args.write { Access::ReadWrite } else { Access::Read };
@@ -113,6 +117,8 @@ fn router(app: Shared) -> Router {
         .route("/api/events", get(live::events))
         .route("/api/import/preview", post(api::preview_import))
         .merge(writes)
+        // Tree text pasted or loaded into the page can be large.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::host))
         .with_state(app)
 }

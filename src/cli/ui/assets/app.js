@@ -28,10 +28,11 @@ async function api(method, url, body) {
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && TOKEN) headers['x-zczk-token'] = TOKEN;
   const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
   let data = null;
-  try { data = await response.json(); } catch (_) { /* not JSON: the status says it */ }
+  try { data = JSON.parse(text); } catch (_) { /* a refusal of the server's framework: plain text */ }
   if (!response.ok) {
-    const error = new Error((data && data.error) || `${response.status} ${response.statusText}`);
+    const error = new Error((data && data.error) || text.split('\n')[0] || `${response.status} ${response.statusText}`);
     error.status = response.status;
     error.data = data;
     throw error;
