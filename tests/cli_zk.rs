@@ -24,8 +24,8 @@ const TREE: &str = "\
 
 /// Where a test's commands connect: a `file:` emulator in a temporary directory, a fresh
 /// `zczk serve` process, or a fresh chroot on the real server.
-struct Target {
-    zk: String,
+pub(crate) struct Target {
+    pub(crate) zk: String,
     _dir: Option<TempDir>,
     _served: Option<Served>,
 }
@@ -42,7 +42,7 @@ fn served_target() -> Target {
 }
 
 /// A chroot of its own on the real server (see `real_server_address`).
-fn real_target(test: &str) -> Target {
+pub(crate) fn real_target(test: &str) -> Target {
     let server = zczk_conformance::real_server_address(test);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let chroot = format!("/zczk-cli-{test}-{}-{nanos}", std::process::id());
@@ -638,13 +638,13 @@ fn import_check_exits_1_when_the_tree_differs(t: &Target) {
 }
 
 /// A `zczk serve` process on a free port, killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    zk: String,
+    pub(crate) zk: String,
 }
 
 impl Served {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
             .args(["serve", "--port", "0"])
             .stdout(Stdio::piped())
@@ -710,7 +710,7 @@ mod watch_prints_a_line_when_a_linked_node_changes {
 }
 
 /// A child process killed when the test ends, even when it fails.
-struct Killed(std::process::Child);
+pub(crate) struct Killed(pub(crate) std::process::Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {

@@ -9,5 +9,7 @@ mod cli_sasl;
 mod cli_serve;
 mod cli_tls;
 mod cli_tree;
+mod cli_ui;
+mod cli_ui_browser;
 mod cli_zk;
 mod private_server;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use zczk_conformance::{both, Backend};
 use zczk_core::client::{ClientError, Flow, PropertiesSnapshot, ViewEvent};
 use zczk_core::props::MAX_VALUE_DEPTH;
-use zczk_core::store::{Acl, Store};
+use zczk_core::store::{Acl, Code, Store};
 
 both!(
     a_view_is_a_map_of_the_nodes_properties,
@@ -20,6 +20,7 @@ both!(
     iteration_strips_the_arrow_and_counts_each_key_once,
     writes_go_to_the_resolved_path_with_compare_and_set,
     a_bad_property_link_in_new_data_is_refused,
+    set_if_version_refuses_a_concurrent_change,
     written_values_read_back_exactly_and_deeper_ones_are_refused,
     links_between_new_properties_are_checked_against_the_new_data,
     concurrent_updaters_lose_no_update,
@@ -203,6 +204,25 @@ async fn writes_go_to_the_resolved_path_with_compare_and_set<B: Backend>(backend
     set(&*store, "/real", json!({"only": true, "theirs": 1})).await;
     view.update(map(json!({"mine": 2}))).await.unwrap();
     assert_eq!(json(&*store, "/real").await, json!({"only": true, "theirs": 1, "mine": 2}));
+}
+
+async fn set_if_version_refuses_a_concurrent_change<B: Backend>(backend: B) {
+    let zk = client(&backend).await;
+    let store = zk.store();
+    put(&*store, "/real", json!({"a": 1})).await;
+    put(&*store, "/alias", json!({"l ->": "/real"})).await;
+    let view = zk.properties("/alias/l", false).await.unwrap();
+    let read = view.snapshot().version;
+    view.set_if_version(map(json!({"a": 2})), read).await.unwrap();
+    assert_eq!(json(&*store, "/real").await, json!({"a": 2}), "written to the resolved path");
+    // Someone else writes: an edit made on the old version is refused, and theirs is kept.
+    set(&*store, "/real", json!({"theirs": 1})).await;
+    let refused = view.set_if_version(map(json!({"mine": 1})), read + 1).await;
+    assert!(matches!(&refused, Err(e) if e.code() == Some(Code::BadVersion)), "{refused:?}");
+    assert_eq!(json(&*store, "/real").await, json!({"theirs": 1}));
+    let refused = view.set_if_version(map(json!({"x =>": "/missing"})), read + 2).await;
+    assert!(matches!(refused, Err(ClientError::BadPropertyLink { .. })), "{refused:?}");
+    assert_eq!(json(&*store, "/real").await, json!({"theirs": 1}));
 }
 
 async fn written_values_read_back_exactly_and_deeper_ones_are_refused<B: Backend>(backend: B) {

@@ -18,17 +18,21 @@ use super::text_io::write_stdout;
 use super::validate::parse_file;
 use super::zk::{with_client, ZkArgs};
 use super::CliError;
+use crate::connect::Client;
 
 /// The size of the services' names in the picture.
 const FONT_SIZE: usize = 14;
 
 /// The whole live tree (ephemeral nodes left out: registrations are not part of the graph).
 fn live_tree(zk: &ZkArgs) -> Result<zczk_core::tree::Node, CliError> {
-    with_client(zk, Access::Read, |client| async move {
-        let options = ExportOptions::default();
-        let snapshot = export::read(&*client.store(), "/", &options, None).await?;
-        Ok(export::to_tree(&snapshot, &options))
-    })
+    with_client(zk, Access::Read, |client| async move { read_tree(&client).await })
+}
+
+/// The whole tree of `client`, ephemeral nodes left out (the graph of the live tree).
+pub(super) async fn read_tree(client: &Client) -> Result<zczk_core::tree::Node, CliError> {
+    let options = ExportOptions::default();
+    let snapshot = export::read(&*client.store(), "/", &options, None).await?;
+    Ok(export::to_tree(&snapshot, &options))
 }
 
 /// Print the service graph of tree text (or of the live tree) as Graphviz DOT, or draw it.
@@ -86,7 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// The graph laid out top to bottom (dependents above what they use) and drawn as SVG: a box
 /// per service, an arrow per edge.
-fn svg_of(graph: &ServiceGraph) -> String {
+pub(super) fn svg_of(graph: &ServiceGraph) -> String {
     let mut svg = SVGWriter::new();
     let nodes = graph.nodes();
     if nodes.is_empty() {

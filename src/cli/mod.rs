@@ -18,6 +18,7 @@ mod set_property;
 mod signals;
 mod snippet;
 mod text_io;
+mod ui;
 pub mod upstream;
 mod validate;
 mod walk;
@@ -62,6 +63,7 @@ pub enum Command {
     Graph(graph::Args),
     Pick(pick::Args),
     Serve(serve::Args),
+    Ui(ui::Args),
 }
 
 /// Runs a parsed command line and turns its outcome into the exit status: errors are printed
@@ -85,6 +87,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Pick(args) => pick::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Ui(args) => ui::run(args),
     })
 }
 

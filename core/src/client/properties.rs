@@ -15,7 +15,7 @@ use super::{ClientError, Result, ZooKeeper};
 use crate::message::short;
 use crate::path;
 use crate::props;
-use crate::store::{Code, Store};
+use crate::store::{Code, OpKind, Store, StoreError};
 use crate::tree::PROPERTY_LINK_SUFFIX;
 
 /// A node's properties at one moment, with its property links followed.
@@ -251,6 +251,29 @@ impl<S: Store + 'static> Properties<S> {
             }
         })
         .await
+    }
+
+    /// Replaces all the properties if the node's data is still at `version` (a snapshot's
+    /// version): a compare-and-set that is not retried, for an editor that must show a
+    /// concurrent change rather than overwrite it. Fails with `BadVersion` and changes nothing
+    /// when another writer got in first. New property links are checked as [`Self::set`] does.
+    pub async fn set_if_version(&self, properties: Map<String, Value>, version: i32) -> Result<()> {
+        let zk = &self.inner.zk;
+        let path = self.path();
+        let (data, stat) = zk.session().await?.get_data(&path).await?;
+        if stat.version != version {
+            return Err(StoreError::new(Code::BadVersion, OpKind::SetData, &path).into());
+        }
+        let decoded = props::decode(data.as_deref().unwrap_or_default());
+        check_new_links(zk, &path, &decoded.properties, &properties).await?;
+        let data = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(&path))?;
+        let stat = zk.set_data(&path, &data, Some(version)).await?;
+        if !self.inner.watching {
+            let snapshot =
+                snapshot_of(zk, path, properties, stat.version, &mut LinkCache::default(), None).await;
+            self.inner.channel.publish(snapshot).await;
+        }
+        Ok(())
     }
 
     /// Read-modify-write on the resolved path, compare-and-set on the version read, retried on
