@@ -25,6 +25,7 @@ mod connector;
 mod convert;
 mod hosts;
 mod store;
+#[cfg(feature = "test-util")]
 pub mod testing;
 mod tls_probe;
 
