@@ -2,16 +2,22 @@
 //!
 //! The high-level client is generic over its [`Store`]; here every backend is boxed behind
 //! `Arc<dyn Store>` so that one client type, [`Client`], serves whatever the string names.
+//! Each kind of string needs its backend's feature (`zookeeper` for an ensemble, `emulator`
+//! for `mem:` and `file:`); without it, [`connect`] refuses the string and says which feature.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "emulator")]
+use zczk_core::client::Backoff;
 use zczk_core::client::{ClientError, ConnectOptions, ZooKeeper};
 use zczk_core::connection::{Access, Connection, ConnectionError};
 use zczk_core::store::{Connector, Store, StoreError};
+#[cfg(feature = "emulator")]
 use zczk_emulator::{Config, Emulator, FileError};
+#[cfg(feature = "zookeeper")]
 pub use zczk_zookeeper::TlsFiles;
+#[cfg(feature = "zookeeper")]
 use zczk_zookeeper::ZkConnector;
 
 /// A session of any backend.
@@ -33,6 +39,7 @@ pub enum ConnectError {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// The `file:` storage could not be opened or saved.
+    #[cfg(feature = "emulator")]
     #[error(transparent)]
     File(#[from] FileError),
 }
@@ -51,6 +58,7 @@ pub struct Options {
     /// Identities added to every session, including the new one made after an expiry.
     pub auth: Vec<Auth>,
     /// Connect with TLS, with these files (a real ZooKeeper's secure client port only).
+    #[cfg(feature = "zookeeper")]
     pub tls: Option<TlsFiles>,
 }
 
@@ -60,6 +68,7 @@ impl Default for Options {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             connect_timeout: None,
             auth: Vec::new(),
+            #[cfg(feature = "zookeeper")]
             tls: None,
             access: Access::ReadWrite,
         }
@@ -133,20 +142,22 @@ impl<C: Connector> Connector for Boxed<C> {
     }
 }
 
-/// A client and what keeps its storage alive; [`Session::close`] ends both.
-pub struct Session {
+/// A client and what keeps its storage alive; [`Connected::close`] ends both.
+pub struct Connected {
     client: Client,
     /// The in-process emulator behind `mem:` and `file:`.
+    #[cfg(feature = "emulator")]
     emulator: Option<Emulator>,
 }
 
-impl Session {
+impl Connected {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
     /// The in-process emulator, for `mem:` and `file:` connections.
+    #[cfg(feature = "emulator")]
     pub fn emulator(&self) -> Option<&Emulator> {
         self.emulator.as_ref()
     }
@@ -155,6 +166,7 @@ impl Session {
     /// saves the file.
     pub async fn close(self) -> Result<(), ConnectError> {
         self.client.close().await?;
+        #[cfg(feature = "emulator")]
         if let Some(emulator) = &self.emulator {
             emulator.flush()?;
         }
@@ -163,13 +175,13 @@ impl Session {
 }
 
 /// Opens a client for `connection` (see [`Connection::parse`]).
-pub async fn connect(connection: &str, options: &Options) -> Result<Session, ConnectError> {
+pub async fn connect(connection: &str, options: &Options) -> Result<Connected, ConnectError> {
     let parsed = Connection::parse(connection)?;
+    let refuse = |reason: String| Err(ConnectionError { input: connection.to_string(), reason }.into());
     if !matches!(parsed, Connection::Ensemble { .. }) {
-        let only_real = |what: &str| {
-            let reason = format!("{what} is for a real ZooKeeper (host:port...), not an emulator");
-            Err(ConnectionError { input: connection.to_string(), reason }.into())
-        };
+        let only_real =
+            |what: &str| refuse(format!("{what} is for a real ZooKeeper (host:port...), not an emulator"));
+        #[cfg(feature = "zookeeper")]
         if options.tls.is_some() {
             return only_real("TLS");
         }
@@ -178,44 +190,71 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Session, Con
         }
     }
     match parsed {
-        Connection::Ensemble { .. } => {
-            let mut connector =
-                ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
-            if let Some(limit) = options.connect_timeout {
-                connector = connector.with_connect_timeout(limit);
-            }
-            for auth in &options.auth {
-                connector = match auth.sasl_login() {
-                    Some((user, password)) => connector.with_sasl_digest_md5(user, password),
-                    None => connector.with_auth(auth.scheme.clone(), auth.credentials.clone()),
-                };
-            }
-            if let Some(files) = &options.tls {
-                connector = connector.with_tls(files.clone());
-            }
-            let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
-            Ok(Session { client, emulator: None })
-        }
+        #[cfg(feature = "zookeeper")]
+        Connection::Ensemble { .. } => ensemble(connection, options).await,
+        #[cfg(feature = "emulator")]
         Connection::Memory => in_process(Emulator::new(), options).await,
+        #[cfg(feature = "emulator")]
         Connection::File(path) => {
             let limit = options.connect_timeout.unwrap_or(options.session_timeout);
             in_process(open_file(path, options.access, limit).await?, options).await
         }
+        #[allow(unreachable_patterns)] // with both backends built, every kind is served above
+        _ => refuse(format!("zczk was built without the {:?} feature", feature_for(&parsed))),
     }
 }
 
-async fn in_process(emulator: Emulator, options: &Options) -> Result<Session, ConnectError> {
+/// The crate feature that serves a kind of connection string.
+fn feature_for(connection: &Connection) -> &'static str {
+    match connection {
+        Connection::Ensemble { .. } => "zookeeper",
+        Connection::Memory | Connection::File(_) => "emulator",
+    }
+}
+
+/// A client of a real ensemble.
+#[cfg(feature = "zookeeper")]
+async fn ensemble(connection: &str, options: &Options) -> Result<Connected, ConnectError> {
+    let mut connector = ZkConnector::new(connection.trim()).with_session_timeout(options.session_timeout);
+    if let Some(limit) = options.connect_timeout {
+        connector = connector.with_connect_timeout(limit);
+    }
+    for auth in &options.auth {
+        connector = match auth.sasl_login() {
+            Some((user, password)) => connector.with_sasl_digest_md5(user, password),
+            None => connector.with_auth(auth.scheme.clone(), auth.credentials.clone()),
+        };
+    }
+    if let Some(files) = &options.tls {
+        connector = connector.with_tls(files.clone());
+    }
+    let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
+    Ok(Connected {
+        client,
+        #[cfg(feature = "emulator")]
+        emulator: None,
+    })
+}
+
+#[cfg(feature = "emulator")]
+async fn in_process(emulator: Emulator, options: &Options) -> Result<Connected, ConnectError> {
     let mut connector = emulator.connector().with_session_timeout(options.session_timeout);
     for auth in &options.auth {
         connector = connector.with_auth(auth.scheme.clone(), auth.credentials.clone());
     }
     let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
-    Ok(Session { client, emulator: Some(emulator) })
+    Ok(Connected { client, emulator: Some(emulator) })
 }
 
 /// Opens a `file:` emulator, waiting up to `limit` while another process has it open.
-async fn open_file(path: PathBuf, access: Access, limit: Duration) -> Result<Emulator, ConnectError> {
+#[cfg(feature = "emulator")]
+async fn open_file(
+    path: std::path::PathBuf,
+    access: Access,
+    limit: Duration,
+) -> Result<Emulator, ConnectError> {
     let deadline = tokio::time::Instant::now() + limit;
+    let mut backoff = Backoff::new();
     loop {
         let attempt = path.clone();
         let opened = tokio::task::spawn_blocking(move || {
@@ -224,9 +263,7 @@ async fn open_file(path: PathBuf, access: Access, limit: Duration) -> Result<Emu
         .await
         .expect("opening an emulator file does not panic");
         match opened {
-            Err(FileError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            Err(FileError::Locked { .. }) if backoff.wait_until(deadline).await => {}
             other => return Ok(other?),
         }
     }

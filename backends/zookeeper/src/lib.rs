@@ -7,6 +7,9 @@
 //! it on the connection at once), so callers pipeline by calling many methods and awaiting the
 //! futures together.
 //!
+//! The feature `test-util` adds `testing`: a relay that cuts, holds and expires connections,
+//! and helpers for a private server and an ensemble. It is for tests, not for production use.
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), zczk_core::store::StoreError> {
 //! use std::time::Duration;
@@ -25,6 +28,7 @@ mod connector;
 mod convert;
 mod hosts;
 mod store;
+#[cfg(feature = "test-util")]
 pub mod testing;
 mod tls_probe;
 

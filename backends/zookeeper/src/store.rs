@@ -68,6 +68,7 @@ impl ZkStore {
     }
 
     /// The session's id and password (for joining it from another connection in tests).
+    #[cfg(feature = "test-util")]
     pub(crate) fn session_info(&self) -> &zk::SessionInfo {
         &self.session
     }

@@ -1,30 +1,92 @@
-//! Growing delays between tries of something that failed for a reason no watch reports (a
-//! server that cannot be reached), so that the client neither hammers it nor waits long once
-//! it is back.
+//! The one retry policy: growing delays between tries of something that failed for a reason no
+//! watch reports (a server that cannot be reached, a file another process holds), so that a
+//! retry loop neither hammers the server nor waits long once it is back.
+//!
+//! Every retry loop uses it: opening a session ([`ConnectOptions::wait`](super::ConnectOptions)),
+//! replacing an expired one, restoring registrations, re-setting a live view's watch, asking
+//! again where a deleted view's path leads, and `zczk::connect` waiting for a `file:` lock.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The first delay.
 const FIRST: Duration = Duration::from_millis(50);
 
-/// The longest delay.
-const MAX: Duration = Duration::from_secs(5);
+/// The longest delay: a retry loop notices within this long that what it waits for is back.
+const MAX: Duration = Duration::from_secs(1);
 
-/// Delays that double from [`FIRST`] up to [`MAX`].
-#[derive(Debug)]
-pub(super) struct Backoff {
+/// Delays that double from 50 ms up to 1 s. Start a new one (or [`Backoff::reset`]) after a
+/// success, so the next failure is retried quickly again.
+#[derive(Debug, Clone)]
+pub struct Backoff {
     next: Duration,
 }
 
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
 impl Backoff {
-    /// Starts at [`FIRST`].
-    pub(super) fn new() -> Backoff {
+    /// Starts at the first (shortest) delay.
+    pub fn new() -> Backoff {
         Backoff { next: FIRST }
     }
 
-    /// Waits the current delay, and doubles the next one.
-    pub(super) async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
+    /// The delay to wait now; the one after is twice as long, up to the longest.
+    pub fn delay(&mut self) -> Duration {
+        let delay = self.next;
         self.next = (self.next * 2).min(MAX);
+        delay
+    }
+
+    /// Waits the current delay (see [`Backoff::delay`]).
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.delay()).await;
+    }
+
+    /// Waits the current delay, but not past `deadline`; false when the deadline has passed
+    /// (there is no time left for another try).
+    pub async fn wait_until(&mut self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        tokio::time::sleep(self.delay().min(deadline - now)).await;
+        true
+    }
+
+    /// Back to the first delay, after a success.
+    pub fn reset(&mut self) {
+        self.next = FIRST;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_up_to_the_longest_and_restart_after_a_reset() {
+        let mut backoff = Backoff::new();
+        let delays: Vec<u128> = (0..7).map(|_| backoff.delay().as_millis()).collect();
+        assert_eq!(delays, [50, 100, 200, 400, 800, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.delay(), FIRST);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_stops_at_the_deadline() {
+        let mut backoff = Backoff::new();
+        for _ in 0..5 {
+            backoff.delay();
+        }
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(300);
+        assert!(backoff.wait_until(deadline).await);
+        assert_eq!(Instant::now(), deadline, "waited 300 ms, not the 1 s delay");
+        assert!(!backoff.wait_until(deadline).await);
     }
 }

@@ -6,8 +6,8 @@ use futures::Stream;
 use tokio::sync::{oneshot, watch, Notify};
 
 use super::callbacks::{Callback, CallbackError, Flow, ViewChannel, ViewEvent, ViewState};
-use super::node_watch::{NodeWatch, Watched};
-use super::resolve::Relocation;
+use super::node_watch::{NodeState, Watched};
+use super::view::{self, ViewKind};
 use super::{Result, ZooKeeper};
 use crate::store::Store;
 
@@ -46,12 +46,10 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// node is deleted, the view follows a link that now leads elsewhere, or becomes deleted.
     pub async fn children(&self, path: &str) -> Result<Children> {
         let resolved = self.resolve(path).await?;
-        let (children, _) = self.session().await?.get_children(&resolved).await?;
+        let (children, _) = self.ready_store().await?.get_children(&resolved).await?;
         let first = ChildrenSnapshot { path: resolved.clone(), children, deleted: false };
         let channel = ViewChannel::new(path.to_string(), first);
-        let (stop, stopped) = oneshot::channel();
-        let task = ViewTask { zk: self.clone(), virtual_path: path.to_string(), channel: channel.clone() };
-        tokio::spawn(task.run(resolved, stopped));
+        let stop = view::watch(self, path.to_string(), resolved, channel.clone(), ChildrenView);
         Ok(Children { inner: Arc::new(Inner { channel, _stop: stop }) })
     }
 }
@@ -102,49 +100,25 @@ impl Children {
     }
 }
 
-/// The task of a children view.
-struct ViewTask<S: Store + 'static> {
-    zk: ZooKeeper<S>,
-    virtual_path: String,
-    channel: Arc<ViewChannel<ChildrenSnapshot>>,
-}
+/// A children view: its snapshot is the node's list of children.
+struct ChildrenView;
 
-impl<S: Store + 'static> ViewTask<S> {
-    /// Publishes each new list of children until the view is dropped or its node is gone for
-    /// good.
-    async fn run(self, resolved: String, mut stopped: oneshot::Receiver<()>) {
-        let notify = Arc::new(Notify::new());
-        let mut watch = NodeWatch::start(&self.zk, resolved, Watched::Children, notify.clone());
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return,
-                _ = notify.notified() => {}
-            }
-            let state = watch.state.lock().clone();
-            if !state.loaded {
-                continue;
-            }
-            if !state.exists {
-                match self.zk.relocate(&self.virtual_path, &watch.path, &notify).await {
-                    Relocation::Moved(path) => {
-                        watch = NodeWatch::start(&self.zk, path, Watched::Children, notify.clone())
-                    }
-                    Relocation::Same | Relocation::Unknown => {}
-                    Relocation::Gone => {
-                        let gone = ChildrenSnapshot {
-                            path: watch.path.clone(),
-                            children: Vec::new(),
-                            deleted: true,
-                        };
-                        self.channel.publish(gone).await;
-                        return;
-                    }
-                }
-                continue;
-            }
-            let snapshot =
-                ChildrenSnapshot { path: watch.path.clone(), children: state.children, deleted: false };
-            self.channel.publish(snapshot).await;
-        }
+impl<S: Store + 'static> ViewKind<S> for ChildrenView {
+    type Snapshot = ChildrenSnapshot;
+    const WATCHED: Watched = Watched::Children;
+
+    async fn snapshot(
+        &mut self,
+        _: &ZooKeeper<S>,
+        path: String,
+        state: NodeState,
+        _: Arc<ChildrenSnapshot>,
+        _: &Arc<Notify>,
+    ) -> ChildrenSnapshot {
+        ChildrenSnapshot { path, children: state.children, deleted: false }
+    }
+
+    fn deleted(path: String) -> ChildrenSnapshot {
+        ChildrenSnapshot { path, children: Vec::new(), deleted: true }
     }
 }

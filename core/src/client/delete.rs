@@ -19,7 +19,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         // `session` fails only when the client is closed.
         let closed =
             || StoreError::new(Code::SessionClosed, OpKind::Delete, path).with_detail("the client is closed");
-        let store = self.session().await.map_err(|_| DeleteError::Read(closed()))?;
+        let store = self.ready_store().await.map_err(|_| DeleteError::Read(closed()))?;
         let result = delete::delete_recursive(&*store, path, options).await;
         if !options.dry_run {
             self.forget_deleted_registrations(&*store, path).await;

@@ -1,11 +1,14 @@
 //! The high-level client: `ZooKeeper<S>`, the user API of zc.zk over any [`Store`].
 //!
-//! The client owns a [`Connector`] and the current session. A supervisor task (`session`)
+//! The client owns a [`Connector`] and the current session. A supervisor task (`supervisor`)
 //! watches the session: when it expires, the client opens a new one, re-creates the ephemeral
 //! nodes registered through it (with their latest data and ACL; `restore` waits, with watches,
 //! for those that cannot be made yet) and tells the live views to re-arm. Everything else is a
-//! method that talks to the current session: links (`resolve`), live views (`properties`,
-//! `children`, built on `node_watch` and `callbacks`), `register`, and `walk`.
+//! method that talks to the current session ([`ZooKeeper::ready_store`]): links (`resolve`),
+//! live views (`properties` and `children`, each a kind of the one `view` task, built on
+//! `node_watch` and `callbacks`; `property_links` follows a properties view's links), the one
+//! compare-and-set update of properties (in `properties`), `register`, and `walk`. Every
+//! retry loop waits with the one policy, [`Backoff`].
 
 mod backoff;
 mod callbacks;
@@ -14,12 +17,14 @@ mod delete;
 mod error;
 mod node_watch;
 mod properties;
+mod property_links;
 mod providers;
 mod register;
 mod resolve;
 mod restore;
-mod session;
+mod supervisor;
 mod tree_io;
+mod view;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -34,6 +39,7 @@ use tokio::sync::{broadcast, watch};
 use crate::props;
 use crate::store::{Acl, Code, Connector, CreateMode, CreateOptions, SessionState, Store};
 
+pub use backoff::Backoff;
 pub use callbacks::{Callback, CallbackError, Flow, ViewEvent};
 pub use children::{Children, ChildrenSnapshot};
 pub use error::{ClientError, Result};
@@ -140,7 +146,8 @@ pub const RENEW_WAIT: Duration = Duration::from_secs(30);
 /// How [`ZooKeeper::with_options`] connects.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConnectOptions {
-    /// Keep trying (once a second) until a session is opened, instead of failing at once.
+    /// Keep trying (with growing delays, see [`Backoff`]) until a session is opened, instead
+    /// of failing at once.
     pub wait: bool,
 }
 
@@ -153,12 +160,13 @@ impl<S: Store + 'static> ZooKeeper<S> {
 
     /// As [`ZooKeeper::new`], with options.
     pub async fn with_options(connector: impl Connector<Store = S>, options: ConnectOptions) -> Result<Self> {
+        let mut backoff = Backoff::new();
         let store = loop {
             match connector.connect().await {
                 Ok(store) => break store,
                 Err(e) if options.wait => {
                     tracing::warn!(address = %connector.address(), error = %e, "can't connect to ZooKeeper; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    backoff.wait().await;
                 }
                 Err(e) => {
                     return Err(ClientError::FailedConnect {
@@ -191,7 +199,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
             events,
             closed: AtomicBool::new(false),
         });
-        tokio::spawn(session::supervise(Arc::downgrade(&shared), state));
+        tokio::spawn(supervisor::supervise(Arc::downgrade(&shared), state));
         ZooKeeper { shared }
     }
 
@@ -204,7 +212,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// replaced, the new one once it is made (waiting at most [`RENEW_WAIT`]; after that the
     /// request fails with the expired session's error). Fails with [`ClientError::Closed`]
     /// after [`ZooKeeper::close`].
-    pub async fn session(&self) -> Result<Arc<S>> {
+    pub async fn ready_store(&self) -> Result<Arc<S>> {
         let mut generation = self.generation();
         loop {
             if self.is_closed() {
@@ -273,13 +281,13 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// The decoded properties of the node at `path` as stored: no path resolution, no link
     /// following.
     pub async fn get_properties(&self, path: &str) -> Result<Map<String, Value>> {
-        let (data, _) = self.session().await?.get_data(path).await?;
+        let (data, _) = self.ready_store().await?.get_data(path).await?;
         Ok(props::decode(data.as_deref().unwrap_or_default()).properties)
     }
 
     /// True when the node at `path` is ephemeral.
     pub async fn is_ephemeral(&self, path: &str) -> Result<bool> {
-        match self.session().await?.exists(path).await? {
+        match self.ready_store().await?.exists(path).await? {
             Some(stat) => Ok(stat.is_ephemeral()),
             None => Err(ClientError::NoNode { path: path.to_string() }),
         }
@@ -294,7 +302,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         acl: &[Acl],
     ) -> Result<()> {
         crate::path::validate(path)?;
-        let store = self.session().await?;
+        let store = self.ready_store().await?;
         let options = CreateOptions::new(CreateMode::Persistent).with_acl(acl.to_vec());
         // Find the deepest existing ancestor, then create downwards.
         let mut missing = Vec::new();
@@ -339,7 +347,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         data: &[u8],
         version: Option<i32>,
     ) -> Result<crate::store::Stat> {
-        let stat = self.session().await?.set_data(path, Some(data), version).await?;
+        let stat = self.ready_store().await?.set_data(path, Some(data), version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.data = data.to_vec();
         }
@@ -350,7 +358,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// given) and remembers it for a registered ephemeral at that path, so that a restored
     /// registration gets it.
     pub async fn set_acl(&self, path: &str, acl: &[Acl], version: Option<i32>) -> Result<crate::store::Stat> {
-        let stat = self.session().await?.set_acl(path, acl, version).await?;
+        let stat = self.ready_store().await?.set_acl(path, acl, version).await?;
         if let Some(reg) = self.shared.registrations.lock().get_mut(path) {
             reg.acl = acl.to_vec();
         }
@@ -360,7 +368,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// Deletes the node at `path` (versioned when `version` is given). A registration at that
     /// path is forgotten, so it is not restored after a session expiry.
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
-        self.session().await?.delete(path, version).await?;
+        self.ready_store().await?.delete(path, version).await?;
         self.shared.registrations.lock().remove(path);
         Ok(())
     }

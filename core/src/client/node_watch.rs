@@ -5,20 +5,16 @@
 //! node its property links lead to.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, Notify};
 
+use super::backoff::Backoff;
 use super::ZooKeeper;
 use crate::props;
 use crate::store::{Code, EventKind, Store, StoreError, WatchMode};
-
-/// How long to wait before trying again to watch a node when the session is still alive but
-/// the watch could not be set (the connection is down, the server refused).
-const RETRY: Duration = Duration::from_millis(500);
 
 /// What to keep current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +88,9 @@ impl<S: Store + 'static> Task<S> {
     /// Watches on each session of the client in turn, until stopped or the client is closed.
     async fn run(self, mut stopped: oneshot::Receiver<()>) {
         let mut generation = self.zk.generation();
+        // For trying again to set a watch that could not be set on a live session (the
+        // connection is down, the server refused).
+        let mut retrying = Backoff::new();
         loop {
             // Mark the generation seen *before* taking the session: a session installed after
             // this point bumps it, so the wait below cannot miss it.
@@ -101,10 +100,17 @@ impl<S: Store + 'static> Task<S> {
             if ended == Ended::Stopped || self.zk.is_closed() {
                 return;
             }
+            let retry = match ended {
+                Ended::Failed => Some(retrying.delay()),
+                Ended::Stopped | Ended::Session => {
+                    retrying.reset();
+                    None
+                }
+            };
             tokio::select! {
                 _ = &mut stopped => return,
                 changed = generation.changed() => if changed.is_err() { return },
-                _ = tokio::time::sleep(RETRY), if ended == Ended::Failed => {}
+                _ = tokio::time::sleep(retry.unwrap_or_default()), if retry.is_some() => {}
             }
         }
     }

@@ -1,21 +1,22 @@
-//! Live properties views: a node's properties as a map, with property links followed, kept
-//! current by a watch, with callbacks and compare-and-set updates.
+//! Live properties views: a node's properties as a map, with property links followed (see
+//! `property_links`), kept current by a watch (see `view`), with callbacks; and the one
+//! compare-and-set update of a node's properties.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use futures::Stream;
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch, Notify};
 
 use super::callbacks::{Callback, CallbackError, Flow, ViewChannel, ViewEvent, ViewState};
-use super::node_watch::{NodeWatch, Watched};
-use super::resolve::Relocation;
+use super::node_watch::{NodeState, Watched};
+use super::property_links::{check_new_links, LinkCache};
+use super::view::{self, ViewKind};
 use super::{ClientError, Result, ZooKeeper};
-use crate::message::short;
-use crate::path;
 use crate::props;
-use crate::store::{Code, OpKind, Store, StoreError};
+use crate::store::{Code, OpKind, Stat, Store, StoreError};
 use crate::tree::PROPERTY_LINK_SUFFIX;
 
 /// A node's properties at one moment, with its property links followed.
@@ -148,18 +149,15 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// callbacks.
     pub async fn properties(&self, path: &str, watch: bool) -> Result<Properties<S>> {
         let resolved = self.resolve(path).await?;
-        let (data, stat) = self.session().await?.get_data(&resolved).await?;
+        let (data, stat) = self.ready_store().await?.get_data(&resolved).await?;
         let properties = props::decode(data.as_deref().unwrap_or_default()).properties;
         let first =
             snapshot_of(self, resolved.clone(), properties, stat.version, &mut LinkCache::default(), None)
                 .await;
         let channel = ViewChannel::new(path.to_string(), first);
         let stop = watch.then(|| {
-            let (stop, stopped) = oneshot::channel();
-            let task =
-                ViewTask { zk: self.clone(), virtual_path: path.to_string(), channel: channel.clone() };
-            tokio::spawn(task.run(resolved, stopped));
-            stop
+            let kind = PropertiesView { virtual_path: path.to_string(), links: LinkCache::default() };
+            view::watch(self, path.to_string(), resolved, channel.clone(), kind)
         });
         let inner =
             Inner { zk: self.clone(), virtual_path: path.to_string(), watching: watch, channel, _stop: stop };
@@ -260,7 +258,7 @@ impl<S: Store + 'static> Properties<S> {
     pub async fn set_if_version(&self, properties: Map<String, Value>, version: i32) -> Result<()> {
         let zk = &self.inner.zk;
         let path = self.path();
-        let (data, stat) = zk.session().await?.get_data(&path).await?;
+        let (data, stat) = zk.ready_store().await?.get_data(&path).await?;
         if stat.version != version {
             return Err(StoreError::new(Code::BadVersion, OpKind::SetData, &path).into());
         }
@@ -283,53 +281,56 @@ impl<S: Store + 'static> Properties<S> {
     /// node's new properties: one that does not lead to a value refuses the write and nothing
     /// changes. Links already stored are not checked again, so that a link broken by someone
     /// else does not block every later update.
-    async fn write(&self, mut change: impl FnMut(&mut Map<String, Value>)) -> Result<()> {
+    async fn write(&self, change: impl FnMut(&mut Map<String, Value>)) -> Result<()> {
         let zk = &self.inner.zk;
         let path = self.path();
-        loop {
-            let (data, stat) = zk.session().await?.get_data(&path).await?;
-            let decoded = props::decode(data.as_deref().unwrap_or_default());
-            let mut properties = decoded.properties.clone();
-            change(&mut properties);
-            check_new_links(zk, &path, &decoded.properties, &properties).await?;
-            let data = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(&path))?;
-            match zk.set_data(&path, &data, Some(stat.version)).await {
-                Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
-                Err(e) => return Err(e),
-                Ok(stat) => {
-                    if !self.inner.watching {
-                        // No watch will bring the new state: this view is its only source.
-                        let snapshot =
-                            snapshot_of(zk, path, properties, stat.version, &mut LinkCache::default(), None)
-                                .await;
-                        self.inner.channel.publish(snapshot).await;
-                    }
-                    return Ok(());
-                }
-            }
+        let (properties, stat) = zk
+            .update_properties(&path, change, |zk, path, old, new| {
+                Box::pin(check_new_links(zk, path, old, new))
+            })
+            .await?;
+        if !self.inner.watching {
+            // No watch will bring the new state: this view is its only source.
+            let snapshot =
+                snapshot_of(zk, path, properties, stat.version, &mut LinkCache::default(), None).await;
+            self.inner.channel.publish(snapshot).await;
         }
+        Ok(())
     }
 }
 
-/// Refuses `new` properties of the node at `path` when a property link that differs from
-/// `old` does not lead to a value.
-async fn check_new_links<S: Store + 'static>(
-    zk: &ZooKeeper<S>,
-    path: &str,
-    old: &Map<String, Value>,
-    new: &Map<String, Value>,
-) -> Result<()> {
-    let mut cache = LinkCache::default();
-    // Links between properties of this node must see what is about to be written.
-    cache.known.insert(path.to_string(), Some(new.clone()));
-    for (key, target) in new {
-        let Some(name) = key.strip_suffix(PROPERTY_LINK_SUFFIX) else { continue };
-        if old.get(key) == Some(target) {
-            continue;
+impl<S: Store + 'static> ZooKeeper<S> {
+    /// Read-modify-write of the properties of the node at `path` (a real path): `change` gets
+    /// the properties read; `check` gets the client, `path`, those properties and the changed
+    /// ones, and may refuse the write.
+    /// The write is a compare-and-set on the version read, retried (re-reading and re-applying
+    /// `change`) when another writer got in between, so concurrent writers lose nothing.
+    /// Returns the properties written and the node's new Stat.
+    pub(crate) async fn update_properties(
+        &self,
+        path: &str,
+        mut change: impl FnMut(&mut Map<String, Value>),
+        mut check: impl for<'m> FnMut(
+            &'m Self,
+            &'m str,
+            &'m Map<String, Value>,
+            &'m Map<String, Value>,
+        ) -> BoxFuture<'m, Result<()>>,
+    ) -> Result<(Map<String, Value>, Stat)> {
+        loop {
+            let (data, stat) = self.ready_store().await?.get_data(path).await?;
+            let decoded = props::decode(data.as_deref().unwrap_or_default());
+            let mut properties = decoded.properties.clone();
+            change(&mut properties);
+            check(self, path, &decoded.properties, &properties).await?;
+            let data = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(path))?;
+            match self.set_data(path, &data, Some(stat.version)).await {
+                Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
+                Err(e) => return Err(e),
+                Ok(stat) => return Ok((properties, stat)),
+            }
         }
-        follow_link(zk, path, name, target, &mut cache, None).await?;
     }
-    Ok(())
 }
 
 /// A snapshot of the node at `path` holding `properties`, with its property links followed.
@@ -341,231 +342,45 @@ async fn snapshot_of<S: Store + 'static>(
     cache: &mut LinkCache,
     notify: Option<&Arc<Notify>>,
 ) -> PropertiesSnapshot {
-    cache.known.clear();
-    cache.used.clear();
-    cache.versions.clear();
-    cache.known.insert(path.clone(), Some(properties.clone()));
-    let linked = follow_all(zk, &path, &properties, cache, notify).await;
-    let link_versions = std::mem::take(&mut cache.versions);
+    let (linked, link_versions) = cache.follow_links_of(zk, &path, &properties, notify).await;
     PropertiesSnapshot { path, properties, version, deleted: false, linked, link_versions }
 }
 
-/// The nodes that property links lead to, by resolved path: their properties as known for the
-/// computation under way and, when the view watches, a watch on each that pokes the view.
-#[derive(Default)]
-struct LinkCache {
-    watches: HashMap<String, NodeWatch>,
-    known: HashMap<String, Option<Map<String, Value>>>,
-    used: HashSet<String>,
-    /// The data versions of the linked nodes read by this computation (not the view's own).
-    versions: BTreeMap<String, i32>,
-}
-
-impl LinkCache {
-    /// Watches `path` for this view (when it watches) and marks it used by this computation.
-    /// The view's own node is known from the start and watched by the view itself.
-    fn watch<S: Store + 'static>(&mut self, zk: &ZooKeeper<S>, path: String, notify: Option<&Arc<Notify>>) {
-        let own_node = self.known.contains_key(&path) && !self.watches.contains_key(&path);
-        if let Some(notify) = notify.filter(|_| !own_node) {
-            self.watches
-                .entry(path.clone())
-                .or_insert_with(|| NodeWatch::start(zk, path.clone(), Watched::Data, notify.clone()));
-        }
-        self.used.insert(path);
-    }
-
-    /// Stops watching the nodes the last computation did not use.
-    fn drop_unused(&mut self) {
-        let used = std::mem::take(&mut self.used);
-        self.watches.retain(|p, _| used.contains(p));
-    }
-}
-
-/// Follows every property link of a node whose name is not also a stored property.
-async fn follow_all<S: Store + 'static>(
-    zk: &ZooKeeper<S>,
-    node_path: &str,
-    properties: &Map<String, Value>,
-    cache: &mut LinkCache,
-    notify: Option<&Arc<Notify>>,
-) -> BTreeMap<String, Result<Value, ClientError>> {
-    let mut linked = BTreeMap::new();
-    for (key, target) in properties {
-        let Some(name) = key.strip_suffix(PROPERTY_LINK_SUFFIX) else { continue };
-        if !properties.contains_key(name) {
-            let result = follow_link(zk, node_path, name, target, cache, notify).await;
-            linked.insert(name.to_string(), result);
-        }
-    }
-    linked
-}
-
-/// Follows the property link `name => target` of the node at `holder`, through chains.
-async fn follow_link<S: Store + 'static>(
-    zk: &ZooKeeper<S>,
-    holder: &str,
-    name: &str,
-    target: &Value,
-    cache: &mut LinkCache,
-    notify: Option<&Arc<Notify>>,
-) -> Result<Value> {
-    let mut chain = vec![format!("{holder} {name}")];
-    let target = target.as_str().unwrap_or_default();
-    Box::pin(follow(zk, holder, name, target, cache, notify, &mut chain)).await
-}
-
-/// Follows one step of a property link: `key => target` held by the node at `holder`;
-/// `chain` holds the `path name` pairs asked for so far, to tell a loop.
-async fn follow<S: Store + 'static>(
-    zk: &ZooKeeper<S>,
-    holder: &str,
-    key: &str,
-    target: &str,
-    cache: &mut LinkCache,
-    notify: Option<&Arc<Notify>>,
-    chain: &mut Vec<String>,
-) -> Result<Value> {
-    let bad = |reason: String| ClientError::BadPropertyLink {
-        path: holder.to_string(),
-        link: format!("{key}{PROPERTY_LINK_SUFFIX} {target}"),
-        reason,
-    };
-    let parts: Vec<&str> = target.split_whitespace().collect();
-    if parts.is_empty() || parts.len() > 2 {
-        return Err(bad("expected a path and at most one property name".into()));
-    }
-    let name = parts.get(1).copied().unwrap_or(key);
-    let joined = path::join(holder, parts[0]).map_err(|e| bad(e.to_string()))?;
-    let mut link_holders = Vec::new();
-    let resolved = zk.resolve_noting(&joined, &mut link_holders).await;
-    // Re-pointing a node link on the way changes where this link leads: watch those nodes.
-    for link_holder in link_holders {
-        cache.watch(zk, link_holder, notify);
-    }
-    let resolved = match resolved {
-        Ok(p) => p,
-        Err(e @ ClientError::LinkLoop { .. }) => return Err(e),
-        Err(e) => return Err(bad(e.to_string())),
-    };
-    // A loop is coming back to a property already asked for, not merely to a node: links
-    // between properties of one node are fine.
-    let step = format!("{resolved} {name}");
-    let looped = chain.contains(&step);
-    chain.push(step);
-    if looped {
-        return Err(ClientError::LinkLoop { chain: std::mem::take(chain) });
-    }
-    let properties = linked_properties(zk, &resolved, cache, notify).await.map_err(|e| bad(e.to_string()))?;
-    let Some(properties) = properties else {
-        return Err(bad(format!("{}: no such node", short(&resolved))));
-    };
-    if let Some(v) = properties.get(name) {
-        return Ok(v.clone());
-    }
-    // A chain: the target holds a property link of that name itself.
-    if let Some(next) = properties.get(&format!("{name}{PROPERTY_LINK_SUFFIX}")) {
-        let next = next.as_str().unwrap_or_default();
-        return Box::pin(follow(zk, &resolved, name, next, cache, notify, chain)).await;
-    }
-    Err(bad(format!("{} has no property {:?}", short(&resolved), short(name))))
-}
-
-/// The properties of a node a link leads to (`None` when it does not exist): as already known
-/// in this computation, else from its watch when watching (starting one if needed), else read.
-async fn linked_properties<S: Store + 'static>(
-    zk: &ZooKeeper<S>,
-    path: &str,
-    cache: &mut LinkCache,
-    notify: Option<&Arc<Notify>>,
-) -> Result<Option<Map<String, Value>>> {
-    if let Some(known) = cache.known.get(path) {
-        cache.used.insert(path.to_string());
-        return Ok(known.clone());
-    }
-    cache.watch(zk, path.to_string(), notify);
-    if let Some(watch) = cache.watches.get(path) {
-        let state = watch.state.lock().clone();
-        if state.loaded && state.error.is_none() {
-            if state.exists {
-                cache.versions.insert(path.to_string(), state.version);
-            }
-            let properties = state.exists.then_some(state.properties);
-            cache.known.insert(path.to_string(), properties.clone());
-            return Ok(properties);
-        }
-    }
-    let read = match zk.session().await?.get_data(path).await {
-        Ok((data, stat)) => {
-            cache.versions.insert(path.to_string(), stat.version);
-            Some(props::decode(data.as_deref().unwrap_or_default()).properties)
-        }
-        Err(e) if e.is(Code::NoNode) => None,
-        Err(e) => return Err(e.into()),
-    };
-    cache.known.insert(path.to_string(), read.clone());
-    Ok(read)
-}
-
-/// The task of a watching view.
-struct ViewTask<S: Store + 'static> {
-    zk: ZooKeeper<S>,
+/// A watching properties view: its snapshots follow the property links, watching the nodes
+/// they lead to.
+struct PropertiesView {
     virtual_path: String,
-    channel: Arc<ViewChannel<PropertiesSnapshot>>,
+    links: LinkCache,
 }
 
-impl<S: Store + 'static> ViewTask<S> {
-    /// Recomputes the snapshot whenever the node or a node its links lead to changes, until
-    /// the view is dropped or its node is gone for good.
-    async fn run(self, resolved: String, mut stopped: oneshot::Receiver<()>) {
-        let notify = Arc::new(Notify::new());
-        let mut main = NodeWatch::start(&self.zk, resolved, Watched::Data, notify.clone());
-        let mut links = LinkCache::default();
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return,
-                _ = notify.notified() => {}
-            }
-            let state = main.state.lock().clone();
-            if !state.loaded {
-                continue;
-            }
-            if !state.exists {
-                match self.zk.relocate(&self.virtual_path, &main.path, &notify).await {
-                    Relocation::Moved(path) => {
-                        main = NodeWatch::start(&self.zk, path, Watched::Data, notify.clone())
-                    }
-                    Relocation::Same | Relocation::Unknown => {}
-                    Relocation::Gone => {
-                        let gone = PropertiesSnapshot {
-                            path: main.path.clone(),
-                            deleted: true,
-                            ..Default::default()
-                        };
-                        self.channel.publish(gone).await;
-                        return;
-                    }
-                }
-                continue;
-            }
-            let snapshot = snapshot_of(
-                &self.zk,
-                main.path.clone(),
-                state.properties,
-                state.version,
-                &mut links,
-                Some(&notify),
-            )
-            .await;
-            links.drop_unused();
-            self.log_new_bad_links(&snapshot);
-            self.channel.publish(snapshot).await;
-        }
+impl<S: Store + 'static> ViewKind<S> for PropertiesView {
+    type Snapshot = PropertiesSnapshot;
+    const WATCHED: Watched = Watched::Data;
+
+    async fn snapshot(
+        &mut self,
+        zk: &ZooKeeper<S>,
+        path: String,
+        state: NodeState,
+        previous: Arc<PropertiesSnapshot>,
+        notify: &Arc<Notify>,
+    ) -> PropertiesSnapshot {
+        let snapshot =
+            snapshot_of(zk, path, state.properties, state.version, &mut self.links, Some(notify)).await;
+        self.links.drop_unused();
+        self.log_new_bad_links(&previous, &snapshot);
+        snapshot
     }
 
+    fn deleted(path: String) -> PropertiesSnapshot {
+        PropertiesSnapshot { path, deleted: true, ..Default::default() }
+    }
+}
+
+impl PropertiesView {
     /// Data with a bad property link is accepted from the server (someone else wrote it); say
     /// so once per link and cause.
-    fn log_new_bad_links(&self, snapshot: &PropertiesSnapshot) {
-        let before = self.channel.current();
+    fn log_new_bad_links(&self, before: &PropertiesSnapshot, snapshot: &PropertiesSnapshot) {
         for (name, result) in &snapshot.linked {
             if let Err(e) = result {
                 if before.linked.get(name) != Some(result) {

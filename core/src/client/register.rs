@@ -222,7 +222,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         }
         let data = props::encode(&event.properties).map_err(ClientError::bad_properties(&service))?;
         let create = CreateOptions::new(CreateMode::Ephemeral).with_acl(options.acl.clone());
-        let store = self.session().await?;
+        let store = self.ready_store().await?;
         let paths: Vec<String> = names.iter().map(|n| path::child(&service, n)).collect();
         let results =
             futures::future::join_all(paths.iter().map(|p| store.create(p, Some(&data), &create))).await;
@@ -258,7 +258,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         for name in Registrant::parse(addr)?.node_names() {
             let p = path::child(&service, &name);
             self.shared.registrations.lock().remove(&p);
-            match self.session().await?.delete(&p, None).await {
+            match self.ready_store().await?.delete(&p, None).await {
                 Err(e) if e.is(crate::store::Code::NoNode) => {}
                 other => other?,
             }

@@ -1,20 +1,16 @@
 //! Virtual paths: `resolve` follows `name ->` node links; `ln` makes them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
+use super::backoff::Backoff;
 use super::{ClientError, Result, ZooKeeper};
 use crate::path;
 use crate::props;
 use crate::store::{Code, Store};
 use crate::tree::LINK_SUFFIX;
-
-/// How long a view whose node is gone waits before asking again where its path leads, when
-/// the first answer failed.
-const RELOCATE_RETRY: Duration = Duration::from_millis(500);
 
 /// Where a live view's path leads after its node was deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +42,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
     /// answer.
     pub(crate) async fn resolve_noting(&self, path: &str, holders: &mut Vec<String>) -> Result<String> {
         let normalized = path::normalize(path)?;
-        let store = self.session().await?;
+        let store = self.ready_store().await?;
         let mut walk = Resolution { store: &*store, active: Vec::new(), holders };
         match walk.resolve(normalized).await {
             Err(ClientError::NoNode { .. }) => Err(ClientError::NoNode { path: path.to_string() }),
@@ -74,22 +70,29 @@ impl<S: Store + 'static> ZooKeeper<S> {
             true => format!("{target}{name}"),
             false => target.to_string(),
         };
-        self.update_properties(&parent, |props| {
+        let change = |props: &mut Map<String, Value>| {
             props.insert(key.clone(), Value::String(target.clone()));
-        })
-        .await
+        };
+        self.update_properties(&parent, change, |_, _, _, _| Box::pin(async { Ok(()) })).await?;
+        Ok(())
     }
 
     /// Where a live view goes when its node at `current` is gone: `virtual_path` is resolved
     /// again, as a link may now lead to another node. When that cannot be known now (the
-    /// connection is down), `retry` is poked a little later so that the view asks again.
+    /// connection is down), `retry` is poked after the next of the view's `backoff` delays so
+    /// that the view asks again.
     pub(crate) async fn relocate(
         &self,
         virtual_path: &str,
         current: &str,
         retry: &Arc<Notify>,
+        backoff: &mut Backoff,
     ) -> Relocation {
-        match self.resolve(virtual_path).await {
+        let answer = self.resolve(virtual_path).await;
+        if answer.is_ok() {
+            backoff.reset();
+        }
+        match answer {
             Ok(path) if path != current => Relocation::Moved(path),
             Ok(_) => Relocation::Same,
             Err(ClientError::NoNode { .. } | ClientError::LinkLoop { .. } | ClientError::Path(_)) => {
@@ -98,31 +101,12 @@ impl<S: Store + 'static> ZooKeeper<S> {
             Err(e) => {
                 tracing::warn!(path = virtual_path, error = %e, "can't tell where a deleted node's view leads now");
                 let retry = retry.clone();
+                let delay = backoff.delay();
                 tokio::spawn(async move {
-                    tokio::time::sleep(RELOCATE_RETRY).await;
+                    tokio::time::sleep(delay).await;
                     retry.notify_one();
                 });
                 Relocation::Unknown
-            }
-        }
-    }
-
-    /// Read-modify-write of a node's properties with compare-and-set on the version read,
-    /// retried when another writer got in between.
-    pub(crate) async fn update_properties(
-        &self,
-        path: &str,
-        mut change: impl FnMut(&mut Map<String, Value>),
-    ) -> Result<()> {
-        loop {
-            let (data, stat) = self.session().await?.get_data(path).await?;
-            let decoded = props::decode(data.as_deref().unwrap_or_default());
-            let mut properties = decoded.properties.clone();
-            change(&mut properties);
-            let new = decoded.encode_updated(&properties).map_err(ClientError::bad_properties(path))?;
-            match self.set_data(path, &new, Some(stat.version)).await {
-                Err(ClientError::Store(e)) if e.is(Code::BadVersion) => continue,
-                other => return other.map(|_| ()),
             }
         }
     }

@@ -16,13 +16,13 @@ fn closed(op: OpKind, path: &str) -> StoreError {
 impl<S: Store + 'static> ZooKeeper<S> {
     /// The tree text of the subtree at `path` (see [`crate::export`]).
     pub async fn export_tree(&self, path: &str, options: &ExportOptions) -> Result<String, ExportError> {
-        let store = self.session().await.map_err(|_| ExportError::Read(closed(OpKind::GetData, path)))?;
+        let store = self.ready_store().await.map_err(|_| ExportError::Read(closed(OpKind::GetData, path)))?;
         export::export_tree(&*store, path, options).await
     }
 
     /// The JSON form of the subtree at `path` (see [`crate::export`]).
     pub async fn export_json(&self, path: &str, options: &ExportOptions) -> Result<Value, ExportError> {
-        let store = self.session().await.map_err(|_| ExportError::Read(closed(OpKind::GetData, path)))?;
+        let store = self.ready_store().await.map_err(|_| ExportError::Read(closed(OpKind::GetData, path)))?;
         export::export_json(&*store, path, options).await
     }
 
@@ -35,7 +35,7 @@ impl<S: Store + 'static> ZooKeeper<S> {
         options: &ImportOptions,
     ) -> Result<Imported, ImportError> {
         let tree = crate::tree::parse(text)?;
-        let store = self.session().await.map_err(|_| ImportError::Read(closed(OpKind::GetData, path)))?;
+        let store = self.ready_store().await.map_err(|_| ImportError::Read(closed(OpKind::GetData, path)))?;
         import::import_parsed(&*store, &tree, path, options, None).await
     }
 }

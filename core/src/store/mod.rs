@@ -36,6 +36,9 @@ pub type Reply<'a, T, E = StoreError> = BoxFuture<'a, Result<T, E>>;
 /// Data is `Option` too: `None` is ZooKeeper's null, what a node created or set with no data
 /// holds (length -1 on the wire; Java's `null`, kazoo's `None`). It reads back as `None`, apart
 /// from `Some(vec![])`, and its Stat says `dataLength` 0.
+///
+/// An `Arc` of a store is a store too (every method forwarded), so one session can be shared.
+#[auto_impl::auto_impl(Arc)]
 pub trait Store: Send + Sync {
     /// Creates a node. Fails with `NodeExists`, `NoNode` (no parent),
     /// `NoChildrenForEphemerals`, `InvalidAcl`, `NoAuth` (no CREATE on the parent),
@@ -134,79 +137,6 @@ pub trait Store: Send + Sync {
     /// [`size`]). The default is ZooKeeper's default limit with no chroot.
     fn request_limit(&self) -> RequestLimit {
         RequestLimit::default()
-    }
-}
-
-impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
-    fn create<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        options: &'a CreateOptions,
-    ) -> Reply<'a, Created> {
-        (**self).create(path, data, options)
-    }
-    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
-        (**self).delete(path, version)
-    }
-    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
-        (**self).exists(path)
-    }
-    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
-        (**self).exists_watch(path)
-    }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
-        (**self).get_data(path)
-    }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
-        (**self).get_data_watch(path)
-    }
-    fn set_data<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        version: Option<i32>,
-    ) -> Reply<'a, Stat> {
-        (**self).set_data(path, data, version)
-    }
-    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
-        (**self).get_children(path)
-    }
-    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
-        (**self).get_children_watch(path)
-    }
-    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
-        (**self).get_acl(path)
-    }
-    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
-        (**self).set_acl(path, acl, version)
-    }
-    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
-        (**self).multi(ops)
-    }
-    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
-        (**self).multi_read(ops)
-    }
-    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
-        (**self).add_watch(path, mode)
-    }
-    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
-        (**self).sync(path)
-    }
-    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
-        (**self).add_auth(scheme, auth)
-    }
-    fn close(&self) -> Reply<'_, ()> {
-        (**self).close()
-    }
-    fn session_id(&self) -> i64 {
-        (**self).session_id()
-    }
-    fn session_state(&self) -> watch::Receiver<SessionState> {
-        (**self).session_state()
-    }
-    fn request_limit(&self) -> RequestLimit {
-        (**self).request_limit()
     }
 }
 

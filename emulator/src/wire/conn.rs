@@ -18,6 +18,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
 use zczk_core::store::{Code, EventKind, SessionState, Store, WatchEvent, WatchMode};
 
 use super::ops::{self, event, NewWatch, Outcome, Table, Work};
@@ -61,13 +62,14 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         return;
     }
     let (frames_tx, mut frames) = mpsc::channel(READ_AHEAD);
+    // Aborted when dropped: the reader ends with this function, whichever way it returns.
     let reader = tokio::spawn(read_frames(read, head, frames_tx, shared.max_frame, peer));
+    let _reader = AbortOnDropHandle::new(reader);
     let first = match tokio::time::timeout(HANDSHAKE_TIMEOUT, frames.recv()).await {
         Ok(Some(frame)) => frame.bytes,
         Ok(None) => return,
         Err(_) => {
             tracing::warn!(%peer, "closing a connection that sent no connect request");
-            reader.abort();
             return;
         }
     };
@@ -75,7 +77,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         Ok(request) => request,
         Err(error) => {
             tracing::warn!(%peer, %error, "closing a connection: bad connect request");
-            reader.abort();
             return;
         }
     };
@@ -85,12 +86,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
             // As the server answers a session it no longer has: timeout 0, then close.
             let _ = out.write_all(&connect_response(0, 0, &[0; proto::PASSWORD_LEN])).await;
             let _ = out.flush().await;
-            reader.abort();
             return;
         }
         Attach::Refused(why) => {
             tracing::info!(%peer, why, "refusing a connection");
-            reader.abort();
             return;
         }
     };
@@ -100,7 +99,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         if let Err(error) = session.kept().await {
             tracing::error!(%peer, %error, "closing a connection: its new session was not kept");
             shared.detach(session.id(), attached.conn, false);
-            reader.abort();
             return;
         }
     }
@@ -108,7 +106,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     let response = connect_response(timeout.as_millis() as i32, session.id(), &attached.password);
     if out.write_all(&response).await.is_err() || out.flush().await.is_err() {
         shared.detach(session.id(), attached.conn, false);
-        reader.abort();
         return;
     }
     tracing::debug!(%peer, session = format_args!("{:#x}", session.id()), ?timeout, "session attached");
@@ -125,7 +122,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         persistent_keys: HashMap::new(),
     };
     let end = conn.run(&mut frames, attached.kicked, timeout).await;
-    reader.abort();
     let id = conn.session.id();
     match end {
         End::Silent => {
