@@ -22,7 +22,7 @@ use zczk_core::store::{Code, EventKind, SessionState, Store, WatchEvent, WatchMo
 
 use super::ops::{self, event, NewWatch, Outcome, Table, Work};
 use super::proto::{self, connect_response, decode_request, ConnectRequest, Request, WatcherType};
-use super::server::{Attach, ConnStats, Shared};
+use super::shared::{Attach, ConnStats, Shared};
 use crate::session::Session;
 
 /// How long a new connection may take to send its connect request.
