@@ -9,7 +9,6 @@ use zczk_core::store::{Code, CreateOptions, OpKind, SessionState, StoreError};
 use zczk_core::tree;
 
 use crate::acl::Identity;
-use crate::connector::EmulatorConnector;
 use crate::faults::Faults;
 use crate::file::{FileError, Loaded, Nodes, Storage};
 use crate::path;
@@ -196,11 +195,6 @@ impl Emulator {
     /// Opens a session with `options`.
     pub fn session_with(&self, options: &SessionOptions) -> Session {
         Session::open(self.inner.clone(), options)
-    }
-
-    /// A [`zczk_core::store::Connector`] whose every `connect` opens a new session here.
-    pub fn connector(&self) -> EmulatorConnector {
-        EmulatorConnector::new(self.clone())
     }
 
     /// The fault injection handle of the session with this id (see [`Session::faults`]).

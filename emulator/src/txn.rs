@@ -1,6 +1,7 @@
 //! The write transactions: each checks what the server checks, in the server's order (so the
 //! same request gets the same error code), then applies itself to the tree, recording the
-//! watch events it causes and, inside a `multi`, how to undo it.
+//! watch events it causes and, inside a `multi`, how to undo it. [`check_perm`] is the
+//! permission check reads share with them.
 
 use std::sync::{Arc, LazyLock};
 
@@ -140,7 +141,9 @@ fn check_version(current: i32, expected: Option<i32>) -> Result<(), Fail> {
     }
 }
 
-fn check_perm(node: &Node, perm: Perms, auth: &[Identity]) -> Result<(), Fail> {
+/// Whether `auth` may do what `perm` names on `node`: its ACL is open or grants it. Reads and
+/// writes alike fail with `NoAuth`.
+pub(crate) fn check_perm(node: &Node, perm: Perms, auth: &[Identity]) -> Result<(), Fail> {
     if acl::is_open(&node.acl) || acl::allows(&node.acl, perm, auth) {
         Ok(())
     } else {
