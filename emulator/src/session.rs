@@ -23,7 +23,6 @@ use crate::emulator::Emulator;
 use crate::faults::Faults;
 use crate::file::FileError;
 use crate::limits;
-use crate::path;
 use crate::request::Admission;
 use crate::server::{schedule_expiry, Inner, State, Status, DEFAULT_CLIENT_ADDRESS};
 use crate::txn::{self, Fail};
@@ -130,23 +129,20 @@ fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
 fn validate(op: OpKind, path: &str, sequential: bool) -> Result<(), StoreError> {
     if let Some(prefix) = path.strip_suffix("/.").or_else(|| path.strip_suffix("/..")) {
         let prefix = if prefix.is_empty() { "/" } else { prefix };
-        if path::invalid_reason(prefix).is_none() {
+        if zczk_core::path::validate(prefix).is_ok() {
             return match op {
                 OpKind::Create => Ok(()),
                 _ => Err(StoreError::new(Code::NoNode, op, path)),
             };
         }
     }
-    let reason = if sequential {
+    let checked = if sequential {
         // The server checks a sequential path with a digit appended, so `/a/` is fine.
-        path::invalid_reason(&format!("{path}1"))
+        zczk_core::path::validate(&format!("{path}1"))
     } else {
-        path::invalid_reason(path)
+        zczk_core::path::validate(path)
     };
-    match reason {
-        Some(reason) => Err(StoreError::new(Code::BadArguments, op, path).with_detail(reason)),
-        None => Ok(()),
-    }
+    checked.map_err(|e| StoreError::new(Code::BadArguments, op, path).with_detail(e.reason))
 }
 
 impl Session {

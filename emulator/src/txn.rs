@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use zczk_core::path::PathError;
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Created, EventKind, Perms, Stat};
 
 use crate::acl::{self, Identity};
@@ -215,7 +216,7 @@ pub fn create(
     } else {
         path.to_string()
     };
-    if let Some(reason) = path::invalid_reason(&full) {
+    if let Err(PathError { reason, .. }) = zczk_core::path::validate(&full) {
         return Err(fail(Code::BadArguments, reason));
     }
     if tree.contains(&full) {

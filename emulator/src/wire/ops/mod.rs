@@ -95,7 +95,7 @@ fn failed(xid: i32, code: Code) -> Work {
 /// True when the server would refuse `path` (the session's `Store` methods check paths as a
 /// client library does, before anything is sent).
 fn invalid(path: &str) -> bool {
-    crate::path::invalid_reason(path).is_some()
+    zczk_core::path::validate(path).is_err()
 }
 
 /// Turns a request into work on `session`, by the function for its operation.

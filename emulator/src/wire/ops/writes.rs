@@ -192,16 +192,15 @@ fn multi_failure(w: &mut Writer, count: usize, index: usize, code: i32) {
 /// The code the server gives a create of an invalid path: the parent is looked up first, so
 /// a missing parent is `NoNode`; `/` exists already.
 async fn invalid_create(s: &Session, path: &str) -> Code {
-    match path.rfind('/') {
-        None => Code::BadArguments,
-        Some(_) if path == "/" => Code::NodeExists,
-        Some(i) => {
-            let parent = if i == 0 { "/" } else { &path[..i] };
-            match s.exists(parent).await {
-                Ok(Some(_)) => Code::BadArguments,
-                _ => Code::NoNode,
-            }
-        }
+    if !path.contains('/') {
+        return Code::BadArguments;
+    }
+    if path == "/" {
+        return Code::NodeExists;
+    }
+    match s.exists(crate::path::parent(path)).await {
+        Ok(Some(_)) => Code::BadArguments,
+        _ => Code::NoNode,
     }
 }
 
