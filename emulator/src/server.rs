@@ -15,7 +15,6 @@ use zczk_core::store::{Code, SessionState};
 use crate::acl::Identity;
 use crate::file::{SavedSession, SessionRows, Storage};
 use crate::ids::{random_key, FIRST_SESSION_ID};
-use crate::limits::DEFAULT_MAX_REQUEST_BYTES;
 use crate::tree::Tree;
 use crate::txn::{self, Log};
 use crate::watch::Watches;
@@ -45,7 +44,7 @@ impl Default for Config {
             max_session_timeout: Duration::from_secs(40),
             extended_types: true,
             super_digest: None,
-            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_request_bytes: zczk_core::store::size::DEFAULT_MAX_REQUEST,
         }
     }
 }

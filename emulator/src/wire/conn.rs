@@ -162,7 +162,7 @@ async fn read_frames(
         }
         first = false;
         let len = i32::from_be_bytes(len);
-        if len < 0 || len as usize > max {
+        if len < 0 || !crate::limits::of(max).fits(len as usize) {
             tracing::warn!(%peer, len, max, "closing a connection: frame length out of bounds");
             return;
         }
