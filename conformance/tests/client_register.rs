@@ -111,6 +111,8 @@ async fn an_invalid_name_is_refused_naming_it_and_nothing_is_registered<B: Backe
         let refused = zk.register("/svc", unreachable, Default::default()).await;
         assert!(matches!(refused, Err(ClientError::BadAddress { .. })), "{unreachable:?}: {refused:?}");
     }
+    let pair = zk.register_with("/svc", ("h", 0), Default::default()).await;
+    assert!(matches!(pair, Err(ClientError::BadAddress { .. })), "{pair:?}");
     assert!(store.get_children("/svc").await.unwrap().0.is_empty());
     assert!(zk.registrations().is_empty());
 }
@@ -195,7 +197,7 @@ async fn concurrent_registrations_and_unregistrations<B: Backend>(backend: B) {
             let zk = zk.clone();
             tokio::spawn(async move {
                 for round in 0..10 {
-                    let addr = format!("h{t}:{round}");
+                    let addr = format!("h{t}:{}", 8000 + round);
                     zk.register("/svc", &addr, map(json!({"task": t}))).await.unwrap();
                     if round % 2 == 0 {
                         zk.unregister("/svc", &addr).await.unwrap();

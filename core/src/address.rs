@@ -22,10 +22,18 @@ pub fn split_host_port(addr: &str) -> Result<(&str, u16), &'static str> {
         }
         (host, port)
     };
-    match port.parse::<u16>() {
-        Ok(port) if port > 0 => Ok((host, port)),
-        _ => Err("the port must be a number from 1 to 65535"),
+    let port = port.parse::<u16>().map_err(|_| PORT_RANGE)?;
+    check_port(port).map(|port| (host, port))
+}
+
+const PORT_RANGE: &str = "the port must be a number from 1 to 65535";
+
+/// `port`, unless it is 0, which is no port a client can connect to.
+pub fn check_port(port: u16) -> Result<u16, &'static str> {
+    if port == 0 {
+        return Err(PORT_RANGE);
     }
+    Ok(port)
 }
 
 #[cfg(test)]

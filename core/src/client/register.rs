@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde_json::{Map, Value};
 
 use super::{restore, ClientError, Registration, Result, ZooKeeper};
-use crate::address::split_host_port;
+use crate::address::{check_port, split_host_port};
 use crate::path;
 use crate::props;
 use crate::store::{Acl, CreateMode, CreateOptions, Store};
@@ -194,6 +194,10 @@ impl<S: Store + 'static> ZooKeeper<S> {
         options: RegisterOptions,
     ) -> Result<Vec<String>> {
         let addr = addr.into();
+        if let Registrant::Address(address) = &addr {
+            check_port(address.port)
+                .map_err(|reason| ClientError::BadAddress { addr: address.node_name(), reason })?;
+        }
         let names = addr.node_names();
         for name in &names {
             if let Some((_, reason)) = path::name_problem(name) {
