@@ -100,9 +100,6 @@ mod parse;
 mod print;
 mod value;
 
-#[cfg(test)]
-pub(crate) use value::tests as value_tests;
-
 pub use error::{ParseError, ParseErrorKind};
 pub use format::format;
 pub use parse::{decode_text, parse, parse_all, parse_for_import, MAX_NODE_DEPTH};
