@@ -211,8 +211,9 @@ async fn concurrent_registrations_and_unregistrations<B: Backend>(backend: B) {
     }
     let (mut children, _) = store.get_children("/svc").await.unwrap();
     children.sort();
-    let mut expected: Vec<String> =
-        (0..8).flat_map(|t| (0..10).filter(|r| r % 2 == 1).map(move |r| format!("h{t}:{r}"))).collect();
+    let mut expected: Vec<String> = (0..8)
+        .flat_map(|t| (0..10).filter(|r| r % 2 == 1).map(move |r| format!("h{t}:{}", 8000 + r)))
+        .collect();
     expected.sort();
     assert_eq!(children, expected);
     let mut wanted: Vec<String> = expected.iter().map(|n| format!("/svc/{n}")).collect();
