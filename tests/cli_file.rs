@@ -5,19 +5,24 @@
 //! by its mode bits, a read-only directory by finding nothing changed in it, and once more as
 //! `nobody` (through `setpriv`) so that the OS enforces the bits.
 
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
+use zczk_conformance::files::{chmod, mode_of, names_in, snapshot};
 
 const TREE: &str = "/app\n  threads = 4\n  db -> /db\n/db\n  host = 'db.example'\n";
 
 /// `zczk ARGS --zk file:PATH`, killed (and so failed) if it hangs.
 fn zczk(store: &Path, args: &[&str]) -> Command {
-    let mut command = Command::cargo_bin("zczk").unwrap();
+    on_store(Command::cargo_bin("zczk").unwrap(), store, args)
+}
+
+/// `command ARGS --zk file:PATH`, killed (and so failed) if it hangs.
+fn on_store(mut command: Command, store: &Path, args: &[&str]) -> Command {
     command
         .env_remove("ZC_ZK_CONNECTION_STRING")
         .args(args)
@@ -40,42 +45,6 @@ const READERS: [&[&str]; 6] = [
     &["graph"],
     &["import", "--dry-run", "-"],
 ];
-
-/// The file's bytes, mode, inode (a replaced file has a new one) and modification time.
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    bytes: Vec<u8>,
-    mode: u32,
-    inode: u64,
-    mtime: std::time::SystemTime,
-}
-
-fn snapshot(path: &Path) -> Snapshot {
-    let metadata = std::fs::symlink_metadata(path).unwrap();
-    Snapshot {
-        bytes: std::fs::read(path).unwrap(),
-        mode: metadata.permissions().mode() & 0o7777,
-        inode: metadata.ino(),
-        mtime: metadata.modified().unwrap(),
-    }
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn a_new_store_is_0600_and_writes_keep_its_mode() {
@@ -200,20 +169,14 @@ fn a_fifo_a_device_or_a_directory_is_refused_at_once() {
 fn zczk_unprivileged(store: &Path, args: &[&str]) -> Command {
     let bin = assert_cmd::cargo::cargo_bin("zczk");
     let is_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
-    let mut command = if is_root {
+    let command = if is_root {
         let mut command = Command::new("setpriv");
         command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(bin);
         command
     } else {
         Command::new(bin)
     };
-    command
-        .env_remove("ZC_ZK_CONNECTION_STRING")
-        .args(args)
-        .arg("--zk")
-        .arg(format!("file:{}", store.display()))
-        .timeout(Duration::from_secs(20));
-    command
+    on_store(command, store, args)
 }
 
 #[test]

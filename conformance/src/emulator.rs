@@ -1,6 +1,6 @@
 //! The emulator backend: a fresh in-memory server per test.
 
-use zczk_core::store::{Connector, SessionState, Store, StoreError};
+use zczk_core::store::{SessionState, Store};
 use zczk_emulator::{Emulator, EmulatorConnector, Session};
 
 use crate::{wait_for_state, Backend, Orphan, SESSION_TIMEOUT};
@@ -35,18 +35,7 @@ impl Default for EmulatorBackend {
     }
 }
 
-#[async_trait::async_trait]
-impl Connector for EmulatorBackend {
-    type Store = Session;
-
-    async fn connect(&self) -> Result<Session, StoreError> {
-        self.connector.connect().await
-    }
-
-    fn address(&self) -> String {
-        self.connector.address()
-    }
-}
+connects_through_its_connector!(EmulatorBackend => Session);
 
 #[async_trait::async_trait]
 impl Backend for EmulatorBackend {

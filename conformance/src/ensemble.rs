@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
+use zczk_core::store::Store;
 use zczk_zookeeper::testing::{Ensemble, Relay};
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
-use crate::{hold, wait_for_state, zookeeper::unique_chroot, Backend, Orphan, SESSION_TIMEOUT};
+use crate::{hold, wait_for_state, zookeeper::new_chroot, Backend, Orphan, SESSION_TIMEOUT};
 use zczk_core::store::SessionState;
 
 /// Sessions on a real 3-server ensemble, chrooted to a node of the test's own.
@@ -25,14 +25,7 @@ impl RealEnsemble {
     pub async fn for_test(test: &str) -> RealEnsemble {
         let ensemble = Ensemble::from_env(test);
         let servers = ensemble.connection_string().to_string();
-        let chroot = unique_chroot(test);
-        let root = ZkConnector::new(servers.clone()).with_session_timeout(SESSION_TIMEOUT);
-        let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
-        store
-            .create(&chroot, Some(b""), &CreateOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("{test}: {e}"));
-        store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        let chroot = new_chroot(&servers, test).await;
         let mut relays = Vec::new();
         for member in servers.split(',') {
             relays
@@ -45,18 +38,7 @@ impl RealEnsemble {
     }
 }
 
-#[async_trait::async_trait]
-impl Connector for RealEnsemble {
-    type Store = ZkStore;
-
-    async fn connect(&self) -> Result<ZkStore, StoreError> {
-        self.connector.connect().await
-    }
-
-    fn address(&self) -> String {
-        self.connector.address()
-    }
-}
+connects_through_its_connector!(RealEnsemble => ZkStore);
 
 #[async_trait::async_trait]
 impl Backend for RealEnsemble {

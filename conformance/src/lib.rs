@@ -11,8 +11,28 @@
 //! each other's nodes and can run in parallel on one server.
 #![warn(missing_docs)]
 
+/// Implements [`Connector`] for a backend struct by its `connector` field: a backend opens
+/// sessions as its connector does, and adds fault injection ([`Backend`]).
+macro_rules! connects_through_its_connector {
+    ($backend:ty => $store:ty) => {
+        #[async_trait::async_trait]
+        impl zczk_core::store::Connector for $backend {
+            type Store = $store;
+
+            async fn connect(&self) -> Result<$store, zczk_core::store::StoreError> {
+                self.connector.connect().await
+            }
+
+            fn address(&self) -> String {
+                self.connector.address()
+            }
+        }
+    };
+}
+
 mod emulator;
 mod ensemble;
+pub mod files;
 mod served;
 mod zookeeper;
 
@@ -171,5 +191,15 @@ macro_rules! on_ensemble {
                 }
             )+
         }
+    };
+}
+
+/// [`both!`] and [`on_ensemble!`] over one list of cases: each runs on every backend and on
+/// the ensemble. Use it once per file (it makes the file's `on_ensemble` module).
+#[macro_export]
+macro_rules! everywhere {
+    ($($case:ident),+ $(,)?) => {
+        $crate::both!($($case),+);
+        $crate::on_ensemble!($($case),+);
     };
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use zczk_core::store::{Connector, SessionState, Store, StoreError};
+use zczk_core::store::{SessionState, Store};
 use zczk_emulator::wire::ServerHandle;
 use zczk_emulator::Emulator;
 use zczk_zookeeper::testing::Relay;
@@ -43,18 +43,7 @@ impl ServedEmulator {
     }
 }
 
-#[async_trait::async_trait]
-impl Connector for ServedEmulator {
-    type Store = ZkStore;
-
-    async fn connect(&self) -> Result<ZkStore, StoreError> {
-        self.connector.connect().await
-    }
-
-    fn address(&self) -> String {
-        self.connector.address()
-    }
-}
+connects_through_its_connector!(ServedEmulator => ZkStore);
 
 #[async_trait::async_trait]
 impl Backend for ServedEmulator {

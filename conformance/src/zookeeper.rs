@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use zczk_core::store::{Connector, CreateOptions, Store, StoreError};
+use zczk_core::store::{Connector, CreateOptions, Store};
 use zczk_zookeeper::testing::Relay;
 use zczk_zookeeper::{ZkConnector, ZkStore};
 
@@ -24,14 +24,7 @@ impl RealZooKeeper {
     /// [`real_server_address`]).
     pub async fn for_test(test: &str) -> RealZooKeeper {
         let server = real_server_address(test);
-        let chroot = unique_chroot(test);
-        let root = ZkConnector::new(server.clone()).with_session_timeout(SESSION_TIMEOUT);
-        let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
-        store
-            .create(&chroot, Some(b""), &CreateOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("{test}: {e}"));
-        store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+        let chroot = new_chroot(&server, test).await;
         let relay = Relay::start(&server).await.unwrap_or_else(|e| panic!("{test}: starting a relay: {e}"));
         let connector =
             ZkConnector::new(format!("{}{chroot}", relay.address())).with_session_timeout(SESSION_TIMEOUT);
@@ -44,8 +37,22 @@ impl RealZooKeeper {
     }
 }
 
+/// Creates a chroot of test `test`'s own ([`unique_chroot`]) on the servers `servers`, and
+/// returns its path.
+pub(crate) async fn new_chroot(servers: &str, test: &str) -> String {
+    let chroot = unique_chroot(test);
+    let root = ZkConnector::new(servers).with_session_timeout(SESSION_TIMEOUT);
+    let store = root.connect().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+    store
+        .create(&chroot, Some(b""), &CreateOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
+    store.close().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+    chroot
+}
+
 /// `/zczk-test-<test>-<pid>-<time>-<n>`: unique across tests, runs and processes.
-pub(crate) fn unique_chroot(test: &str) -> String {
+fn unique_chroot(test: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name: String = test.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
@@ -53,18 +60,7 @@ pub(crate) fn unique_chroot(test: &str) -> String {
     format!("/zczk-test-{name}-{}-{nanos}-{n}", std::process::id())
 }
 
-#[async_trait::async_trait]
-impl Connector for RealZooKeeper {
-    type Store = ZkStore;
-
-    async fn connect(&self) -> Result<ZkStore, StoreError> {
-        self.connector.connect().await
-    }
-
-    fn address(&self) -> String {
-        self.connector.address()
-    }
-}
+connects_through_its_connector!(RealZooKeeper => ZkStore);
 
 #[async_trait::async_trait]
 impl Backend for RealZooKeeper {

@@ -106,8 +106,13 @@ async fn an_invalid_name_is_refused_naming_it_and_nothing_is_registered<B: Backe
         let Err(e @ ClientError::BadName { .. }) = refused else { panic!("{name:?}: {refused:?}") };
         assert_eq!(e.to_string(), format!("can't register {name:?}: {reason}"));
     }
-    let mistyped = zk.register("/svc", "h:70000", Default::default()).await;
-    assert!(matches!(mistyped, Err(ClientError::BadAddress { .. })), "{mistyped:?}");
+    // A port a client cannot connect to: mistyped, or asked for before the server bound one.
+    for unreachable in ["h:70000", "h:0"] {
+        let refused = zk.register("/svc", unreachable, Default::default()).await;
+        assert!(matches!(refused, Err(ClientError::BadAddress { .. })), "{unreachable:?}: {refused:?}");
+    }
+    let pair = zk.register_with("/svc", ("h", 0), Default::default()).await;
+    assert!(matches!(pair, Err(ClientError::BadAddress { .. })), "{pair:?}");
     assert!(store.get_children("/svc").await.unwrap().0.is_empty());
     assert!(zk.registrations().is_empty());
 }
@@ -192,7 +197,7 @@ async fn concurrent_registrations_and_unregistrations<B: Backend>(backend: B) {
             let zk = zk.clone();
             tokio::spawn(async move {
                 for round in 0..10 {
-                    let addr = format!("h{t}:{round}");
+                    let addr = format!("h{t}:{}", 8000 + round);
                     zk.register("/svc", &addr, map(json!({"task": t}))).await.unwrap();
                     if round % 2 == 0 {
                         zk.unregister("/svc", &addr).await.unwrap();
@@ -206,8 +211,9 @@ async fn concurrent_registrations_and_unregistrations<B: Backend>(backend: B) {
     }
     let (mut children, _) = store.get_children("/svc").await.unwrap();
     children.sort();
-    let mut expected: Vec<String> =
-        (0..8).flat_map(|t| (0..10).filter(|r| r % 2 == 1).map(move |r| format!("h{t}:{r}"))).collect();
+    let mut expected: Vec<String> = (0..8)
+        .flat_map(|t| (0..10).filter(|r| r % 2 == 1).map(move |r| format!("h{t}:{}", 8000 + r)))
+        .collect();
     expected.sort();
     assert_eq!(children, expected);
     let mut wanted: Vec<String> = expected.iter().map(|n| format!("/svc/{n}")).collect();

@@ -8,40 +8,31 @@ use crate::client_support::{eventually, json, map, new_session, put, set, Gated,
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::broadcast;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{both, everywhere, Backend};
 use zczk_core::client::{
     ClientError, ClientEvent, ConnectOptions, Flow, RegisterOptions, ViewEvent, ZooKeeper,
 };
 use zczk_core::store::{Acl, Perms, SessionState, Store};
 
-both!(
+everywhere!(
     expiry_brings_a_new_session_that_restores_registrations,
     unregistered_and_deleted_registrations_stay_gone,
     a_registration_whose_parent_vanished_is_reported_and_the_rest_restored,
     views_are_rearmed_and_get_the_changes_made_meanwhile,
     close_is_idempotent_and_ephemerals_vanish,
-    closing_a_client_over_a_given_session_leaves_it_open,
     failed_connect_names_the_address,
     the_wait_option_retries_until_a_session_is_made,
     calls_during_a_renewal_wait_for_the_new_session,
     registrations_deleted_recursively_stay_gone,
     views_catch_up_after_a_reconnection,
+);
+
+// On single servers only.
+both!(
+    closing_a_client_over_a_given_session_leaves_it_open,
     a_registration_held_by_the_old_session_comes_back_when_that_session_ends,
     a_registration_unregistered_while_held_by_the_old_session_stays_gone,
     a_registration_the_server_refuses_is_reported_and_forgotten,
-);
-
-zczk_conformance::on_ensemble!(
-    expiry_brings_a_new_session_that_restores_registrations,
-    unregistered_and_deleted_registrations_stay_gone,
-    a_registration_whose_parent_vanished_is_reported_and_the_rest_restored,
-    views_are_rearmed_and_get_the_changes_made_meanwhile,
-    close_is_idempotent_and_ephemerals_vanish,
-    failed_connect_names_the_address,
-    the_wait_option_retries_until_a_session_is_made,
-    calls_during_a_renewal_wait_for_the_new_session,
-    registrations_deleted_recursively_stay_gone,
-    views_catch_up_after_a_reconnection,
 );
 
 /// `other`, once it has caught up with the leader: on an ensemble its member may not have yet

@@ -9,10 +9,8 @@ use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, ImportError, ImportOptions};
 use zczk_core::tree::ParseErrorKind;
 
-use tokio::sync::watch;
 use zczk_core::store::{
-    Acl, Code, CreateOptions, Created, MultiError, OneshotWatch, Op, OpResult, PersistentWatch, ReadOp,
-    ReadResult, Reply, RequestLimit, SessionState, Stat, Store, StoreError, WatchMode,
+    Code, CreateOptions, MultiError, Observed, Observer, Op, ReadOp, ReadResult, RequestLimit, Seen, Store,
 };
 
 both!(
@@ -202,120 +200,53 @@ async fn a_read_or_write_too_long_for_a_batch_goes_alone<B: Backend>(b: B) {
     let long = format!("/d/{}", name('l', 1000));
     // Creating the long node (whose data is `{}`) fits this limit; a multi holding that create
     // does not.
-    let narrowed = Narrowed::new(&s, limit.create(&long, b"{}", &CreateOptions::default()));
+    let narrowed = Narrowed::to(&s, limit.create(&long, b"{}", &CreateOptions::default()));
     import::import_tree(&narrowed, &text, "/", &ImportOptions::default(), None).await.expect("import");
     assert!(s.exists(&long).await.unwrap().is_some());
-    assert!(narrowed.batches_fit(), "a multi was longer than the limit");
+    assert!(narrowed.observer().batches_fit(), "a multi was longer than the limit");
     // Reading it fits this limit; a multiRead holding that read does not.
-    let narrowed = Narrowed::new(&s, limit.read(&long));
+    let narrowed = Narrowed::to(&s, limit.read(&long));
     let exported = export::export_tree(&narrowed, "/d", &ExportOptions::default()).await.expect("export");
     assert_eq!(exported, text);
     delete::delete_recursive(&narrowed, "/d", &DeleteOptions::default()).await.expect("delete");
     assert_eq!(s.exists("/d").await.unwrap(), None);
-    assert!(narrowed.batches_fit(), "a multi or multiRead was longer than the limit");
+    assert!(narrowed.observer().batches_fit(), "a multi or multiRead was longer than the limit");
     close(s).await;
 }
 
-/// A session that tells a smaller request limit than its server takes (as a client does when
-/// the server's `jute.maxbuffer` is larger than the default), and notes whether any `multi` or
-/// `multiRead` it forwards is longer than that limit.
-struct Narrowed<'s, S> {
-    inner: &'s S,
+/// An observer that makes a session tell a smaller request limit than its server takes (as a
+/// client does when the server's `jute.maxbuffer` is larger than the default), and notes
+/// whether any `multi` or `multiRead` sent is longer than that limit.
+struct Narrowed {
     limit: RequestLimit,
     too_long: AtomicBool,
 }
 
-impl<'s, S: Store> Narrowed<'s, S> {
-    fn new(inner: &'s S, max: usize) -> Self {
-        Narrowed {
-            inner,
-            limit: RequestLimit { max, ..inner.request_limit() },
-            too_long: AtomicBool::new(false),
-        }
+impl Narrowed {
+    fn to<S: Store>(store: &S, max: usize) -> Observed<'_, S, Narrowed> {
+        let limit = RequestLimit { max, ..store.request_limit() };
+        Observed::new(store, Narrowed { limit, too_long: AtomicBool::new(false) })
     }
 
     fn batches_fit(&self) -> bool {
         !self.too_long.load(Ordering::Relaxed)
     }
+}
 
-    fn note(&self, len: usize) {
-        if !self.limit.fits(len) {
+impl Observer for Narrowed {
+    fn request(&self, request: Seen<'_>) {
+        let limit = self.limit;
+        let len = match request {
+            Seen::Multi(ops) => limit.multi(ops),
+            Seen::MultiRead(ops) => limit.multi_read(ops),
+            Seen::Read(..) | Seen::Write(..) => return,
+        };
+        if !limit.fits(len) {
             self.too_long.store(true, Ordering::Relaxed);
         }
     }
-}
 
-impl<S: Store> Store for Narrowed<'_, S> {
-    fn create<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        options: &'a CreateOptions,
-    ) -> Reply<'a, Created> {
-        self.inner.create(path, data, options)
-    }
-    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
-        self.inner.delete(path, version)
-    }
-    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
-        self.inner.exists(path)
-    }
-    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
-        self.inner.exists_watch(path)
-    }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
-        self.inner.get_data(path)
-    }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
-        self.inner.get_data_watch(path)
-    }
-    fn set_data<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        version: Option<i32>,
-    ) -> Reply<'a, Stat> {
-        self.inner.set_data(path, data, version)
-    }
-    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
-        self.inner.get_children(path)
-    }
-    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
-        self.inner.get_children_watch(path)
-    }
-    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
-        self.inner.get_acl(path)
-    }
-    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
-        self.inner.set_acl(path, acl, version)
-    }
-    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
-        self.note(self.limit.multi(ops));
-        self.inner.multi(ops)
-    }
-    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
-        self.note(self.limit.multi_read(ops));
-        self.inner.multi_read(ops)
-    }
-    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
-        self.inner.add_watch(path, mode)
-    }
-    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
-        self.inner.sync(path)
-    }
-    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
-        self.inner.add_auth(scheme, auth)
-    }
-    fn close(&self) -> Reply<'_, ()> {
-        self.inner.close()
-    }
-    fn session_id(&self) -> i64 {
-        self.inner.session_id()
-    }
-    fn session_state(&self) -> watch::Receiver<SessionState> {
-        self.inner.session_state()
-    }
-    fn request_limit(&self) -> RequestLimit {
+    fn request_limit(&self, _inner: RequestLimit) -> RequestLimit {
         self.limit
     }
 }

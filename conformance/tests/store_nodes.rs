@@ -250,8 +250,14 @@ async fn invalid_paths_are_refused<B: Backend>(b: B) {
     for dots in ["/.", "/a/..", "/none/."] {
         assert_eq!(code(s.get_data(dots).await), Code::NoNode, "get {dots:?}");
     }
+    // The edges of the character ranges the server refuses (a character beyond U+FFFF is a
+    // surrogate pair to Java, and refused).
+    for bad in ["/a\u{7f}", "/a\u{9f}", "/a\u{e000}", "/a\u{f8ff}", "/a\u{fff0}", "/a\u{ffff}", "/a\u{1F600}"]
+    {
+        assert_eq!(code(s.create(bad, Some(b""), &open).await), Code::BadArguments, "create {bad:?}");
+    }
     // Names that look odd but are valid.
-    for good in ["/a...", "/.b", "/10.0.0.1:80", "/sp ace", "/é"] {
+    for good in ["/a...", "/.b", "/10.0.0.1:80", "/sp ace", "/é", "/a\u{a0}", "/a\u{f900}", "/a\u{ffef}"] {
         s.create(good, Some(b""), &open).await.unwrap_or_else(|e| panic!("{good:?}: {e}"));
     }
     // A sequential create may end in `/`: the number completes the name.

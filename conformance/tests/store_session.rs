@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, everywhere, Backend};
 use zczk_core::store::{
     Code, CreateMode, CreateOptions, EventKind, SessionState, Store, WatchEvent, WatchMode,
 };
@@ -15,17 +15,7 @@ fn event(kind: EventKind, path: &str) -> WatchEvent {
     WatchEvent { kind, path: path.to_string() }
 }
 
-both!(
-    new_sessions_are_connected_and_distinct,
-    close_deletes_ephemerals_and_fires_watches,
-    expiry_deletes_ephemerals_and_fires_other_sessions_watches,
-    expired_session_refuses_requests_and_ends_its_watches,
-    close_is_idempotent_and_ends_the_session,
-    close_ends_the_sessions_watches,
-    unknown_auth_scheme_fails_the_session,
-);
-
-zczk_conformance::on_ensemble!(
+everywhere!(
     new_sessions_are_connected_and_distinct,
     close_deletes_ephemerals_and_fires_watches,
     expiry_deletes_ephemerals_and_fires_other_sessions_watches,

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::address::split_host_port;
 use crate::message::short;
 use crate::path;
 
@@ -90,28 +91,12 @@ impl Connection {
         let mut servers = Vec::new();
         for server in hosts.split(',') {
             let server = server.trim();
-            let (host, port) = if let Some(rest) = server.strip_prefix('[') {
-                rest.split_once("]:")
-                    .ok_or_else(|| bad(&format!("{:?}: expected [ipv6]:port", short(server))))?
-            } else {
-                server
-                    .rsplit_once(':')
-                    .ok_or_else(|| bad(&format!("{:?}: expected host:port", short(server))))?
-            };
-            if host.is_empty() || host.contains(':') && !server.starts_with('[') {
-                return Err(bad(&format!(
-                    "{:?}: expected host:port (IPv6 hosts in brackets)",
-                    short(server)
-                )));
-            }
-            match port.parse::<u16>() {
-                Ok(p) if p > 0 => {}
-                _ => {
-                    return Err(bad(&format!(
-                        "{:?}: the port must be a number from 1 to 65535",
-                        short(server)
-                    )))
+            match split_host_port(server) {
+                Ok(("", _)) => {
+                    return Err(bad(&format!("{:?}: expected host:port (a host is needed)", short(server))))
                 }
+                Ok(_) => {}
+                Err(reason) => return Err(bad(&format!("{:?}: {reason}", short(server)))),
             }
             servers.push(server.to_string());
         }
@@ -168,6 +153,15 @@ mod tests {
             ":2181",
             "mem:x",
         ] {
+            let e = Connection::parse(bad).unwrap_err();
+            assert!(!e.reason.is_empty(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_port_is_1_to_65535_and_a_host_is_well_formed() {
+        assert!(Connection::parse("h:1,h:65535,[::1]:2181").is_ok());
+        for bad in ["h:0", "h:65536", "[zz]:2181", "a b:2181"] {
             let e = Connection::parse(bad).unwrap_err();
             assert!(!e.reason.is_empty(), "{bad:?}");
         }

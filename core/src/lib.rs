@@ -17,6 +17,7 @@
 //! - `testkit` (feature `proptest`): proptest strategies for names, values and trees.
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod client;
 pub mod connection;
 pub mod delete;

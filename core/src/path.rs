@@ -147,6 +147,9 @@ mod tests {
         assert!(validate("/").is_ok());
         assert!(validate("/a/b-c/10.0.0.1:8080").is_ok());
         assert!(validate("/a/.b/..c").is_ok());
+        for ok in ["/a/...", "/a/b.", "/é", "/a b", "/a\u{a0}", "/a\u{f900}", "/a\u{ffef}"] {
+            assert!(validate(ok).is_ok(), "{ok:?} should be accepted");
+        }
     }
 
     #[test]
@@ -164,6 +167,14 @@ mod tests {
             "/a\u{1}",
             "/\u{e000}",
             "/😀",
+            "//",
+            "/..",
+            "/a/.",
+            "/a\u{7f}",
+            "/a\u{9f}",
+            "/a\u{f8ff}",
+            "/a\u{fff0}",
+            "/a\u{ffff}",
         ] {
             assert!(validate(bad).is_err(), "{bad:?} should be refused");
         }

@@ -106,7 +106,7 @@ fn too_deep(value: &Value, limit: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::value_tests::any_value;
+    use crate::testkit::value as any_value;
     use serde_json::json;
 
     fn map(v: Value) -> Map<String, Value> {

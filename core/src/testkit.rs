@@ -104,6 +104,11 @@ pub fn node() -> impl Strategy<Value = Node> {
             Node { properties, links, property_links, acl, children: Default::default() }
         },
     );
+    nested(leaf)
+}
+
+/// Nodes made by `leaf`, with children of their own, a few levels deep.
+pub(crate) fn nested(leaf: impl Strategy<Value = Node> + 'static) -> impl Strategy<Value = Node> {
     leaf.prop_recursive(4, 40, 4, |inner| {
         (inner.clone(), prop::collection::btree_map(node_name(), inner, 0..4)).prop_map(
             |(mut node, children)| {
@@ -116,7 +121,12 @@ pub fn node() -> impl Strategy<Value = Node> {
 
 /// A whole tree: a root standing for `/` (no properties) with a few top-level nodes.
 pub fn tree() -> impl Strategy<Value = Node> {
-    prop::collection::btree_map(node_name(), node(), 0..4)
+    rooted(node())
+}
+
+/// A root standing for `/` (no properties) over a few top-level nodes made by `node`.
+pub(crate) fn rooted(node: impl Strategy<Value = Node> + 'static) -> impl Strategy<Value = Node> {
+    prop::collection::btree_map(node_name(), node, 0..4)
         .prop_map(|children| Node { children, ..Node::default() })
 }
 

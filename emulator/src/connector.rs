@@ -7,6 +7,13 @@ use zczk_core::store::{Code, Connector, OpKind, Store, StoreError};
 use crate::emulator::Emulator;
 use crate::session::{Session, SessionOptions};
 
+impl Emulator {
+    /// A [`zczk_core::store::Connector`] whose every `connect` opens a new session here.
+    pub fn connector(&self) -> EmulatorConnector {
+        EmulatorConnector::new(self.clone())
+    }
+}
+
 /// Opens a new [`Session`] on one [`Emulator`] at each `connect`, with the same options and
 /// identities each time. Cheap to clone.
 #[derive(Debug, Clone)]

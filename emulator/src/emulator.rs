@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zczk_core::connection::Access;
+use zczk_core::path::PathError;
 use zczk_core::store::{Code, CreateOptions, OpKind, SessionState, StoreError};
 use zczk_core::tree;
 
 use crate::acl::Identity;
-use crate::connector::EmulatorConnector;
 use crate::faults::Faults;
 use crate::file::{FileError, Loaded, Nodes, Storage};
 use crate::path;
@@ -198,11 +198,6 @@ impl Emulator {
         Session::open(self.inner.clone(), options)
     }
 
-    /// A [`zczk_core::store::Connector`] whose every `connect` opens a new session here.
-    pub fn connector(&self) -> EmulatorConnector {
-        EmulatorConnector::new(self.clone())
-    }
-
     /// The fault injection handle of the session with this id (see [`Session::faults`]).
     pub fn faults(&self, session_id: i64) -> Faults {
         Faults::new(self.inner.clone(), session_id)
@@ -260,7 +255,7 @@ impl Emulator {
     /// first node that cannot be created (one that exists, a bad name, ...); the nodes
     /// created before it stay. Returns the number of nodes created.
     pub fn load(&self, at: &str, node: &tree::Node) -> Result<usize, StoreError> {
-        if let Some(reason) = path::invalid_reason(at) {
+        if let Err(PathError { reason, .. }) = zczk_core::path::validate(at) {
             return Err(StoreError::new(Code::BadArguments, OpKind::Create, at).with_detail(reason));
         }
         let time = self.inner.now_ms();
@@ -368,8 +363,8 @@ fn load_children(
     let auth = [Identity::new("super", "")];
     let options = CreateOptions::default();
     for (name, child) in &node.children {
-        let path = if at == "/" { format!("/{name}") } else { format!("{at}/{name}") };
-        if let Some(reason) = path::invalid_reason(&path) {
+        let path = zczk_core::path::child(at, name);
+        if let Err(PathError { reason, .. }) = zczk_core::path::validate(&path) {
             return Err(StoreError::new(Code::BadArguments, OpKind::Create, path).with_detail(reason));
         }
         let properties = child.to_properties();

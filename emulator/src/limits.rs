@@ -2,15 +2,12 @@
 //!
 //! A real server closes the connection of a client whose request is longer than
 //! `jute.maxbuffer`, without applying anything: the client sees `ConnectionLoss`. The length
-//! is the whole encoded request, so the emulator measures it with core's
-//! [`RequestLimit`] (the same lengths core sizes its batches and checks imports with; see
-//! `zczk_core::store::size` for the boundaries measured on a real server). `zczk serve`
-//! checks each frame's length against the same limit before decoding it.
+//! is the whole encoded request, so the emulator measures it, and compares it with the limit,
+//! with core's [`RequestLimit`] (the same lengths core sizes its batches and checks imports
+//! with; see `zczk_core::store::size` for the boundaries measured on a real server).
+//! `zczk serve` checks each frame's length against the same limit before decoding it.
 
 use zczk_core::store::{Code, OpKind, RequestLimit, StoreError};
-
-/// The server's default `jute.maxbuffer`.
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = zczk_core::store::size::DEFAULT_MAX_REQUEST;
 
 /// The limit of an emulator whose `jute.maxbuffer` is `max`. There is no chroot: a session
 /// gets whole paths (over the wire, the client has put its chroot in them already).

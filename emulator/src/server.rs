@@ -10,11 +10,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
-use zczk_core::store::{Code, OpKind, SessionState, StoreError};
+use zczk_core::store::{Code, SessionState};
 
 use crate::acl::Identity;
 use crate::file::{SavedSession, SessionRows, Storage};
-use crate::limits::DEFAULT_MAX_REQUEST_BYTES;
+use crate::ids::{random_key, FIRST_SESSION_ID};
 use crate::tree::Tree;
 use crate::txn::{self, Log};
 use crate::watch::Watches;
@@ -44,7 +44,7 @@ impl Default for Config {
             max_session_timeout: Duration::from_secs(40),
             extended_types: true,
             super_digest: None,
-            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_request_bytes: zczk_core::store::size::DEFAULT_MAX_REQUEST,
         }
     }
 }
@@ -129,9 +129,8 @@ impl Drop for Inner {
     }
 }
 
-/// The first session id given out; ids then count up. Real ids carry the server id in the top
-/// byte and a time stamp below; any positive value behaves the same.
-pub(crate) const FIRST_SESSION_ID: i64 = 0x0100_0000_0000_0001;
+/// The client address a session has unless told otherwise (what the `ip` scheme matches).
+pub const DEFAULT_CLIENT_ADDRESS: &str = "127.0.0.1";
 
 impl Inner {
     pub fn new(config: Config, tree: Tree, zxid: i64, storage: Option<Arc<Storage>>) -> Inner {
@@ -160,7 +159,7 @@ impl Inner {
             let (state_tx, _) = watch::channel(SessionState::Disconnected);
             let entry = SessionEntry {
                 timeout,
-                auth: vec![Identity::new("ip", crate::session::DEFAULT_CLIENT_ADDRESS)],
+                auth: vec![Identity::new("ip", DEFAULT_CLIENT_ADDRESS)],
                 status: Status::Disconnected,
                 state_tx,
                 fail: None,
@@ -288,38 +287,7 @@ impl State {
     }
 }
 
-/// What the request gate decided: how long to hold the reply, and whether the request may run.
-pub(crate) struct Admission {
-    pub delay: Option<Duration>,
-    pub result: Result<(), StoreError>,
-}
-
 impl State {
-    /// The gate every request of a session passes: the session must be usable, then injected
-    /// delays and failures are taken, in that order (a failed request can be delayed too).
-    pub fn admit(&mut self, session: i64, op: OpKind, path: &str) -> Admission {
-        let Some(entry) = self.sessions.get_mut(&session) else {
-            return Admission { delay: None, result: Err(StoreError::new(Code::SessionExpired, op, path)) };
-        };
-        let code = match entry.status {
-            Status::Connected => None,
-            Status::Disconnected => Some(Code::ConnectionLoss),
-            Status::Abandoned(SessionState::AuthFailed) => Some(Code::AuthFailed),
-            Status::Abandoned(_) => Some(Code::SessionExpired),
-            Status::Ended(SessionState::Closed) => Some(Code::SessionClosed),
-            Status::Ended(_) => Some(Code::SessionExpired),
-        };
-        if let Some(code) = code {
-            return Admission { delay: None, result: Err(StoreError::new(code, op, path)) };
-        }
-        let delay = take_one(&mut entry.delay);
-        let result = match take_one(&mut entry.fail) {
-            Some(code) => Err(StoreError::new(code, op, path).with_detail("injected fault")),
-            None => Ok(()),
-        };
-        Admission { delay, result }
-    }
-
     /// Ends a session: it takes a zxid (a `closeSession` transaction), its ephemerals are
     /// deleted in that one transaction, its own watches get `SessionEnded(state)` and its
     /// persistent watches end; then the watches of other sessions fire for the deletions.
@@ -447,12 +415,6 @@ impl State {
     }
 }
 
-fn take_one<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (n, value) = (*slot)?;
-    *slot = if n > 1 { Some((n - 1, value)) } else { None };
-    Some(value)
-}
-
 /// Expires `session` after `timeout` unless it was reconnected (its epoch moved) meanwhile.
 /// Uses tokio's clock, so a test with `tokio::time::pause` sees the expiry as soon as its time
 /// advances. Outside a tokio runtime there is no timer: such a session only ends when the
@@ -485,13 +447,4 @@ pub(crate) fn schedule_expiry(inner: &Arc<Inner>, session: i64, epoch: u64, time
         // The expiry and the deletion of its ephemerals are kept as a write is.
         st.commit();
     });
-}
-
-/// A random key for session passwords (the standard library's per-process random hasher
-/// keys, taken twice).
-pub(crate) fn random_key() -> u128 {
-    let random = std::hash::RandomState::new();
-    let high = u128::from(std::hash::BuildHasher::hash_one(&random, 0u8));
-    let low = u128::from(std::hash::BuildHasher::hash_one(&random, 1u8));
-    high << 64 | low
 }

@@ -23,16 +23,13 @@ use crate::emulator::Emulator;
 use crate::faults::Faults;
 use crate::file::FileError;
 use crate::limits;
-use crate::path;
-use crate::server::{schedule_expiry, Admission, Inner, State, Status};
-use crate::tree::Tree;
-use crate::txn::{self, Ctx, Fail, Log};
+use crate::request::Admission;
+use crate::server::{schedule_expiry, Inner, State, Status, DEFAULT_CLIENT_ADDRESS};
+use crate::txn::{self, Fail};
 use crate::watch::WatchKind;
 
-/// The default session timeout (zc.zk's), and the client address sessions have by default.
+/// The default session timeout (zc.zk's).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The client address a session has unless told otherwise (what the `ip` scheme matches).
-pub const DEFAULT_CLIENT_ADDRESS: &str = "127.0.0.1";
 
 /// How to open a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,70 +129,20 @@ fn store_error(fail: Fail, op: OpKind, path: &str) -> StoreError {
 fn validate(op: OpKind, path: &str, sequential: bool) -> Result<(), StoreError> {
     if let Some(prefix) = path.strip_suffix("/.").or_else(|| path.strip_suffix("/..")) {
         let prefix = if prefix.is_empty() { "/" } else { prefix };
-        if path::invalid_reason(prefix).is_none() {
+        if zczk_core::path::validate(prefix).is_ok() {
             return match op {
                 OpKind::Create => Ok(()),
                 _ => Err(StoreError::new(Code::NoNode, op, path)),
             };
         }
     }
-    let reason = if sequential {
+    let checked = if sequential {
         // The server checks a sequential path with a digit appended, so `/a/` is fine.
-        path::invalid_reason(&format!("{path}1"))
+        zczk_core::path::validate(&format!("{path}1"))
     } else {
-        path::invalid_reason(path)
+        zczk_core::path::validate(path)
     };
-    match reason {
-        Some(reason) => Err(StoreError::new(Code::BadArguments, op, path).with_detail(reason)),
-        None => Ok(()),
-    }
-}
-
-fn check_perm(
-    tree_node: &crate::tree::Node,
-    perm: Perms,
-    auth: &[Identity],
-    op: OpKind,
-    path: &str,
-) -> Result<(), StoreError> {
-    if acl::is_open(&tree_node.acl) || acl::allows(&tree_node.acl, perm, auth) {
-        Ok(())
-    } else {
-        Err(StoreError::new(Code::NoAuth, op, path)
-            .with_detail(format!("the ACL grants no {perm} permission to this session")))
-    }
-}
-
-impl State {
-    /// Runs one write transaction for `session`: takes a zxid (failed writes take one too, as
-    /// on the server), applies `f`, and sends the watch events if it succeeded.
-    fn write<T>(
-        &mut self,
-        session: i64,
-        time: i64,
-        extended_types: bool,
-        undo: bool,
-        f: impl FnOnce(&mut Tree, &Ctx, &mut Log) -> Result<T, Fail>,
-    ) -> Result<T, Fail> {
-        self.zxid += 1;
-        let auth = self.sessions.get(&session).map(|e| e.auth.as_slice()).unwrap_or(&[]);
-        let ctx = Ctx { zxid: self.zxid, time, session, auth, extended_types };
-        let mut log = Log::new(self.watches.has_any(), undo);
-        let result = f(&mut self.tree, &ctx, &mut log);
-        if result.is_err() {
-            if let Some(undo) = log.undo.take() {
-                txn::rollback(&mut self.tree, undo);
-            }
-        }
-        if result.is_ok() {
-            self.fire(log);
-        }
-        result
-    }
-
-    fn auth_of(&self, session: i64) -> &[Identity] {
-        self.sessions.get(&session).map(|e| e.auth.as_slice()).unwrap_or(&[])
-    }
+    checked.map_err(|e| StoreError::new(Code::BadArguments, op, path).with_detail(e.reason))
 }
 
 impl Session {
@@ -276,7 +223,8 @@ impl Session {
         self.read(OpKind::GetData, path, |st| {
             let node =
                 st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetData, path))?;
-            check_perm(node, Perms::READ, st.auth_of(id), OpKind::GetData, path)?;
+            txn::check_perm(node, Perms::READ, st.auth_of(id))
+                .map_err(|f| store_error(f, OpKind::GetData, path))?;
             let out = (node.data.clone(), node.stat());
             let watch = watch.then(|| st.watches.add_oneshot(path, id, WatchKind::Data));
             Ok((out.0, out.1, watch))
@@ -303,7 +251,8 @@ impl Session {
         self.read(OpKind::GetChildren, path, |st| {
             let node =
                 st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetChildren, path))?;
-            check_perm(node, Perms::READ, st.auth_of(id), OpKind::GetChildren, path)?;
+            txn::check_perm(node, Perms::READ, st.auth_of(id))
+                .map_err(|f| store_error(f, OpKind::GetChildren, path))?;
             let children = node.children.iter().cloned().collect();
             let stat = node.stat();
             let watch = watch.then(|| st.watches.add_oneshot(path, id, WatchKind::Child));
@@ -429,7 +378,8 @@ impl Store for Session {
                 st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, OpKind::GetAcl, path))?;
             let auth = st.auth_of(id);
             // READ or ADMIN may see the ACL; without ADMIN, digest hashes are hidden.
-            check_perm(node, Perms::READ | Perms::ADMIN, auth, OpKind::GetAcl, path)?;
+            txn::check_perm(node, Perms::READ | Perms::ADMIN, auth)
+                .map_err(|f| store_error(f, OpKind::GetAcl, path))?;
             let entries = if acl::allows(&node.acl, Perms::ADMIN, auth) {
                 node.acl.as_ref().clone()
             } else {
@@ -481,7 +431,7 @@ impl Store for Session {
                     };
                     validate(kind, path, false)?;
                     let node = st.tree.get(path).ok_or_else(|| StoreError::new(Code::NoNode, kind, path))?;
-                    check_perm(node, Perms::READ, auth, kind, path)?;
+                    txn::check_perm(node, Perms::READ, auth).map_err(|f| store_error(f, kind, path))?;
                     Ok(match op {
                         ReadOp::GetData(_) => ReadResult::Data(node.data.clone(), node.stat()),
                         ReadOp::GetChildren(_) => {

@@ -1,9 +1,11 @@
 //! The write transactions: each checks what the server checks, in the server's order (so the
 //! same request gets the same error code), then applies itself to the tree, recording the
-//! watch events it causes and, inside a `multi`, how to undo it.
+//! watch events it causes and, inside a `multi`, how to undo it. [`check_perm`] is the
+//! permission check reads share with them.
 
 use std::sync::{Arc, LazyLock};
 
+use zczk_core::path::PathError;
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Created, EventKind, Perms, Stat};
 
 use crate::acl::{self, Identity};
@@ -140,7 +142,9 @@ fn check_version(current: i32, expected: Option<i32>) -> Result<(), Fail> {
     }
 }
 
-fn check_perm(node: &Node, perm: Perms, auth: &[Identity]) -> Result<(), Fail> {
+/// Whether `auth` may do what `perm` names on `node`: its ACL is open or grants it. Reads and
+/// writes alike fail with `NoAuth`.
+pub(crate) fn check_perm(node: &Node, perm: Perms, auth: &[Identity]) -> Result<(), Fail> {
     if acl::is_open(&node.acl) || acl::allows(&node.acl, perm, auth) {
         Ok(())
     } else {
@@ -212,7 +216,7 @@ pub fn create(
     } else {
         path.to_string()
     };
-    if let Some(reason) = path::invalid_reason(&full) {
+    if let Err(PathError { reason, .. }) = zczk_core::path::validate(&full) {
         return Err(fail(Code::BadArguments, reason));
     }
     if tree.contains(&full) {

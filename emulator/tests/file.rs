@@ -2,10 +2,10 @@
 //! lock between two openers, atomic replacement, and care for the file itself (mode, symbolic
 //! links, read-only files and directories, what is not a regular file).
 
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::time::Duration;
 
+use zczk_conformance::files::{chmod, mode_of, names_in, snapshot};
 use zczk_core::connection::Access;
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Perms, Store};
 use zczk_emulator::acl::digest_acl;
@@ -361,43 +361,6 @@ fn stored_paths(file: &Path) -> Vec<String> {
     let mut statement = conn.prepare("SELECT path FROM nodes ORDER BY path").unwrap();
     let paths = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
     paths
-}
-
-/// What a test checks is left as it was: the bytes, the mode and the inode (a replaced file
-/// gets a new one) and the modification time.
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    bytes: Vec<u8>,
-    mode: u32,
-    inode: u64,
-    mtime: std::time::SystemTime,
-}
-
-fn snapshot(path: &Path) -> Snapshot {
-    let metadata = std::fs::symlink_metadata(path).unwrap();
-    Snapshot {
-        bytes: std::fs::read(path).unwrap(),
-        mode: metadata.permissions().mode() & 0o7777,
-        inode: metadata.ino(),
-        mtime: metadata.modified().unwrap(),
-    }
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// A store holding `/kept`, written and closed.

@@ -20,10 +20,10 @@ use std::time::Duration;
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, Extras, ImportOptions};
-use zczk_core::store::{Acl, Connector, CreateOptions, Store};
+use zczk_core::store::{Acl, Connector, CreateOptions, Observed, Store};
 use zczk_core::tree;
 
-use common::{median, runs, secs, timed, Counting};
+use common::{median, runs, secs, timed, Writes};
 
 /// Services in the tree.
 const SERVICES: usize = 100;
@@ -74,8 +74,10 @@ struct Steps {
     delete: Vec<Duration>,
 }
 
-/// Runs every step `runs()` times on `store`. The tree lives under `/services`.
-async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: usize) -> Steps {
+/// Runs every step `runs()` times on `session`, counting its write requests. The tree lives
+/// under `/services`.
+async fn bench<S: Store>(session: &S, text: &str, changed: &str, nodes: usize) -> Steps {
+    let store = &Observed::new(session, Writes::default());
     let expected = tree::print(&tree::parse(text).expect("the generated text parses"));
     let options = ImportOptions::default();
     let trim = ImportOptions { extras: Extras::Trim, ..ImportOptions::default() };
@@ -92,19 +94,17 @@ async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: 
 
         // Nothing else writes on this server: two markers created around the re-import get
         // consecutive zxids only if the re-import wrote nothing.
-        let before =
-            store.inner().create(&format!("/marker{run}a"), Some(b""), &CreateOptions::default()).await;
-        let writes = store.writes();
+        let before = session.create(&format!("/marker{run}a"), Some(b""), &CreateOptions::default()).await;
+        let writes = store.observer().count();
         let (done, t) = timed(import::import_tree(store, text, "/", &options, None)).await;
         let done = done.expect("unchanged re-import");
-        assert_eq!(store.writes(), writes, "an unchanged re-import sends no write request");
+        assert_eq!(store.observer().count(), writes, "an unchanged re-import sends no write request");
         assert!(done.plan.is_empty(), "an unchanged re-import plans nothing");
-        let after =
-            store.inner().create(&format!("/marker{run}b"), Some(b""), &CreateOptions::default()).await;
+        let after = session.create(&format!("/marker{run}b"), Some(b""), &CreateOptions::default()).await;
         let (before, after) = (before.expect("marker").stat.czxid, after.expect("marker").stat.czxid);
         assert_eq!(after, before + 1, "no transaction between the markers");
         for marker in [format!("/marker{run}a"), format!("/marker{run}b")] {
-            store.inner().delete(&marker, None).await.expect("deleting a marker");
+            session.delete(&marker, None).await.expect("deleting a marker");
         }
         steps.reimport.push(t);
 
@@ -112,7 +112,7 @@ async fn bench<S: Store>(store: &Counting<S>, text: &str, changed: &str, nodes: 
         let with_acl = ImportOptions { acl: Some(Acl::open()), ..ImportOptions::default() };
         let (done, t) = timed(import::import_tree(store, text, "/", &with_acl, None)).await;
         assert!(done.expect("unchanged re-import with ACL check").plan.is_empty());
-        assert_eq!(store.writes(), writes, "an unchanged re-import sends no write request");
+        assert_eq!(store.observer().count(), writes, "an unchanged re-import sends no write request");
         steps.reimport_acl.push(t);
 
         let (done, t) = timed(import::import_tree(store, changed, "/", &trim, None)).await;
@@ -155,14 +155,13 @@ async fn main() {
 
     let emulator = zczk_emulator::Emulator::new();
     let session = emulator.connector().connect().await.expect("an emulator session");
-    let steps = bench(&Counting::new(session), &text, &changed, nodes).await;
+    let steps = bench(&session, &text, &changed, nodes).await;
     report("emulator (in process)", nodes, steps);
 
     if let Some(server) = common::server("tree") {
         let session = common::chrooted_session(&server, "tree").await;
-        let store = Counting::new(session);
-        let steps = bench(&store, &text, &changed, nodes).await;
+        let steps = bench(&session, &text, &changed, nodes).await;
         report(&format!("ZooKeeper at {server}"), nodes, steps);
-        let _ = store.close().await;
+        let _ = session.close().await;
     }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use zczk_core::address::split_host_port;
 use zczk_core::connection::Connection;
 
 /// One `host:port` of a connection string.
@@ -28,10 +29,8 @@ pub(crate) fn parse(connection_string: &str) -> Result<(Vec<Host>, String), Stri
     let hosts = servers
         .into_iter()
         .map(|given| {
-            let (host, port) = given.rsplit_once(':').ok_or_else(|| format!("{given}: no port"))?;
-            let port = port.parse::<u16>().map_err(|_| format!("{given}: bad port {port:?}"))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-            Ok(Host { given, host, port })
+            let (host, port) = split_host_port(&given).map_err(|reason| format!("{given}: {reason}"))?;
+            Ok(Host { host: host.to_string(), port, given })
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok((hosts, chroot))

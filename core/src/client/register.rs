@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde_json::{Map, Value};
 
 use super::{restore, ClientError, Registration, Result, ZooKeeper};
+use crate::address::{check_port, split_host_port};
 use crate::path;
 use crate::props;
 use crate::store::{Acl, CreateMode, CreateOptions, Store};
@@ -21,24 +22,10 @@ pub struct Address {
 }
 
 impl Address {
-    /// Parses `host:port`, `[ipv6]:port` or `:port`.
+    /// Parses `host:port`, `[ipv6]:port` or `:port` (see [`split_host_port`]).
     pub fn parse(addr: &str) -> Result<Address> {
-        let bad = |reason| ClientError::BadAddress { addr: addr.to_string(), reason };
-        let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
-            let (host, port) = rest.split_once("]:").ok_or_else(|| bad("expected [host]:port"))?;
-            host.parse::<std::net::Ipv6Addr>().map_err(|_| bad("not an IPv6 address in brackets"))?;
-            (host, port)
-        } else {
-            let (host, port) = addr.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
-            if host.contains(':') {
-                return Err(bad("an IPv6 host must be written in brackets: [::1]:80"));
-            }
-            (host, port)
-        };
-        let port = port.parse::<u16>().map_err(|_| bad("the port must be a number from 0 to 65535"))?;
-        if host.contains('/') || host.chars().any(char::is_whitespace) {
-            return Err(bad("the host cannot contain / or spaces"));
-        }
+        let (host, port) = split_host_port(addr)
+            .map_err(|reason| ClientError::BadAddress { addr: addr.to_string(), reason })?;
         Ok(Address { host: host.to_string(), port })
     }
 
@@ -207,6 +194,10 @@ impl<S: Store + 'static> ZooKeeper<S> {
         options: RegisterOptions,
     ) -> Result<Vec<String>> {
         let addr = addr.into();
+        if let Registrant::Address(address) = &addr {
+            check_port(address.port)
+                .map_err(|reason| ClientError::BadAddress { addr: address.node_name(), reason })?;
+        }
         let names = addr.node_names();
         for name in &names {
             if let Some((_, reason)) = path::name_problem(name) {
@@ -288,6 +279,15 @@ mod tests {
         assert_eq!(Address::parse(":8080").unwrap(), Address { host: "".into(), port: 8080 });
         assert_eq!(Address::parse("[::1]:80").unwrap().node_name(), "[::1]:80");
         assert_eq!(Address::from(("10.0.0.1", 9)).node_name(), "10.0.0.1:9");
+    }
+
+    #[test]
+    fn a_port_is_1_to_65535_as_a_client_can_connect_to_it() {
+        assert_eq!(Address::parse("h:1").unwrap().port, 1);
+        assert_eq!(Address::parse("h:65535").unwrap().port, 65535);
+        for unreachable in ["h:0", ":0", "[::1]:0", "h:65536"] {
+            assert!(Address::parse(unreachable).is_err(), "{unreachable:?}");
+        }
     }
 
     #[test]

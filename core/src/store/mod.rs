@@ -12,6 +12,7 @@
 //! error at once.
 
 mod error;
+mod observed;
 pub mod size;
 mod types;
 
@@ -19,6 +20,7 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 pub use error::{summarize, Code, MultiError, OpKind, StoreError};
+pub use observed::{Observed, Observer, Seen};
 pub use size::RequestLimit;
 pub use types::{
     Acl, BadAcl, CreateMode, CreateOptions, Created, EventKind, OneshotWatch, Op, OpResult, Perms,

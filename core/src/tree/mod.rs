@@ -102,16 +102,14 @@ impl Node {
 pub(crate) mod check;
 mod comments;
 mod error;
+mod format;
 mod line;
 mod parse;
 mod print;
 mod value;
 
-#[cfg(test)]
-pub(crate) use value::tests as value_tests;
-
-pub use comments::format;
 pub use error::{ParseError, ParseErrorKind};
+pub use format::format;
 pub use parse::{decode_text, parse, parse_all, parse_for_import, MAX_NODE_DEPTH};
 pub use print::print;
 pub use value::{format_value, parse_value, ValueError, MAX_DEPTH as MAX_VALUE_DEPTH};

@@ -61,4 +61,4 @@ pub(crate) fn column_of(text: &str, offset: usize) -> usize {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

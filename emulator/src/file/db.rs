@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension as _};
+use zczk_core::path::PathError;
 use zczk_core::store::{Acl, Perms};
 
 use crate::tree::{Node, NodeKind, Tree};
@@ -256,7 +257,7 @@ fn read_node(
     acls: &mut HashMap<Option<String>, Arc<Vec<Acl>>>,
 ) -> rusqlite::Result<Result<(String, Node), String>> {
     let path: String = row.get(0)?;
-    if let Some(reason) = crate::path::invalid_reason(&path) {
+    if let Err(PathError { reason, .. }) = zczk_core::path::validate(&path) {
         return Ok(Err(format!("node {path:?}: {reason}")));
     }
     let acl_text: Option<String> = row.get(2)?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::Deserialize;
+use zczk_core::path::PathError;
 use zczk_core::store::{Acl, Perms};
 
 use super::{FileError, SavedSession};
@@ -119,7 +120,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Legacy, FileError> {
         saved.sessions.iter().map(|s| SavedSession { id: s.id, timeout_ms: s.timeout_ms }).collect();
     let mut nodes = HashMap::with_capacity(saved.nodes.len());
     for entry in saved.nodes {
-        if let Some(reason) = crate::path::invalid_reason(&entry.path) {
+        if let Err(PathError { reason, .. }) = zczk_core::path::validate(&entry.path) {
             return Err(corrupt(format!("node {:?}: {reason}", entry.path)));
         }
         let data = match (entry.data, entry.data_base64, entry.null_data) {

@@ -278,7 +278,7 @@ impl Storage {
             path: path.to_path_buf(),
             real,
             access,
-            session_key: crate::server::random_key(),
+            session_key: crate::ids::random_key(),
             db: Mutex::new(Db { conn: None, open: false, staged_zxid: 0, failed: None }),
             durable_zxid: AtomicI64::new(0),
             _lock: lock,
@@ -306,7 +306,7 @@ impl Storage {
                     if access == Access::ReadWrite {
                         // Written whole, then read from the database like any store.
                         let sessions =
-                            SessionRows { changed: Vec::new(), next: crate::server::FIRST_SESSION_ID };
+                            SessionRows { changed: Vec::new(), next: crate::ids::FIRST_SESSION_ID };
                         storage.create(&old.tree, &old.sessions, &sessions, old.zxid, Some(&metadata))?;
                         tracing::warn!(
                             "file:{}: converted from the old JSON format to an SQLite database (once; it is written as it changes from now on)",

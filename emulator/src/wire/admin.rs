@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::server::Shared;
+use super::shared::Shared;
 
 /// How long the rest of a command line may take to arrive.
 const LINE_TIMEOUT: Duration = Duration::from_secs(1);

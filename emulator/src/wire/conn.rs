@@ -23,7 +23,7 @@ use zczk_core::store::{Code, EventKind, SessionState, Store, WatchEvent, WatchMo
 
 use super::ops::{self, event, NewWatch, Outcome, Table, Work};
 use super::proto::{self, connect_response, decode_request, ConnectRequest, Request, WatcherType};
-use super::server::{Attach, ConnStats, Shared};
+use super::shared::{Attach, ConnStats, Shared};
 use crate::session::Session;
 
 /// How long a new connection may take to send its connect request.
@@ -158,7 +158,7 @@ async fn read_frames(
         }
         first = false;
         let len = i32::from_be_bytes(len);
-        if len < 0 || len as usize > max {
+        if len < 0 || !crate::limits::of(max).fits(len as usize) {
             tracing::warn!(%peer, len, max, "closing a connection: frame length out of bounds");
             return;
         }

@@ -21,10 +21,19 @@
 
 mod admin;
 mod conn;
+// The encoding and the records are internal; the fuzz and wire tests reach them through the
+// `wire-internals` feature.
+#[cfg(feature = "wire-internals")]
 pub mod jute;
+#[cfg(not(feature = "wire-internals"))]
+mod jute;
 mod ops;
+#[cfg(feature = "wire-internals")]
 pub mod proto;
+#[cfg(not(feature = "wire-internals"))]
+mod proto;
 mod server;
+mod shared;
 mod words;
 
 pub use server::{serve, serve_with, Control, Server, ServerHandle, ServerOptions, DEFAULT_MAX_CLIENT_CNXNS};

@@ -1,7 +1,7 @@
 //! ZooKeeper's client protocol records: the connect handshake, request headers and bodies,
 //! reply headers and watch notifications, with the op codes and special xids.
 
-use zczk_core::store::{Acl, Stat};
+use zczk_core::store::Acl;
 
 use super::jute::{DecodeError, Reader, Writer};
 
@@ -48,10 +48,6 @@ pub mod xid {
     pub const NOTIFICATION: i32 = -1;
     /// A ping and its reply.
     pub const PING: i32 = -2;
-    /// An auth packet and its reply.
-    pub const AUTH: i32 = -4;
-    /// The setWatches a client sends after it reconnects.
-    pub const SET_WATCHES: i32 = -8;
 }
 
 /// The `KeeperState` of notifications sent on a live connection.
@@ -102,7 +98,8 @@ impl ConnectRequest {
         })
     }
 
-    /// Encodes the frame (for tests and benches).
+    /// Encodes the frame (for tests).
+    #[cfg(any(test, feature = "wire-internals"))]
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.i32(self.protocol_version).i64(self.last_zxid_seen).i32(self.timeout_ms).i64(self.session_id);
@@ -497,11 +494,6 @@ pub fn notification(event_type: i32, path: &str) -> Vec<u8> {
     let mut out = finish_reply(w);
     set_zxid(&mut out, -1);
     out
-}
-
-/// Appends a `Stat`; a convenience for reply bodies.
-pub fn put_stat(w: &mut Writer, stat: &Stat) {
-    w.stat(stat);
 }
 
 #[cfg(test)]

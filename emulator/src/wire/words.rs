@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::server::Shared;
+use super::shared::Shared;
 use crate::emulator::Report;
 
 /// The version the emulator reports: the ZooKeeper release it behaves as, then its own name.

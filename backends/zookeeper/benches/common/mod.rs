@@ -1,5 +1,5 @@
 //! What the benchmark binaries share: the server to run against (or a reason to skip), a private
-//! chroot, timing with medians, and a `Store` wrapper that counts write requests.
+//! chroot, timing with medians, and an observer that counts write requests.
 
 // Each bench binary uses a different part of this module.
 #![allow(dead_code)]
@@ -7,11 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
-use zczk_core::store::{
-    Acl, CreateOptions, Created, MultiError, OneshotWatch, Op, OpResult, PersistentWatch, ReadOp, ReadResult,
-    Reply, SessionState, Stat, Store, StoreError, WatchMode,
-};
+use zczk_core::store::{CreateOptions, Observer, Seen, Store};
 use zczk_zookeeper::ZkStore;
 
 /// The session timeout the benchmarks ask for.
@@ -81,108 +77,22 @@ pub async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) 
     (out, start.elapsed())
 }
 
-/// A store that counts the write requests going through it (create, set data, set ACL,
+/// An observer that counts the write requests a store sends (create, set data, set ACL,
 /// delete, multi), to show that a run wrote nothing.
-pub struct Counting<S> {
-    inner: S,
-    writes: AtomicUsize,
-}
+#[derive(Default)]
+pub struct Writes(AtomicUsize);
 
-impl<S: Store> Counting<S> {
-    /// Wraps a store; the count starts at zero.
-    pub fn new(inner: S) -> Counting<S> {
-        Counting { inner, writes: AtomicUsize::new(0) }
-    }
-
-    /// Write requests sent so far.
-    pub fn writes(&self) -> usize {
-        self.writes.load(Ordering::Relaxed)
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    fn count(&self) {
-        self.writes.fetch_add(1, Ordering::Relaxed);
+impl Writes {
+    /// Write requests seen so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-impl<S: Store> Store for Counting<S> {
-    fn create<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        options: &'a CreateOptions,
-    ) -> Reply<'a, Created> {
-        self.count();
-        self.inner.create(path, data, options)
-    }
-    fn delete<'a>(&'a self, path: &'a str, version: Option<i32>) -> Reply<'a, ()> {
-        self.count();
-        self.inner.delete(path, version)
-    }
-    fn exists<'a>(&'a self, path: &'a str) -> Reply<'a, Option<Stat>> {
-        self.inner.exists(path)
-    }
-    fn exists_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Stat>, OneshotWatch)> {
-        self.inner.exists_watch(path)
-    }
-    fn get_data<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat)> {
-        self.inner.get_data(path)
-    }
-    fn get_data_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Option<Vec<u8>>, Stat, OneshotWatch)> {
-        self.inner.get_data_watch(path)
-    }
-    fn set_data<'a>(
-        &'a self,
-        path: &'a str,
-        data: Option<&'a [u8]>,
-        version: Option<i32>,
-    ) -> Reply<'a, Stat> {
-        self.count();
-        self.inner.set_data(path, data, version)
-    }
-    fn get_children<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat)> {
-        self.inner.get_children(path)
-    }
-    fn get_children_watch<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<String>, Stat, OneshotWatch)> {
-        self.inner.get_children_watch(path)
-    }
-    fn get_acl<'a>(&'a self, path: &'a str) -> Reply<'a, (Vec<Acl>, Stat)> {
-        self.inner.get_acl(path)
-    }
-    fn set_acl<'a>(&'a self, path: &'a str, acl: &'a [Acl], version: Option<i32>) -> Reply<'a, Stat> {
-        self.count();
-        self.inner.set_acl(path, acl, version)
-    }
-    fn multi<'a>(&'a self, ops: &'a [Op]) -> Reply<'a, Vec<OpResult>, MultiError> {
-        self.count();
-        self.inner.multi(ops)
-    }
-    fn multi_read<'a>(&'a self, ops: &'a [ReadOp]) -> Reply<'a, Vec<Result<ReadResult, StoreError>>> {
-        self.inner.multi_read(ops)
-    }
-    fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch> {
-        self.inner.add_watch(path, mode)
-    }
-    fn sync<'a>(&'a self, path: &'a str) -> Reply<'a, ()> {
-        self.inner.sync(path)
-    }
-    fn add_auth<'a>(&'a self, scheme: &'a str, auth: &'a [u8]) -> Reply<'a, ()> {
-        self.inner.add_auth(scheme, auth)
-    }
-    fn close(&self) -> Reply<'_, ()> {
-        self.inner.close()
-    }
-    fn session_id(&self) -> i64 {
-        self.inner.session_id()
-    }
-    fn session_state(&self) -> watch::Receiver<SessionState> {
-        self.inner.session_state()
-    }
-    fn request_limit(&self) -> zczk_core::store::RequestLimit {
-        self.inner.request_limit()
+impl Observer for Writes {
+    fn request(&self, request: Seen<'_>) {
+        if matches!(request, Seen::Write(..) | Seen::Multi(_)) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

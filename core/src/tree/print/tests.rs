@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::*;
-use crate::tree::value::tests::any_value;
+use crate::testkit::{nested, rooted, value as any_value};
 use crate::tree::{parse, parse_all};
 
 fn node(properties: Value) -> Node {
@@ -115,11 +115,6 @@ fn name(extra: &'static str) -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("{chars}{{1,8}}")).expect("regex")
 }
 
-/// Node names ZooKeeper accepts (the parser refuses the others).
-fn node_name() -> impl Strategy<Value = String> {
-    name(":").prop_filter("ZooKeeper refuses . and ..", |n| n != "." && n != "..")
-}
-
 /// Values up to the deepest nesting node data holds, now and then.
 fn any_property_value() -> impl Strategy<Value = Value> {
     let deep = (0usize..3).prop_map(|less| {
@@ -158,19 +153,11 @@ fn any_node() -> impl Strategy<Value = Node> {
             Node { properties, links, property_links, acl, children: Default::default() }
         },
     );
-    leaf.prop_recursive(4, 40, 4, |inner| {
-        (inner.clone(), prop::collection::btree_map(node_name(), inner, 0..4)).prop_map(
-            |(mut node, children)| {
-                node.children = children;
-                node
-            },
-        )
-    })
+    nested(leaf)
 }
 
 pub(crate) fn any_tree() -> impl Strategy<Value = Node> {
-    prop::collection::btree_map(node_name(), any_node(), 0..4)
-        .prop_map(|children| Node { children, ..Node::default() })
+    rooted(any_node())
 }
 
 proptest! {

@@ -166,27 +166,9 @@ fn repr_of_floats() {
     }
 }
 
-/// Any value the grammar can hold: i64 integers, finite floats, any text.
-pub(crate) fn any_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        any::<String>().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((any::<String>(), inner), 0..6)
-                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-        ]
-    })
-}
-
 proptest! {
     #[test]
-    fn repr_reads_back(value in any_value()) {
+    fn repr_reads_back(value in crate::testkit::value()) {
         let text = format_value(&value);
         prop_assert!(!text.contains('\n'), "{}", text);
         prop_assert_eq!(parse_value(&text), Ok(value));
