@@ -54,6 +54,7 @@
 
 mod connector;
 mod emulator;
+pub mod ensemble;
 mod faults;
 pub mod file;
 mod limits;

@@ -3,6 +3,7 @@
 mod wire_support;
 
 mod faults;
+mod ensemble;
 mod file;
 mod load;
 mod server;

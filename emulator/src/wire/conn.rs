@@ -83,7 +83,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         Attach::Session(attached) => attached,
         Attach::Expired => {
             // As the server answers a session it no longer has: timeout 0, then close.
-            let _ = out.write_all(&connect_response(0, 0, &[0; proto::PASSWORD_LEN])).await;
+            let _ = out.write_all(&connect_response(0, 0, &[0; proto::PASSWORD_LEN], false)).await;
             let _ = out.flush().await;
             reader.abort();
             return;
@@ -105,7 +105,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         }
     }
     let timeout = session.timeout();
-    let response = connect_response(timeout.as_millis() as i32, session.id(), &attached.password);
+    let response =
+        connect_response(timeout.as_millis() as i32, session.id(), &attached.password, attached.read_only);
     if out.write_all(&response).await.is_err() || out.flush().await.is_err() {
         shared.detach(session.id(), attached.conn, false);
         reader.abort();
@@ -123,6 +124,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         oneshot_keys: HashMap::new(),
         persistent: SelectAll::new(),
         persistent_keys: HashMap::new(),
+        read_only: attached.read_only,
     };
     let end = conn.run(&mut frames, attached.kicked, timeout).await;
     reader.abort();
@@ -210,6 +212,8 @@ struct Conn {
     /// One persistent watch per path, in one mode, as the server keeps one per connection:
     /// a later addWatch on the path replaces the earlier one, so no change is told twice.
     persistent_keys: HashMap<String, (WatchMode, AbortHandle)>,
+    /// Served by an ensemble member cut off from its quorum: writes fail with NotReadOnly.
+    read_only: bool,
 }
 
 /// Polls `work` once, which applies its request now; returns it if its reply must wait.
@@ -219,6 +223,18 @@ fn start(mut work: Work) -> Result<Outcome, Work> {
         Poll::Ready(outcome) => Ok(outcome),
         Poll::Pending => Err(work),
     }
+}
+
+/// Whether `request` changes the tree (a read-only server refuses it).
+fn is_write(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Create(_)
+            | Request::Delete { .. }
+            | Request::SetData { .. }
+            | Request::SetAcl { .. }
+            | Request::Multi(_)
+    )
 }
 
 fn event_type(kind: EventKind) -> Option<i32> {
@@ -312,6 +328,9 @@ impl Conn {
             Request::Ping => futures::future::ready(Outcome::empty(proto::xid::PING)).boxed(),
             Request::RemoveWatches { path, kind, remove } => {
                 futures::future::ready(self.remove_watches(xid, &path, kind, remove)).boxed()
+            }
+            request if self.read_only && is_write(&request) => {
+                futures::future::ready(Outcome::error(xid, Code::NotReadOnly)).boxed()
             }
             request => ops::work(&self.session, xid, request),
         };

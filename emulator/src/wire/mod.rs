@@ -27,4 +27,5 @@ pub mod proto;
 mod server;
 mod words;
 
+pub(crate) use server::Sessions;
 pub use server::{serve, serve_with, Control, Server, ServerHandle, ServerOptions, DEFAULT_MAX_CLIENT_CNXNS};
