@@ -13,6 +13,7 @@
 
 mod emulator;
 mod ensemble;
+mod members;
 mod served;
 mod zookeeper;
 
@@ -22,6 +23,7 @@ use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
 pub use ensemble::RealEnsemble;
+pub use members::{EmulatedMembers, Members, RealMembers, MEMBERS_SESSION_TIMEOUT};
 pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 
