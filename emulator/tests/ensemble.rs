@@ -290,3 +290,20 @@ async fn the_control_words_are_refused_where_control_is_off() {
     assert!(answer.starts_with("error: stop is refused"), "{answer}");
     assert_eq!(ensemble.mode(2), Mode::Follower);
 }
+
+/// The README's example: the leader stops, and the client carries on in its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_example_a_client_carries_on_when_the_leader_stops() -> Result<(), Box<dyn std::error::Error>> {
+    let ensemble = Ensemble::bind([127, 0, 0, 1], 3, Emulator::new(), EnsembleOptions::default()).await?;
+    let zk = zczk_zookeeper::connect(&ensemble.connection_string(), Duration::from_secs(10)).await?;
+    zk.create("/worker", Some(b"idle"), &CreateOptions::new(CreateMode::Ephemeral)).await?;
+    let (_, _, changed) = zk.get_data_watch("/worker").await?;
+    let session = zk.session_id();
+
+    ensemble.stop(ensemble.leader().unwrap()).await?; // an election: every client is disconnected
+    zk.set_data("/worker", Some(b"busy"), None).await?; // sent once the client is on a new member
+    assert_eq!(zk.session_id(), session); // in the same session,
+    assert_eq!(changed.await.kind, EventKind::NodeDataChanged); // with its watch,
+    assert!(zk.exists("/worker").await?.is_some()); // and its ephemeral
+    Ok(())
+}
