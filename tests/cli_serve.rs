@@ -144,7 +144,7 @@ fn servers_3_serves_one_tree_on_three_members_that_the_control_words_stop_and_st
 fn serve_help_documents_the_ensemble_and_its_control_words() {
     let help = Command::new(assert_cmd::cargo::cargo_bin("zczk")).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for needle in ["--servers <N>", "--election-time <MS>", "--read-only", "stop N", "boot N", "isol N", "elec [MS]"] {
+    for needle in ["--servers <N>", "--election-time <MS>", "--read-only", "stop N", "boot N", "isol N", "elec [MS]", "lagg N"] {
         assert!(help.contains(needle), "{needle:?} is not in zczk serve --help:\n{help}");
     }
 }

@@ -48,6 +48,10 @@ pub trait Members: Send + Sync {
     /// Starts member `member` again; returns once it serves.
     async fn start(&self, member: usize);
 
+    /// Makes member `member` fall behind the others until its clients `sync`, if this ensemble
+    /// can be told to; true when it lags now.
+    async fn lag(&self, member: usize) -> bool;
+
     /// The connection string of every member, under the test's chroot.
     fn servers(&self) -> String {
         let members: Vec<String> = (1..=3).map(|m| self.address(m)).collect();
@@ -156,6 +160,11 @@ impl Members for EmulatedMembers {
     async fn start(&self, member: usize) {
         self.ensemble.start(member).await.expect("starting a member");
     }
+
+    async fn lag(&self, member: usize) -> bool {
+        self.ensemble.lag(member, true).expect("making a member lag");
+        true
+    }
 }
 
 /// The real ensemble of `.ci/zookeeper-ensemble`, taken alone for the test (other tests that
@@ -215,6 +224,11 @@ impl Members for RealMembers {
 
     async fn start(&self, member: usize) {
         self.control(Real::start, member).await;
+    }
+
+    /// A real follower cannot be told to lag.
+    async fn lag(&self, _member: usize) -> bool {
+        false
     }
 }
 

@@ -307,3 +307,50 @@ async fn the_readme_example_a_client_carries_on_when_the_leader_stops() -> Resul
     assert!(zk.exists("/worker").await?.is_some()); // and its ephemeral
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_member_serves_stale_plain_reads_until_a_sync() {
+    let ensemble = ensemble().await;
+    let [one, two] = [0, 1].map(|i| ensemble.addresses()[i].to_string());
+    let writer = ZkConnector::new(&one).open().await.unwrap();
+    let reader = ZkConnector::new(&two).open().await.unwrap();
+    writer.create("/app", Some(b"1"), &CreateOptions::default()).await.unwrap();
+    assert_eq!(word(ensemble.addresses()[0], "lagg 2\n").await, "member 2 lags\n");
+
+    writer.set_data("/app", Some(b"2"), None).await.unwrap();
+    writer.create("/app/new", Some(b""), &CreateOptions::default()).await.unwrap();
+    // The lagging member still shows the tree as it was.
+    assert_eq!(reader.get_data("/app").await.unwrap().0.as_deref(), Some(&b"1"[..]));
+    assert_eq!(reader.exists("/app/new").await.unwrap(), None);
+    assert!(reader.get_children("/app").await.unwrap().0.is_empty());
+    // A read that sets a watch sees the present, so the watch misses no change.
+    assert_eq!(reader.get_data_watch("/app").await.unwrap().0.as_deref(), Some(&b"2"[..]));
+    // A member up to date serves the write at once.
+    assert_eq!(writer.get_data("/app").await.unwrap().0.as_deref(), Some(&b"2"[..]));
+
+    // sync brings the member up to date; it falls behind again from there.
+    reader.sync("/app").await.unwrap();
+    assert_eq!(reader.get_data("/app").await.unwrap().0.as_deref(), Some(&b"2"[..]));
+    assert!(reader.exists("/app/new").await.unwrap().is_some());
+    writer.set_data("/app", Some(b"3"), None).await.unwrap();
+    assert_eq!(reader.get_data("/app").await.unwrap().0.as_deref(), Some(&b"2"[..]));
+
+    // Back up to date for good.
+    assert_eq!(word(ensemble.addresses()[2], "lagg 2 off\n").await, "member 2 is up to date\n");
+    assert_eq!(reader.get_data("/app").await.unwrap().0.as_deref(), Some(&b"3"[..]));
+    assert_eq!(word(ensemble.addresses()[2], "lagg 2 of\n").await, "error: lagg takes a member number and maybe off, not \"2 of\"\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_member_keeps_acls() {
+    use zczk_core::store::Acl;
+    let ensemble = ensemble().await;
+    let address = ensemble.addresses()[0].to_string();
+    let owner = ZkConnector::new(&address).with_auth("digest", "alice:secret").open().await.unwrap();
+    let stranger = ZkConnector::new(&address).open().await.unwrap();
+    // Only alice may read (creator_all: the creator's identities).
+    owner.create("/private", Some(b"x"), &CreateOptions::default().with_acl(Acl::creator_all())).await.unwrap();
+    ensemble.lag(1, true).unwrap();
+    assert_eq!(owner.get_data("/private").await.unwrap().0.as_deref(), Some(&b"x"[..]));
+    assert_eq!(stranger.get_data("/private").await.unwrap_err().code, Code::NoAuth);
+}

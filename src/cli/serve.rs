@@ -47,9 +47,10 @@ use crate::connect::ConnectError;
 /// control words as `expi`): `lead` prints the leader's number; `stop N` / `boot N` stop and
 /// start member N; `isol N` / `join N` cut member N off from the others (it serves no one,
 /// as a minority partition) and let it back; `elec [MS]` forces a leader change (every member
-/// refuses clients for the election time, `--election-time`). Without a quorum (stop or
-/// isolate a majority) the members serve no one, or with `--read-only` serve reads to clients
-/// that connect in read-only mode (`isro` answers `ro`).
+/// refuses clients for the election time, `--election-time`); `lagg N` / `lagg N off` make
+/// member N serve stale plain reads until a client's `sync` / bring it up to date. Without a
+/// quorum (stop or isolate a majority) the members serve no one, or with `--read-only` serve
+/// reads to clients that connect in read-only mode (`isro` answers `ro`).
 ///
 /// Example: `zczk serve --port 2181 --tree services.zk --tick-time 200`
 #[derive(Debug, clap::Args)]

@@ -20,6 +20,11 @@
 //! - Without a quorum, the running members serve no one, or, with read-only mode on
 //!   ([`EnsembleOptions::read_only`], ZooKeeper's `readonlymode.enabled`), serve reads to
 //!   clients that connected with the read-only flag; their writes fail with `NotReadOnly`.
+//! - [`Ensemble::lag`] makes a member fall behind, as a slow follower: its plain reads (`get`,
+//!   `exists`, `getChildren`, `getACL` without a watch) show the tree as it was, until one of
+//!   its clients sends `sync`, which brings it up to date (and it falls behind again from
+//!   there). So tests catch clients that assume a write made through one session is seen at
+//!   once by another. Reads that set a watch see the present, so that no change goes unwatched.
 //!
 //! The same controls are words on every member's port (see [`CONTROL_WORDS`]), for tests in
 //! other processes.
@@ -37,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::wire::Sessions;
 use crate::wire::{Server, ServerOptions};
@@ -112,6 +118,24 @@ struct Core {
     addresses: Vec<SocketAddr>,
     quorum: Mutex<quorum::Quorum>,
     running: Mutex<Vec<Option<Running>>>,
+    /// The views lagging members serve their plain reads from.
+    lagging: Mutex<Vec<Option<View>>>,
+}
+
+/// The tree as a lagging member last saw it.
+#[derive(Clone)]
+pub(crate) struct View {
+    /// A copy of the tree, on a server of its own.
+    pub tree: Emulator,
+    /// Tells views apart, so a connection knows when to read from a newer one.
+    pub generation: u64,
+}
+
+impl View {
+    fn now(emulator: &Emulator) -> View {
+        static GENERATION: AtomicU64 = AtomicU64::new(1);
+        View { tree: emulator.snapshot(), generation: GENERATION.fetch_add(1, Ordering::Relaxed) }
+    }
 }
 
 /// A member's view of its ensemble, held by its server.
@@ -144,6 +168,19 @@ impl Seat {
             Mode::ReadOnly if read_only => Ok(()),
             Mode::ReadOnly => Err("the member is read-only and the client did not ask for read-only mode"),
             Mode::NotServing | Mode::Stopped => Err("the member is not currently serving requests"),
+        }
+    }
+
+    /// The view a lagging member serves plain reads from; `None` when it is up to date.
+    pub fn lagging_view(&self) -> Option<View> {
+        self.core.lagging.lock()[self.index].clone()
+    }
+
+    /// A client's `sync`: a lagging member catches up with the leader.
+    pub fn catch_up(&self) {
+        let mut lagging = self.core.lagging.lock();
+        if lagging[self.index].is_some() {
+            lagging[self.index] = Some(View::now(&self.core.emulator));
         }
     }
 
@@ -213,6 +250,7 @@ impl Ensemble {
             addresses,
             quorum: Mutex::new(quorum::Quorum::new(servers, options.election_time, options.read_only)),
             running: Mutex::new((0..servers).map(|_| None).collect()),
+            lagging: Mutex::new(vec![None; servers]),
         });
         for (index, listener) in listeners.into_iter().enumerate() {
             core.serve(index, listener)?;
@@ -304,6 +342,14 @@ impl Ensemble {
     pub fn elect(&self) -> Option<usize> {
         self.core.change(|quorum, now| quorum.elect(now));
         self.core.quorum.lock().elected().map(|index| index + 1)
+    }
+
+    /// Makes member `member` fall behind from now on (`lag` true), or catch up for good: while
+    /// it lags, its plain reads show the tree as of now, or as of its clients' last `sync`.
+    pub fn lag(&self, member: usize, lag: bool) -> Result<(), ControlError> {
+        let index = self.index(member)?;
+        self.core.lagging.lock()[index] = lag.then(|| View::now(&self.core.emulator));
+        Ok(())
     }
 
     /// Sets how long later elections keep the members from serving.

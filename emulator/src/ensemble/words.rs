@@ -9,8 +9,10 @@ use super::{Ensemble, Seat};
 /// - `lead`: the number of the member that leads (`none` without a quorum or in an election);
 /// - `stop N` / `boot N`: stop member N (its port closes, its clients move) / start it again;
 /// - `isol N` / `join N`: cut member N off from the others (it serves no one) / let it back;
-/// - `elec [MS]`: force a leader change; with MS, elections from now on last MS milliseconds.
-pub const CONTROL_WORDS: [&str; 6] = ["lead", "stop", "boot", "isol", "join", "elec"];
+/// - `elec [MS]`: force a leader change; with MS, elections from now on last MS milliseconds;
+/// - `lagg N` / `lagg N off`: member N falls behind (its plain reads are stale until a client's
+///   `sync`) / catches up for good.
+pub const CONTROL_WORDS: [&str; 7] = ["lead", "stop", "boot", "isol", "join", "elec", "lagg"];
 
 /// Answers control word `word` with `argument` on the member `seat`.
 pub(crate) async fn control(seat: &Seat, word: &str, argument: &str) -> String {
@@ -27,6 +29,21 @@ pub(crate) async fn control(seat: &Seat, word: &str, argument: &str) -> String {
             match ensemble.elect() {
                 Some(leader) => format!("electing: member {leader} will lead\n"),
                 None => "error: no quorum to elect a leader in\n".to_string(),
+            }
+        }
+        "lagg" => {
+            let (member, off) = match argument.split_once(' ') {
+                Some((member, "off")) => (member, true),
+                Some(_) => return format!("error: lagg takes a member number and maybe off, not {argument:?}\n"),
+                None => (argument, false),
+            };
+            let Ok(member) = member.parse::<usize>() else {
+                return format!("error: lagg needs a member number, not {argument:?}\n");
+            };
+            match ensemble.lag(member, !off) {
+                Ok(()) if off => format!("member {member} is up to date\n"),
+                Ok(()) => format!("member {member} lags\n"),
+                Err(error) => format!("error: {error}\n"),
             }
         }
         _ => {

@@ -125,6 +125,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         persistent: SelectAll::new(),
         persistent_keys: HashMap::new(),
         read_only: attached.read_only,
+        stale: None,
     };
     let end = conn.run(&mut frames, attached.kicked, timeout).await;
     reader.abort();
@@ -214,6 +215,8 @@ struct Conn {
     persistent_keys: HashMap<String, (WatchMode, AbortHandle)>,
     /// Served by an ensemble member cut off from its quorum: writes fail with NotReadOnly.
     read_only: bool,
+    /// For a lagging ensemble member: the session plain reads go to, on the view it is on.
+    stale: Option<(u64, Arc<Session>)>,
 }
 
 /// Polls `work` once, which applies its request now; returns it if its reply must wait.
@@ -332,7 +335,10 @@ impl Conn {
             request if self.read_only && is_write(&request) => {
                 futures::future::ready(Outcome::error(xid, Code::NotReadOnly)).boxed()
             }
-            request => ops::work(&self.session, xid, request),
+            request => match self.lagging_reader(&request) {
+                Some(stale) => ops::work(&stale, xid, request),
+                None => ops::work(&self.session, xid, request),
+            },
         };
         match start(work) {
             Ok(outcome) if self.pending.is_empty() => self.reply(outcome).await,
@@ -345,6 +351,29 @@ impl Conn {
                 Ok(())
             }
         }
+    }
+
+    /// On a lagging ensemble member: the session a plain read is served by (`sync` brings the
+    /// member up to date first).
+    fn lagging_reader(&mut self, request: &Request) -> Option<Arc<Session>> {
+        let member = self.shared.member.as_ref()?;
+        let plain_read = match request {
+            Request::Sync { .. } => {
+                member.catch_up();
+                false
+            }
+            Request::Exists { watch, .. } | Request::GetData { watch, .. } | Request::GetChildren { watch, .. } => {
+                !watch
+            }
+            Request::GetAcl { .. } => true,
+            _ => false,
+        };
+        let view = member.lagging_view().filter(|_| plain_read)?;
+        if self.stale.as_ref().is_none_or(|(generation, _)| *generation != view.generation) {
+            let reader = view.tree.session_as(self.session.identities());
+            self.stale = Some((view.generation, Arc::new(reader)));
+        }
+        self.stale.as_ref().map(|(_, reader)| reader.clone())
     }
 
     /// Writes a reply, after the notifications it must follow.
