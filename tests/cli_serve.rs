@@ -115,11 +115,10 @@ fn servers_3_serves_one_tree_on_three_members_that_the_control_words_stop_and_st
         let srvr = word_to(member, "srvr");
         srvr.lines().find_map(|line| line.strip_prefix("Mode: ")).map(str::to_string)
     };
-    assert_eq!(members.iter().map(|m| mode(m)).collect::<Vec<_>>(), [
-        Some("follower".to_string()),
-        Some("follower".to_string()),
-        Some("leader".to_string())
-    ]);
+    assert_eq!(
+        members.iter().map(|m| mode(m)).collect::<Vec<_>>(),
+        [Some("follower".to_string()), Some("follower".to_string()), Some("leader".to_string())]
+    );
     let zczk = crate::cli_zk::zczk;
     zczk(&serve.printed).args(["import", "-"]).write_stdin("/app\n  port = 80\n").assert().success();
 
@@ -144,7 +143,16 @@ fn servers_3_serves_one_tree_on_three_members_that_the_control_words_stop_and_st
 fn serve_help_documents_the_ensemble_and_its_control_words() {
     let help = Command::new(assert_cmd::cargo::cargo_bin("zczk")).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for needle in ["--servers <N>", "--election-time <MS>", "--read-only", "stop N", "boot N", "isol N", "elec [MS]", "lagg N"] {
+    for needle in [
+        "--servers <N>",
+        "--election-time <MS>",
+        "--read-only",
+        "stop N",
+        "boot N",
+        "isol N",
+        "elec [MS]",
+        "lagg N",
+    ] {
         assert!(help.contains(needle), "{needle:?} is not in zczk serve --help:\n{help}");
     }
 }

@@ -102,7 +102,11 @@ pub trait Members: Send + Sync {
                     _ => {}
                 }
             }
-            assert!(tokio::time::Instant::now() < deadline, "{}: the session did not move off member {left:?}", Self::NAME);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: the session did not move off member {left:?}",
+                Self::NAME
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -119,7 +123,10 @@ async fn connect(servers: &str) -> ZkStore {
 /// Creates `chroot` through `servers`.
 async fn make_chroot(servers: &str, chroot: &str) {
     let store = connect(servers).await;
-    store.create(chroot, Some(b""), &CreateOptions::default()).await.unwrap_or_else(|e| panic!("{chroot}: {e}"));
+    store
+        .create(chroot, Some(b""), &CreateOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{chroot}: {e}"));
     store.close().await.unwrap_or_else(|e| panic!("{chroot}: {e}"));
 }
 

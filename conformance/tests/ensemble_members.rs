@@ -46,7 +46,12 @@ async fn ephemerals_and_watches_survive_a_members_loss<M: Members>(m: M) {
     // The other client's member may have gone through an election too: wait until it is back.
     m.moved(&other, Some(left)).await;
     let stat = other.exists("/eph").await.unwrap();
-    assert_eq!(stat.map(|s| s.ephemeral_owner), Some(owner.session_id()), "{}: the ephemeral survived", M::NAME);
+    assert_eq!(
+        stat.map(|s| s.ephemeral_owner),
+        Some(owner.session_id()),
+        "{}: the ephemeral survived",
+        M::NAME
+    );
     other.set_data("/data", Some(b"2"), None).await.unwrap();
     let event = tokio::time::timeout(MUST, changed).await.expect("the watch fired");
     assert_eq!(event.kind, EventKind::NodeDataChanged);

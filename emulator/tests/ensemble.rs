@@ -92,7 +92,10 @@ async fn a_client_whose_member_stops_moves_with_its_session_ephemerals_and_watch
     // Back, the member serves again (as a follower: the leader stayed, or another was elected).
     ensemble.start(left).await.unwrap();
     assert!(matches!(ensemble.mode(left), Mode::Follower | Mode::Leader));
-    assert_eq!(ensemble.start(left).await.unwrap_err().to_string(), format!("member {left} is running already"));
+    assert_eq!(
+        ensemble.start(left).await.unwrap_err().to_string(),
+        format!("member {left} is running already")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +173,8 @@ async fn an_election_closes_every_connection_and_refuses_clients_for_its_time() 
     for raw in &mut raws {
         assert!(raw.closed().await, "a member kept a connection through the election");
     }
-    let (_, refused) = Raw::tcp(&ensemble.addresses()[0].to_string()).await.handshake(0, &[0; 16], 10_000).await;
+    let (_, refused) =
+        Raw::tcp(&ensemble.addresses()[0].to_string()).await.handshake(0, &[0; 16], 10_000).await;
     assert_eq!(refused, None, "a member answered during the election");
     // Once elected, the new leader serves, and the client is back in its session.
     let deadline = tokio::time::Instant::now() + MUST;
@@ -196,7 +200,8 @@ async fn without_a_quorum_members_refuse_or_serve_reads_to_read_only_clients() {
     drop(ensemble);
 
     // No election time: the quorum back, a leader is there at once.
-    let options = EnsembleOptions { read_only: true, election_time: Duration::ZERO, ..EnsembleOptions::default() };
+    let options =
+        EnsembleOptions { read_only: true, election_time: Duration::ZERO, ..EnsembleOptions::default() };
     let ensemble = ensemble_with(emulator, options).await;
     let left = ensemble.addresses()[0];
     ensemble.stop(2).await.unwrap();
@@ -285,7 +290,8 @@ async fn the_control_words_stop_start_isolate_and_elect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_control_words_are_refused_where_control_is_off() {
     let server = ServerOptions { control: Control::Disabled, ..ServerOptions::default() };
-    let ensemble = ensemble_with(Emulator::new(), EnsembleOptions { server, ..EnsembleOptions::default() }).await;
+    let ensemble =
+        ensemble_with(Emulator::new(), EnsembleOptions { server, ..EnsembleOptions::default() }).await;
     let answer = word(ensemble.addresses()[0], "stop 2\n").await;
     assert!(answer.starts_with("error: stop is refused"), "{answer}");
     assert_eq!(ensemble.mode(2), Mode::Follower);
@@ -293,7 +299,8 @@ async fn the_control_words_are_refused_where_control_is_off() {
 
 /// The README's example: the leader stops, and the client carries on in its session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_example_a_client_carries_on_when_the_leader_stops() -> Result<(), Box<dyn std::error::Error>> {
+async fn the_readme_example_a_client_carries_on_when_the_leader_stops(
+) -> Result<(), Box<dyn std::error::Error>> {
     let ensemble = Ensemble::bind([127, 0, 0, 1], 3, Emulator::new(), EnsembleOptions::default()).await?;
     let zk = zczk_zookeeper::connect(&ensemble.connection_string(), Duration::from_secs(10)).await?;
     zk.create("/worker", Some(b"idle"), &CreateOptions::new(CreateMode::Ephemeral)).await?;
@@ -338,7 +345,10 @@ async fn a_lagging_member_serves_stale_plain_reads_until_a_sync() {
     // Back up to date for good.
     assert_eq!(word(ensemble.addresses()[2], "lagg 2 off\n").await, "member 2 is up to date\n");
     assert_eq!(reader.get_data("/app").await.unwrap().0.as_deref(), Some(&b"3"[..]));
-    assert_eq!(word(ensemble.addresses()[2], "lagg 2 of\n").await, "error: lagg takes a member number and maybe off, not \"2 of\"\n");
+    assert_eq!(
+        word(ensemble.addresses()[2], "lagg 2 of\n").await,
+        "error: lagg takes a member number and maybe off, not \"2 of\"\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +359,10 @@ async fn a_lagging_member_keeps_acls() {
     let owner = ZkConnector::new(&address).with_auth("digest", "alice:secret").open().await.unwrap();
     let stranger = ZkConnector::new(&address).open().await.unwrap();
     // Only alice may read (creator_all: the creator's identities).
-    owner.create("/private", Some(b"x"), &CreateOptions::default().with_acl(Acl::creator_all())).await.unwrap();
+    owner
+        .create("/private", Some(b"x"), &CreateOptions::default().with_acl(Acl::creator_all()))
+        .await
+        .unwrap();
     ensemble.lag(1, true).unwrap();
     assert_eq!(owner.get_data("/private").await.unwrap().0.as_deref(), Some(&b"x"[..]));
     assert_eq!(stranger.get_data("/private").await.unwrap_err().code, Code::NoAuth);

@@ -2,8 +2,8 @@
 
 mod wire_support;
 
-mod faults;
 mod ensemble;
+mod faults;
 mod file;
 mod load;
 mod server;

@@ -79,7 +79,7 @@ pub struct Args {
     /// The most connections one client address may hold at once; 0: no limit.
     #[arg(long, value_name = "N", default_value_t = zczk_emulator::wire::DEFAULT_MAX_CLIENT_CNXNS)]
     pub max_client_cnxns: usize,
-    /// Serve as an ensemble of N members, on N ports (see above).
+    /// Serve as an ensemble of N members, on N ports (see above); 1 is one standalone server.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
     pub servers: u16,
     /// How long an ensemble's leader election keeps its members from serving, in ms.

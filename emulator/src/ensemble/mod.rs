@@ -38,11 +38,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::wire::Sessions;
 use crate::wire::{Server, ServerOptions};
@@ -388,8 +388,13 @@ impl Core {
     /// Serves member `index` on `listener` in the background.
     fn serve(self: &Arc<Self>, index: usize, listener: TcpListener) -> io::Result<()> {
         let seat = Seat { core: self.clone(), index };
-        let server =
-            Server::on_listener(listener, self.emulator.clone(), self.options, self.sessions.clone(), Some(seat))?;
+        let server = Server::on_listener(
+            listener,
+            self.emulator.clone(),
+            self.options,
+            self.sessions.clone(),
+            Some(seat),
+        )?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until(async move {
             let _ = stopped.await;

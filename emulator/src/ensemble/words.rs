@@ -34,7 +34,9 @@ pub(crate) async fn control(seat: &Seat, word: &str, argument: &str) -> String {
         "lagg" => {
             let (member, off) = match argument.split_once(' ') {
                 Some((member, "off")) => (member, true),
-                Some(_) => return format!("error: lagg takes a member number and maybe off, not {argument:?}\n"),
+                Some(_) => {
+                    return format!("error: lagg takes a member number and maybe off, not {argument:?}\n")
+                }
                 None => (argument, false),
             };
             let Ok(member) = member.parse::<usize>() else {

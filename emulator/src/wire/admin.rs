@@ -8,7 +8,8 @@
 //!
 //! `sess`, `expi` and `drop` are the control words: they reach other clients' sessions, so
 //! they are answered only where [`super::Control`] allows (by default, on a server listening
-//! on a loopback address); elsewhere they get a one-line refusal.
+//! on a loopback address); elsewhere they get a one-line refusal. An ensemble member answers
+//! the ensemble's control words too (`stop N`, ...: see `crate::ensemble`), under the same rule.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

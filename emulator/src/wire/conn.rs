@@ -362,14 +362,14 @@ impl Conn {
                 member.catch_up();
                 false
             }
-            Request::Exists { watch, .. } | Request::GetData { watch, .. } | Request::GetChildren { watch, .. } => {
-                !watch
-            }
+            Request::Exists { watch, .. }
+            | Request::GetData { watch, .. }
+            | Request::GetChildren { watch, .. } => !watch,
             Request::GetAcl { .. } => true,
             _ => false,
         };
         let view = member.lagging_view().filter(|_| plain_read)?;
-        if self.stale.as_ref().is_none_or(|(generation, _)| *generation != view.generation) {
+        if self.stale.as_ref().map(|(generation, _)| *generation) != Some(view.generation) {
             let reader = view.tree.session_as(self.session.identities());
             self.stale = Some((view.generation, Arc::new(reader)));
         }

@@ -208,7 +208,8 @@ impl Shared {
             let session = Arc::new(self.emulator.session_with(&options));
             let id = session.id();
             let stats = ConnStats::new(peer);
-            let slot = Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick), member };
+            let slot =
+                Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick), member };
             self.sessions.lock().insert(id, slot);
             self.reap_when_ended(&session);
             let password = self.password(id);
