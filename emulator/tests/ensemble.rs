@@ -163,6 +163,7 @@ async fn an_election_closes_every_connection_and_refuses_clients_for_its_time() 
     let ensemble = ensemble_with(Emulator::new(), options).await;
     assert_eq!(ensemble.leader(), Some(3));
     let store = client(&ensemble).await;
+    let mut state = store.session_state();
     let mut raws = Vec::new();
     for addr in ensemble.addresses() {
         raws.push(Raw::session(&addr.to_string(), 10_000).await.0);
@@ -177,11 +178,11 @@ async fn an_election_closes_every_connection_and_refuses_clients_for_its_time() 
         Raw::tcp(&ensemble.addresses()[0].to_string()).await.handshake(0, &[0; 16], 10_000).await;
     assert_eq!(refused, None, "a member answered during the election");
     // Once elected, the new leader serves, and the client is back in its session.
-    let deadline = tokio::time::Instant::now() + MUST;
-    while ensemble.member_of(store.session_id()).is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "the client did not come back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let back = async {
+        state.wait_for(|s| *s == SessionState::Disconnected).await.unwrap();
+        state.wait_for(|s| *s == SessionState::Connected).await.unwrap();
+    };
+    tokio::time::timeout(MUST, back).await.expect("the client came back after the election");
     assert_eq!(ensemble.leader(), Some(2));
     assert_eq!(mode_line(&word(ensemble.addresses()[1], "srvr").await), Some("leader"));
     store.create("/after", Some(b""), &CreateOptions::default()).await.unwrap();
@@ -305,10 +306,12 @@ async fn the_readme_example_a_client_carries_on_when_the_leader_stops(
     let zk = zczk_zookeeper::connect(&ensemble.connection_string(), Duration::from_secs(10)).await?;
     zk.create("/worker", Some(b"idle"), &CreateOptions::new(CreateMode::Ephemeral)).await?;
     let (_, _, changed) = zk.get_data_watch("/worker").await?;
-    let session = zk.session_id();
+    let (session, mut state) = (zk.session_id(), zk.session_state());
 
     ensemble.stop(ensemble.leader().unwrap()).await?; // an election: every client is disconnected
-    zk.set_data("/worker", Some(b"busy"), None).await?; // sent once the client is on a new member
+    state.wait_for(|s| *s == SessionState::Disconnected).await?;
+    state.wait_for(|s| *s == SessionState::Connected).await?; // on another member, once elected
+    zk.set_data("/worker", Some(b"busy"), None).await?;
     assert_eq!(zk.session_id(), session); // in the same session,
     assert_eq!(changed.await.kind, EventKind::NodeDataChanged); // with its watch,
     assert!(zk.exists("/worker").await?.is_some()); // and its ephemeral

@@ -34,18 +34,17 @@ mod words;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::wire::Sessions;
-use crate::wire::{Server, ServerOptions};
+use crate::wire::{Server, ServerOptions, Sessions};
 use crate::Emulator;
 
 pub use quorum::Mode;
