@@ -1,6 +1,6 @@
 //! `zczk serve`'s admission rules from the command line: the control words on a non-loopback
-//! listen address only with `--control`, and `--max-client-cnxns`. All traffic is on
-//! 127.0.0.1, also to a server bound to 0.0.0.0.
+//! listen address only with `--control`, and `--max-client-cnxns`; `--servers 3` and the
+//! ensemble's control words. All traffic is on 127.0.0.1, also to a server bound to 0.0.0.0.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 /// A running `zczk serve`, killed when dropped.
 struct Serve {
     child: Child,
-    /// The loopback address to reach it by.
+    /// The loopback address to reach it by (an ensemble's first member).
     addr: String,
+    /// What it printed: its address, or an ensemble's connection string.
+    printed: String,
 }
 
 impl Serve {
@@ -25,19 +27,25 @@ impl Serve {
             .unwrap();
         let mut listening = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut listening).unwrap();
-        let port = listening.trim().rsplit_once(':').unwrap_or_else(|| panic!("{listening:?}")).1;
-        Serve { child, addr: format!("127.0.0.1:{port}") }
+        let first = listening.trim().split(',').next().unwrap_or_default();
+        let port = first.rsplit_once(':').unwrap_or_else(|| panic!("{listening:?}")).1;
+        Serve { child, addr: format!("127.0.0.1:{port}"), printed: listening.trim().to_string() }
     }
 
     /// Sends a four-letter word (with an argument line) and returns the whole answer.
     fn word(&self, command: &str) -> String {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let _ = stream.write_all(command.as_bytes());
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).into_owned()
+        word_to(&self.addr, command)
     }
+}
+
+/// Sends a four-letter word (with an argument line) to `addr` and returns the whole answer.
+fn word_to(addr: &str, command: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = stream.write_all(command.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 impl Drop for Serve {
@@ -95,5 +103,56 @@ fn sigterm_right_after_the_address_stops_the_server_cleanly() {
             std::thread::sleep(Duration::from_millis(10));
         };
         assert!(status.success(), "zczk serve ended with {status} on SIGTERM");
+    }
+}
+
+#[test]
+fn servers_3_serves_one_tree_on_three_members_that_the_control_words_stop_and_start() {
+    let serve = Serve::start(&["--servers", "3", "--election-time", "0"]);
+    let members: Vec<&str> = serve.printed.split(',').collect();
+    assert_eq!(members.len(), 3, "{:?}", serve.printed);
+    let mode = |member: &str| {
+        let srvr = word_to(member, "srvr");
+        srvr.lines().find_map(|line| line.strip_prefix("Mode: ")).map(str::to_string)
+    };
+    assert_eq!(
+        members.iter().map(|m| mode(m)).collect::<Vec<_>>(),
+        [Some("follower".to_string()), Some("follower".to_string()), Some("leader".to_string())]
+    );
+    let zczk = crate::cli_zk::zczk;
+    zczk(&serve.printed).args(["import", "-"]).write_stdin("/app\n  port = 80\n").assert().success();
+
+    // The leader stops: its port closes, the others elect a new one, and clients go on.
+    assert_eq!(serve.word("stop 3\n"), "stopped member 3\n");
+    assert!(TcpStream::connect(members[2]).is_err(), "a stopped member's port is open");
+    assert_eq!(serve.word("lead"), "2\n");
+    let exported = zczk(&serve.printed).args(["export", "/app"]).assert().success();
+    assert!(String::from_utf8_lossy(&exported.get_output().stdout).contains("port = 80"));
+    assert_eq!(serve.word("boot 3\n"), "started member 3\n");
+    assert_eq!(mode(members[2]).as_deref(), Some("follower"));
+
+    // Member 1 cut off serves no one; the rest still have a quorum.
+    assert_eq!(word_to(members[1], "isol 1\n"), "isolated member 1\n");
+    assert_eq!(word_to(members[0], "srvr"), "This ZooKeeper instance is not currently serving requests\n");
+    zczk(&serve.printed).args(["set-property", "/app", "port=81"]).assert().success();
+    assert_eq!(serve.word("join 1\n"), "rejoined member 1\n");
+    assert_eq!(serve.word("stop 7\n"), "error: no member 7: the members are 1 to 3\n");
+}
+
+#[test]
+fn serve_help_documents_the_ensemble_and_its_control_words() {
+    let help = Command::new(assert_cmd::cargo::cargo_bin("zczk")).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for needle in [
+        "--servers <N>",
+        "--election-time <MS>",
+        "--read-only",
+        "stop N",
+        "boot N",
+        "isol N",
+        "elec [MS]",
+        "lagg N",
+    ] {
+        assert!(help.contains(needle), "{needle:?} is not in zczk serve --help:\n{help}");
     }
 }

@@ -1,21 +1,31 @@
-"""A pytest plugin that points kazoo's test harness at one server that is already running.
+"""A pytest plugin that points kazoo's test harness at servers that are already running.
 
 kazoo's harness (kazoo/testing/harness.py) starts its own JVMs. Loaded with
-`pytest -p zczk_kazoo_shim`, this replaces the harness's cluster with one member at
-$KAZOO_SERVER (host:port), so the same tests run unchanged against a real ZooKeeper or
-`zczk serve`. Starting and stopping that member is left to the caller: `run()` and `stop()`
-only record what the test asked, so tests that stop servers fail alike on both.
+`pytest -p zczk_kazoo_shim`, this replaces the harness's cluster with the members at
+$KAZOO_SERVER (host:port, or host:port,host:port,... for an ensemble), so the same tests run
+unchanged against a real ZooKeeper or `zczk serve`.
+
+One server: starting and stopping it is left to the caller, `run()` and `stop()` only record
+what the test asked, so tests that stop servers fail alike on both.
+
+An ensemble: `stop()` and `run()` stop and start the member, through the script of
+.ci/zookeeper-ensemble when $ZCZK_TEST_ENSEMBLE_CONTROL names it (a real ensemble), else with
+the control words of `zczk serve --servers N` (`stop N`, `boot N`) sent to a running member.
 """
 
 import os
+import socket
+import subprocess
 
 import kazoo.testing.harness as harness
 
 
 class ExternalServer:
-    """A cluster member that some other process runs."""
+    """A cluster member that some other process runs; `number` counts from 1."""
 
-    def __init__(self, address):
+    def __init__(self, cluster, number, address):
+        self.cluster = cluster
+        self.number = number
         self.address = address
         self.host, port = address.rsplit(":", 1)
         self.client_port = int(port)
@@ -26,9 +36,13 @@ class ExternalServer:
         raise RuntimeError("the external server has no TLS port")
 
     def run(self):
+        if not self.running and self.cluster.controlled:
+            self.cluster.control("start", self.number)
         self.running = True
 
     def stop(self):
+        if self.running and self.cluster.controlled:
+            self.cluster.control("stop", self.number)
         self.running = False
 
     def reset(self):
@@ -42,10 +56,31 @@ class ExternalServer:
 
 
 class ExternalCluster:
-    """kazoo's ZookeeperCluster, for one external server."""
+    """kazoo's ZookeeperCluster, for servers some other process runs."""
 
-    def __init__(self, address):
-        self._servers = [ExternalServer(address)]
+    def __init__(self, addresses):
+        self._servers = [ExternalServer(self, n + 1, a) for n, a in enumerate(addresses)]
+        # A lone server is not ours to stop.
+        self.controlled = len(self._servers) > 1
+        self._script = os.environ.get("ZCZK_TEST_ENSEMBLE_CONTROL")
+
+    def control(self, action, number):
+        """Stops or starts member `number`; returns once done."""
+        if self._script:
+            subprocess.run([self._script, action, str(number)], check=True)
+            return
+        word = {"stop": "stop", "start": "boot"}[action]
+        # Any running member answers the control words (the one to stop, too).
+        for server in self._servers:
+            if server.running:
+                try:
+                    answer = _word(server.host, server.client_port, "%s %d\n" % (word, number))
+                except OSError:
+                    continue
+                if answer.startswith("error"):
+                    raise RuntimeError("zczk serve: %s" % answer.strip())
+                return
+        raise RuntimeError("no member of zczk serve answers the control words")
 
     def __getitem__(self, k):
         return self._servers[k]
@@ -73,5 +108,16 @@ class ExternalCluster:
         raise RuntimeError("the external server has no TLS port")
 
 
-_CLUSTER = ExternalCluster(os.environ["KAZOO_SERVER"])
+def _word(host, port, command):
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(command.encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return b"".join(chunks).decode()
+            chunks.append(chunk)
+
+
+_CLUSTER = ExternalCluster(os.environ["KAZOO_SERVER"].split(","))
 harness.get_global_cluster = lambda: _CLUSTER

@@ -17,12 +17,15 @@ pub struct RealEnsemble {
     connector: ZkConnector,
     /// One relay per member, in member order.
     relays: Arc<Vec<Relay>>,
+    /// Keeps cases that stop members off the ensemble meanwhile.
+    _turn: Arc<tokio::sync::OwnedRwLockReadGuard<()>>,
 }
 
 impl RealEnsemble {
     /// A backend for test `test` under a fresh chroot on the configured ensemble (see
     /// [`Ensemble::from_env`]).
     pub async fn for_test(test: &str) -> RealEnsemble {
+        let turn = Arc::new(crate::members::shared_turn().await);
         let ensemble = Ensemble::from_env(test);
         let servers = ensemble.connection_string().to_string();
         let chroot = new_chroot(&servers, test).await;
@@ -34,7 +37,7 @@ impl RealEnsemble {
         let addresses: Vec<String> = relays.iter().map(Relay::address).collect();
         let connector = ZkConnector::new(format!("{}{chroot}", addresses.join(",")))
             .with_session_timeout(SESSION_TIMEOUT);
-        RealEnsemble { connector, relays: Arc::new(relays) }
+        RealEnsemble { connector, relays: Arc::new(relays), _turn: turn }
     }
 }
 

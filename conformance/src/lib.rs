@@ -33,6 +33,7 @@ macro_rules! connects_through_its_connector {
 mod emulator;
 mod ensemble;
 pub mod files;
+mod members;
 mod served;
 mod zookeeper;
 
@@ -42,6 +43,7 @@ use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
 pub use ensemble::RealEnsemble;
+pub use members::{EmulatedMembers, Members, RealMembers, MEMBERS_SESSION_TIMEOUT};
 pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 

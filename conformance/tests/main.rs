@@ -13,6 +13,7 @@ mod client_sessions;
 mod client_tree_io;
 mod client_walk;
 mod delete_recursive;
+mod ensemble_members;
 mod export_tree;
 mod import_apply;
 mod import_random;

@@ -198,6 +198,22 @@ impl Emulator {
         Session::open(self.inner.clone(), options)
     }
 
+    /// A copy of the tree as it is now, on a server of its own that no one writes to: what
+    /// a lagging ensemble member still serves (see `crate::ensemble`).
+    pub(crate) fn snapshot(&self) -> Emulator {
+        let st = self.inner.state.lock();
+        Emulator { inner: Arc::new(Inner::new(self.inner.config.clone(), st.tree.clone(), st.zxid, None)) }
+    }
+
+    /// A session holding `identities`, to read as the client holding them does.
+    pub(crate) fn session_as(&self, identities: Vec<Identity>) -> Session {
+        let session = self.session();
+        if let Some(entry) = self.inner.state.lock().sessions.get_mut(&session.id()) {
+            entry.auth = identities;
+        }
+        session
+    }
+
     /// The fault injection handle of the session with this id (see [`Session::faults`]).
     pub fn faults(&self, session_id: i64) -> Faults {
         Faults::new(self.inner.clone(), session_id)

@@ -15,7 +15,8 @@
 //! once: no sleeping, no polling, many sessions from many tasks. A test breaks a session on
 //! purpose through its [`Faults`] handle: disconnect and reconnect, expire, fail or delay the
 //! next requests. [`Emulator::open_file`] keeps the persistent nodes in a file (an SQLite database) between
-//! runs (the CLI's `file:PATH`; see [`mod@file`]).
+//! runs (the CLI's `file:PATH`; see [`mod@file`]). [`ensemble::Ensemble`] serves one emulator
+//! as the members of an ensemble, which tests stop, cut off and make lag (`zczk serve --servers 3`).
 //!
 //! # Testing with the emulator
 //!
@@ -54,6 +55,7 @@
 
 mod connector;
 mod emulator;
+pub mod ensemble;
 mod faults;
 pub mod file;
 mod ids;

@@ -2,6 +2,7 @@
 
 mod wire_support;
 
+mod ensemble;
 mod faults;
 mod file;
 mod load;

@@ -37,6 +37,7 @@ async fn answers_a_connect(addr: &str) -> bool {
         timeout_ms: 4000,
         session_id: 0,
         password: vec![0; 16],
+        read_only: false,
     };
     // The server may have closed already: the write's outcome does not matter, the read's does.
     let _ = stream.write_all(&request.encode()).await;

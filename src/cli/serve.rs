@@ -1,5 +1,5 @@
 //! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH] [--control]
-//! [--max-client-cnxns N]`.
+//! [--max-client-cnxns N] [--servers N [--election-time MS] [--read-only]]`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zczk_core::client::ClientError;
 use zczk_core::connection::Access;
+use zczk_emulator::ensemble::{Ensemble, EnsembleOptions};
 use zczk_emulator::wire::{Control, Server, ServerOptions};
 use zczk_emulator::{Config, Emulator};
 
@@ -38,6 +39,19 @@ use crate::connect::ConnectError;
 /// As ZooKeeper's `maxClientCnxns`, one client address may hold at most 60 connections at once
 /// (`--max-client-cnxns`); one more is closed unanswered, with a warning in the log.
 ///
+/// `--servers N` serves the tree as an N-member ensemble, on N ports (from `--port` up, or N
+/// free ones with `--port 0`), and prints the connection string of all members
+/// (`HOST:P1,HOST:P2,...`). Sessions are the ensemble's: a client whose member stops moves to
+/// another and keeps its session. `srvr` tells each member's `Mode:` (leader, follower,
+/// read-only). Control words, on any member's port (members are numbered from 1; they are
+/// control words as `expi`): `lead` prints the leader's number; `stop N` / `boot N` stop and
+/// start member N; `isol N` / `join N` cut member N off from the others (it serves no one,
+/// as a minority partition) and let it back; `elec [MS]` forces a leader change (every member
+/// refuses clients for the election time, `--election-time`); `lagg N` / `lagg N off` make
+/// member N serve stale plain reads until a client's `sync` / bring it up to date. Without a
+/// quorum (stop or isolate a majority) the members serve no one, or with `--read-only` serve
+/// reads to clients that connect in read-only mode (`isro` answers `ro`).
+///
 /// Example: `zczk serve --port 2181 --tree services.zk --tick-time 200`
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -65,6 +79,16 @@ pub struct Args {
     /// The most connections one client address may hold at once; 0: no limit.
     #[arg(long, value_name = "N", default_value_t = zczk_emulator::wire::DEFAULT_MAX_CLIENT_CNXNS)]
     pub max_client_cnxns: usize,
+    /// Serve as an ensemble of N members, on N ports (see above); 1 is one standalone server.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
+    pub servers: u16,
+    /// How long an ensemble's leader election keeps its members from serving, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub election_time: u64,
+    /// Members of an ensemble that lose their quorum serve reads to read-only clients
+    /// (ZooKeeper's `readonlymode.enabled`).
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// Runs `zczk serve`.
@@ -92,19 +116,43 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let addr = SocketAddr::new(args.bind, args.port);
         let control = if args.control { Control::Enabled } else { Control::OnLoopback };
         let options = ServerOptions { control, max_client_cnxns: args.max_client_cnxns };
+        if args.servers > 1 {
+            let ensemble = bind_ensemble(&args, emulator.clone(), options).await?;
+            print_address(&ensemble.connection_string())?;
+            signal.await;
+            ensemble.shutdown().await;
+            return Ok(());
+        }
         let server = Server::bind_with(addr, emulator.clone(), options)
             .await
             .map_err(CliError::io(addr.to_string()))?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", server.local_addr())
-            .and_then(|()| out.flush())
-            .map_err(CliError::io("<stdout>"))?;
-        drop(out);
+        print_address(&server.local_addr().to_string())?;
         server.run_until(signal).await;
         Ok::<(), CliError>(())
     })?;
     emulator.flush().map_err(ConnectError::from)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints where clients connect: the address, or an ensemble's connection string.
+fn print_address(address: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{address}").and_then(|()| out.flush()).map_err(CliError::io("<stdout>"))
+}
+
+/// Starts the members of `--servers N` on `--port` and the N-1 ports after it (all free
+/// ports with `--port 0`).
+async fn bind_ensemble(args: &Args, emulator: Emulator, server: ServerOptions) -> Result<Ensemble, CliError> {
+    let ports: Vec<SocketAddr> = (0..args.servers)
+        .map(|n| SocketAddr::new(args.bind, if args.port == 0 { 0 } else { args.port.saturating_add(n) }))
+        .collect();
+    let options = EnsembleOptions {
+        server,
+        election_time: Duration::from_millis(args.election_time),
+        read_only: args.read_only,
+    };
+    let described = ports.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
+    Ensemble::bind_ports(&ports, emulator, options).await.map_err(CliError::io(described))
 }
 
 /// An emulator holding the nodes of the tree text in `file`.

@@ -8,7 +8,8 @@
 //!
 //! `sess`, `expi` and `drop` are the control words: they reach other clients' sessions, so
 //! they are answered only where [`super::Control`] allows (by default, on a server listening
-//! on a loopback address); elsewhere they get a one-line refusal.
+//! on a loopback address); elsewhere they get a one-line refusal. An ensemble member answers
+//! the ensemble's control words too (`stop N`, ...: see `crate::ensemble`), under the same rule.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,15 +42,22 @@ pub(crate) async fn command(
         let _ = out.flush().await;
         return;
     }
+    // An ensemble member's control words (see `crate::ensemble`).
+    let seat = shared.member.as_ref().filter(|_| crate::ensemble::CONTROL_WORDS.contains(&word.as_str()));
     // The argument is read even when refused: closing with unread bytes would reset the
     // connection, and the client might never see the answer.
-    let argument =
-        if matches!(word.as_str(), "expi" | "drop") { read_line(&mut read).await } else { String::new() };
-    let answer = if CONTROL_WORDS.contains(&word.as_str()) && !shared.control {
+    let argument = if matches!(word.as_str(), "expi" | "drop") || seat.is_some() {
+        read_line(&mut read).await
+    } else {
+        String::new()
+    };
+    let answer = if (CONTROL_WORDS.contains(&word.as_str()) || seat.is_some()) && !shared.control {
         tracing::warn!(%peer, word, "refusing a control word: control words are off");
         Some(format!(
             "error: {word} is refused: control words are off (zczk serve --control turns them on)\n"
         ))
+    } else if let Some(seat) = seat {
+        Some(crate::ensemble::control(seat, &word, argument.trim()).await)
     } else {
         answer(shared, &word, argument.trim())
     };

@@ -84,7 +84,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         Attach::Session(attached) => attached,
         Attach::Expired => {
             // As the server answers a session it no longer has: timeout 0, then close.
-            let _ = out.write_all(&connect_response(0, 0, &[0; proto::PASSWORD_LEN])).await;
+            let _ = out.write_all(&connect_response(0, 0, &[0; proto::PASSWORD_LEN], false)).await;
             let _ = out.flush().await;
             return;
         }
@@ -103,7 +103,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         }
     }
     let timeout = session.timeout();
-    let response = connect_response(timeout.as_millis() as i32, session.id(), &attached.password);
+    let response =
+        connect_response(timeout.as_millis() as i32, session.id(), &attached.password, attached.read_only);
     if out.write_all(&response).await.is_err() || out.flush().await.is_err() {
         shared.detach(session.id(), attached.conn, false);
         return;
@@ -120,6 +121,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         oneshot_keys: HashMap::new(),
         persistent: SelectAll::new(),
         persistent_keys: HashMap::new(),
+        read_only: attached.read_only,
+        stale: None,
     };
     let end = conn.run(&mut frames, attached.kicked, timeout).await;
     let id = conn.session.id();
@@ -206,6 +209,10 @@ struct Conn {
     /// One persistent watch per path, in one mode, as the server keeps one per connection:
     /// a later addWatch on the path replaces the earlier one, so no change is told twice.
     persistent_keys: HashMap<String, (WatchMode, AbortHandle)>,
+    /// Served by an ensemble member cut off from its quorum: writes fail with NotReadOnly.
+    read_only: bool,
+    /// For a lagging ensemble member: the session plain reads go to, on the view it is on.
+    stale: Option<(u64, Arc<Session>)>,
 }
 
 /// Polls `work` once, which applies its request now; returns it if its reply must wait.
@@ -215,6 +222,18 @@ fn start(mut work: Work) -> Result<Outcome, Work> {
         Poll::Ready(outcome) => Ok(outcome),
         Poll::Pending => Err(work),
     }
+}
+
+/// Whether `request` changes the tree (a read-only server refuses it).
+fn is_write(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Create(_)
+            | Request::Delete { .. }
+            | Request::SetData { .. }
+            | Request::SetAcl { .. }
+            | Request::Multi(_)
+    )
 }
 
 fn event_type(kind: EventKind) -> Option<i32> {
@@ -309,7 +328,13 @@ impl Conn {
             Request::RemoveWatches { path, kind, remove } => {
                 futures::future::ready(self.remove_watches(xid, &path, kind, remove)).boxed()
             }
-            request => ops::work(&self.session, xid, request),
+            request if self.read_only && is_write(&request) => {
+                futures::future::ready(Outcome::error(xid, Code::NotReadOnly)).boxed()
+            }
+            request => match self.lagging_reader(&request) {
+                Some(stale) => ops::work(&stale, xid, request),
+                None => ops::work(&self.session, xid, request),
+            },
         };
         match start(work) {
             Ok(outcome) if self.pending.is_empty() => self.reply(outcome).await,
@@ -322,6 +347,29 @@ impl Conn {
                 Ok(())
             }
         }
+    }
+
+    /// On a lagging ensemble member: the session a plain read is served by (`sync` brings the
+    /// member up to date first).
+    fn lagging_reader(&mut self, request: &Request) -> Option<Arc<Session>> {
+        let member = self.shared.member.as_ref()?;
+        let plain_read = match request {
+            Request::Sync { .. } => {
+                member.catch_up();
+                false
+            }
+            Request::Exists { watch, .. }
+            | Request::GetData { watch, .. }
+            | Request::GetChildren { watch, .. } => !watch,
+            Request::GetAcl { .. } => true,
+            _ => false,
+        };
+        let view = member.lagging_view().filter(|_| plain_read)?;
+        if self.stale.as_ref().map(|(generation, _)| *generation) != Some(view.generation) {
+            let reader = view.tree.session_as(self.session.identities());
+            self.stale = Some((view.generation, Arc::new(reader)));
+        }
+        self.stale.as_ref().map(|(_, reader)| reader.clone())
     }
 
     /// Writes a reply, after the notifications it must follow.

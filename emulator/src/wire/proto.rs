@@ -83,6 +83,8 @@ pub struct ConnectRequest {
     pub session_id: i64,
     /// The session's password (anything for a new session).
     pub password: Vec<u8>,
+    /// Whether the client accepts a read-only server (one cut off from its quorum).
+    pub read_only: bool,
 }
 
 impl ConnectRequest {
@@ -95,6 +97,7 @@ impl ConnectRequest {
             timeout_ms: r.i32("timeOut")?,
             session_id: r.i64("sessionId")?,
             password: r.buffer("passwd")?.to_vec(),
+            read_only: r.remaining() > 0 && r.bool("readOnly")?,
         })
     }
 
@@ -103,15 +106,16 @@ impl ConnectRequest {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.i32(self.protocol_version).i64(self.last_zxid_seen).i32(self.timeout_ms).i64(self.session_id);
-        w.buffer(&self.password).bool(false);
+        w.buffer(&self.password).bool(self.read_only);
         frame(w.buf)
     }
 }
 
-/// The `ConnectResponse` frame. A timeout of 0 tells the client its session is gone.
-pub fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8]) -> Vec<u8> {
+/// The `ConnectResponse` frame. A timeout of 0 tells the client its session is gone;
+/// `read_only` that the server serves reads only (it is cut off from its quorum).
+pub fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8], read_only: bool) -> Vec<u8> {
     let mut w = Writer::default();
-    w.i32(0).i32(timeout_ms).i64(session_id).buffer(password).bool(false);
+    w.i32(0).i32(timeout_ms).i64(session_id).buffer(password).bool(read_only);
     frame(w.buf)
 }
 
@@ -554,6 +558,7 @@ mod tests {
             timeout_ms: 4000,
             session_id: 9,
             password: vec![1; 16],
+            read_only: true,
         };
         assert_eq!(ConnectRequest::decode(&req.encode()[4..]).unwrap(), req);
     }

@@ -12,7 +12,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::conn;
-use super::shared::Shared;
+use super::shared::{Sessions, Shared};
 use crate::emulator::Emulator;
 
 /// ZooKeeper's default `maxClientCnxns`: connections one client address may hold at once.
@@ -86,6 +86,18 @@ impl Server {
         options: ServerOptions,
     ) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        Server::on_listener(listener, emulator, options, Sessions::default(), None)
+    }
+
+    /// A server on `listener`, keeping its clients' sessions in `sessions`; `member` when it
+    /// is a member of an ensemble.
+    pub(crate) fn on_listener(
+        listener: TcpListener,
+        emulator: Emulator,
+        options: ServerOptions,
+        sessions: Sessions,
+        member: Option<crate::ensemble::Seat>,
+    ) -> io::Result<Server> {
         let control = match options.control {
             Control::OnLoopback => listener.local_addr()?.ip().to_canonical().is_loopback(),
             Control::Enabled => true,
@@ -97,8 +109,15 @@ impl Server {
         // As a real server: a frame longer than jute.maxbuffer closes the connection, whatever
         // the request (see `crate::limits`).
         let max_frame = emulator.config().max_request_bytes;
-        let shared =
-            Arc::new(Shared::new(emulator, max_frame, shutdown_rx, control, options.max_client_cnxns));
+        let shared = Arc::new(Shared::new(
+            emulator,
+            sessions,
+            member,
+            max_frame,
+            shutdown_rx,
+            control,
+            options.max_client_cnxns,
+        ));
         Ok(Server { listener, shared, shutdown })
     }
 

@@ -50,17 +50,28 @@ pub(crate) struct Slot {
     /// That connection's figures.
     pub stats: Arc<ConnStats>,
     /// Tells that connection to go when another takes the session over.
-    kick: Option<oneshot::Sender<()>>,
+    pub(crate) kick: Option<oneshot::Sender<()>>,
+    /// The ensemble member that connection is on (0 for a lone server).
+    pub member: usize,
 }
+
+/// The sessions wire clients hold, by id: one server's, or an ensemble's (which all its
+/// members share, so a client resumes its session on any member).
+pub(crate) type Sessions = Arc<Mutex<HashMap<i64, Slot>>>;
+
+/// Numbers connections, unique across every server in the process (an ensemble's members
+/// share their sessions, and a session's slot names its connection).
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// What the listener and its connections share.
 pub(crate) struct Shared {
     pub emulator: Emulator,
-    pub sessions: Mutex<HashMap<i64, Slot>>,
+    pub sessions: Sessions,
     /// The largest frame a client may send.
     pub max_frame: usize,
     pub shutdown: watch::Receiver<bool>,
-    next_conn: AtomicU64,
+    /// The ensemble member this server is, if it is one.
+    pub member: Option<crate::ensemble::Seat>,
     /// Whether the control words are answered.
     pub control: bool,
     /// See [`ServerOptions::max_client_cnxns`](super::ServerOptions::max_client_cnxns).
@@ -94,6 +105,8 @@ pub(crate) struct Attached {
     pub stats: Arc<ConnStats>,
     pub kicked: oneshot::Receiver<()>,
     pub password: [u8; PASSWORD_LEN],
+    /// The server serves reads only (an ensemble member cut off from its quorum).
+    pub read_only: bool,
 }
 
 /// The answer to a connect request.
@@ -107,9 +120,12 @@ pub(crate) enum Attach {
 }
 
 impl Shared {
-    /// The state of a server for `emulator` that has no connection yet.
+    /// The state of a server for `emulator` that has no connection yet, keeping its clients'
+    /// sessions in `sessions`; `member` when it is a member of an ensemble.
     pub fn new(
         emulator: Emulator,
+        sessions: Sessions,
+        member: Option<crate::ensemble::Seat>,
         max_frame: usize,
         shutdown: watch::Receiver<bool>,
         control: bool,
@@ -117,10 +133,10 @@ impl Shared {
     ) -> Shared {
         Shared {
             emulator,
-            sessions: Mutex::new(HashMap::new()),
+            sessions,
             max_frame,
             shutdown,
-            next_conn: AtomicU64::new(1),
+            member,
             control,
             max_client_cnxns,
             cnxns: Mutex::new(HashMap::new()),
@@ -157,11 +173,18 @@ impl Shared {
         if self.emulator.refuses_connections() {
             return Attach::Refused("the emulator refuses connections");
         }
+        if let Some(member) = &self.member {
+            if let Err(why) = member.admits(request.read_only) {
+                return Attach::Refused(why);
+            }
+        }
+        let member = self.member.as_ref().map_or(0, crate::ensemble::Seat::number);
+        let read_only = self.member.as_ref().is_some_and(crate::ensemble::Seat::read_only);
         if request.last_zxid_seen > self.emulator.last_zxid() {
             // A client that saw a later zxid talked to another server; this one is behind.
             return Attach::Refused("the client has seen a zxid this server has not reached");
         }
-        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = oneshot::channel();
         if request.session_id == 0 {
             let options = SessionOptions {
@@ -171,10 +194,12 @@ impl Shared {
             let session = Arc::new(self.emulator.session_with(&options));
             let id = session.id();
             let stats = ConnStats::new(peer);
-            let slot = Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick) };
+            let slot =
+                Slot { session: session.clone(), conn, stats: stats.clone(), kick: Some(kick), member };
             self.sessions.lock().insert(id, slot);
             self.reap_when_ended(&session);
-            return Attach::Session(Attached { session, conn, stats, kicked, password: self.password(id) });
+            let password = self.password(id);
+            return Attach::Session(Attached { session, conn, stats, kicked, password, read_only });
         }
         let password = self.password(request.session_id);
         if request.password != password {
@@ -191,7 +216,7 @@ impl Shared {
                 };
                 let session = Arc::new(session);
                 self.reap_when_ended(&session);
-                vacant.insert(Slot { session, conn: 0, stats: ConnStats::new(peer), kick: None })
+                vacant.insert(Slot { session, conn: 0, stats: ConnStats::new(peer), kick: None, member })
             }
         };
         let state = *slot.session.session_state().borrow();
@@ -212,6 +237,7 @@ impl Shared {
         }
         slot.conn = conn;
         slot.kick = Some(kick);
+        slot.member = member;
         slot.stats = ConnStats::new(peer);
         Attach::Session(Attached {
             session: slot.session.clone(),
@@ -219,6 +245,7 @@ impl Shared {
             stats: slot.stats.clone(),
             kicked,
             password,
+            read_only,
         })
     }
 

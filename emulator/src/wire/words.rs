@@ -28,11 +28,12 @@ struct Connection {
 }
 
 fn connections(shared: &Shared) -> Vec<Connection> {
+    let member = shared.member.as_ref().map_or(0, crate::ensemble::Seat::number);
     let mut out: Vec<Connection> = shared
         .sessions
         .lock()
         .iter()
-        .filter(|(_, slot)| slot.conn != 0)
+        .filter(|(_, slot)| slot.conn != 0 && slot.member == member)
         .map(|(id, slot)| Connection {
             peer: slot.stats.peer,
             session: *id,
@@ -56,12 +57,30 @@ pub(crate) fn answer(
 ) -> Option<String> {
     let emulator = &shared.emulator;
     let report = || emulator.report();
+    let mode = shared.member.as_ref().map(crate::ensemble::Seat::mode);
+    let mode_name = match mode {
+        None => "standalone",
+        Some(mode) => match mode.name() {
+            Some(name) => name,
+            // An ensemble member out of service answers only these words.
+            None => {
+                return match word {
+                    "envi" => Some(envi()),
+                    "isro" => Some("null".to_string()),
+                    "conf" | "mntr" | "srvr" | "stat" | "cons" | "dump" | "wchs" | "wchc" | "wchp" => {
+                        Some("This ZooKeeper instance is not currently serving requests\n".to_string())
+                    }
+                    _ => None,
+                };
+            }
+        },
+    };
     Some(match word {
         "envi" => envi(),
         "conf" => conf(shared, local),
-        "isro" => "rw".to_string(),
-        "mntr" => mntr(&report(), &connections(shared), emulator.watch_count()),
-        "srvr" => server_lines(&report(), &connections(shared)),
+        "isro" => if mode == Some(crate::ensemble::Mode::ReadOnly) { "ro" } else { "rw" }.to_string(),
+        "mntr" => mntr(&report(), &connections(shared), emulator.watch_count(), mode_name),
+        "srvr" => server_lines(&report(), &connections(shared), mode_name),
         "stat" => {
             let conns = connections(shared);
             let mut out = format!("Zookeeper version: {}\nClients:\n", version());
@@ -70,7 +89,7 @@ pub(crate) fn answer(
             }
             let _ = writeln!(out, " /{peer}[0](queued=0,recved=1,sent=0)\n");
             // The version line is already there.
-            let rest = server_lines(&report(), &conns);
+            let rest = server_lines(&report(), &conns, mode_name);
             out.push_str(rest.split_once('\n').map_or("", |(_, rest)| rest));
             out
         }
@@ -167,11 +186,11 @@ fn server_node_count(report: &Report) -> usize {
 }
 
 /// `srvr`: the version line, then the figures `stat` ends with too.
-fn server_lines(report: &Report, conns: &[Connection]) -> String {
+fn server_lines(report: &Report, conns: &[Connection], mode: &str) -> String {
     let received: u64 = conns.iter().map(|c| c.received).sum();
     let sent: u64 = conns.iter().map(|c| c.sent).sum();
     format!(
-        "Zookeeper version: {}\nLatency min/avg/max: 0/0.0/0\nReceived: {received}\nSent: {sent}\nConnections: {}\nOutstanding: 0\nZxid: {:#x}\nMode: standalone\nNode count: {}\n",
+        "Zookeeper version: {}\nLatency min/avg/max: 0/0.0/0\nReceived: {received}\nSent: {sent}\nConnections: {}\nOutstanding: 0\nZxid: {:#x}\nMode: {mode}\nNode count: {}\n",
         version(),
         conns.len(),
         report.zxid,
@@ -179,11 +198,11 @@ fn server_lines(report: &Report, conns: &[Connection]) -> String {
     )
 }
 
-fn mntr(report: &Report, conns: &[Connection], watches: usize) -> String {
+fn mntr(report: &Report, conns: &[Connection], watches: usize, mode: &str) -> String {
     let ephemerals: usize = report.sessions.iter().map(|s| s.ephemerals.len()).sum();
     let lines: [(&str, String); 12] = [
         ("zk_version", version()),
-        ("zk_server_state", "standalone".to_string()),
+        ("zk_server_state", mode.to_string()),
         ("zk_ephemerals_count", ephemerals.to_string()),
         ("zk_num_alive_connections", conns.len().to_string()),
         ("zk_outstanding_requests", "0".to_string()),

@@ -52,17 +52,35 @@ impl Raw {
 
     /// Connects and performs the handshake; `None` when the server closed without answering.
     pub async fn handshake(
-        mut self,
+        self,
         session_id: i64,
         password: &[u8],
         timeout_ms: i32,
     ) -> (Raw, Option<Connected>) {
+        let (raw, connected) = self.handshake_as(session_id, password, timeout_ms, false).await;
+        (raw, connected.map(|(connected, _)| connected))
+    }
+
+    /// A new session from a client that accepts a read-only server; the server's answer with
+    /// its read-only flag, `None` when it closed without answering.
+    pub async fn read_only_session(addr: &str, timeout_ms: i32) -> (Raw, Option<(Connected, bool)>) {
+        Raw::tcp(addr).await.handshake_as(0, &[0; 16], timeout_ms, true).await
+    }
+
+    async fn handshake_as(
+        mut self,
+        session_id: i64,
+        password: &[u8],
+        timeout_ms: i32,
+        read_only: bool,
+    ) -> (Raw, Option<(Connected, bool)>) {
         let request = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: 0,
             timeout_ms,
             session_id,
             password: password.to_vec(),
+            read_only,
         };
         self.stream.write_all(&request.encode()).await.unwrap();
         let Some(payload) = self.read_payload().await else {
@@ -73,7 +91,8 @@ impl Raw {
         let timeout_ms = r.i32("timeOut").unwrap();
         let session_id = r.i64("sessionId").unwrap();
         let password = r.buffer("passwd").unwrap().to_vec();
-        (self, Some(Connected { timeout_ms, session_id, password }))
+        let read_only = r.remaining() > 0 && r.bool("readOnly").unwrap();
+        (self, Some((Connected { timeout_ms, session_id, password }, read_only)))
     }
 
     /// A new session with this timeout.

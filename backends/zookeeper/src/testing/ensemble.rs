@@ -44,6 +44,11 @@ impl Ensemble {
         self.run(&["kill", &n.to_string()]).map(drop)
     }
 
+    /// Stops member `n` with SIGTERM, as an orderly shutdown; returns once it has ended.
+    pub fn stop(&self, n: usize) -> std::io::Result<()> {
+        self.run(&["stop", &n.to_string()]).map(drop)
+    }
+
     /// Starts member `n` again; returns once it serves in the quorum.
     pub fn start(&self, n: usize) -> std::io::Result<()> {
         self.run(&["start", &n.to_string()]).map(drop)
