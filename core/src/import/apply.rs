@@ -1,9 +1,9 @@
 //! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
 
 use super::multi;
-use super::pipeline::{self, is_conflict, Limits, Write};
 use super::plan::check_size;
 use super::{ImportError, Plan};
+use crate::pipeline::{self, is_conflict, Limits, Write};
 use crate::snapshot::DEFAULT_WINDOW;
 use crate::store::{CreateMode, CreateOptions, MultiError, Store, StoreError};
 
