@@ -29,6 +29,12 @@ use crate::store::{Acl, Code, CreateOptions, MultiError, Op, Store, StoreError};
 /// [`ApplyOptions::batch`](crate::import::ApplyOptions::batch)).
 pub const DEFAULT_BATCH: usize = 100;
 
+/// Most write requests in flight by default (see
+/// [`ApplyOptions::window`](crate::import::ApplyOptions::window)): with [`DEFAULT_BATCH`]
+/// writes to a request, 12,800 writes, enough to keep a server busy (more does not write
+/// faster) while bounding what is held as requests.
+pub const DEFAULT_WINDOW: usize = 128;
+
 /// How writes are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
