@@ -42,12 +42,13 @@ use crate::store::{Code, Store, StoreError};
 use crate::tree::{self, Node};
 
 /// [`write_text`] reads the top of the tree down to where it has at least this many subtrees
-/// to read one by one.
-pub const UNITS: usize = 64;
+/// to read one by one (few: each level of the top costs a round trip more, and a small tree is
+/// best read in few subtrees).
+pub const UNITS: usize = 8;
 
 /// Subtrees [`write_text`] reads at once (each with its own window of requests); also the most
 /// it holds in memory, printed or waiting to be.
-pub const CONCURRENT: usize = 4;
+pub const CONCURRENT: usize = 16;
 
 /// The top of the tree is not read deeper once it holds this many nodes.
 const TOP_NODES: usize = 100_000;

@@ -147,7 +147,7 @@ pub async fn import_parsed<S: Store + ?Sized>(
 
 /// Top-level nodes of the text whose subtrees are read at once when planning (see
 /// [`read_and_plan`]); also the most subtree snapshots held at once.
-const CONCURRENT_READS: usize = 4;
+const CONCURRENT_READS: usize = 16;
 
 /// [`read`] and [`plan`] one top-level node of the text at a time, so that only a few
 /// subtrees' snapshots are held at once, not the whole tree's: the import point is read with
