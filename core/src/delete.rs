@@ -16,8 +16,8 @@
 
 use std::fmt;
 
-use crate::import::pipeline::{self, Limits, Write};
 use crate::path::{self, PathError};
+use crate::pipeline::{self, Limits, Write};
 use crate::snapshot::{self, Snapshot, SnapshotOptions, DEFAULT_WINDOW};
 use crate::store::{Store, StoreError};
 

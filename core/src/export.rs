@@ -1,8 +1,13 @@
 //! Exporting a subtree as tree text, or as JSON for tools.
 //!
-//! Both read the subtree once with [`snapshot::read`] (one `get_data` per node plus one
-//! `get_children` per node that has children, up to [`ExportOptions::window`] in flight), then
-//! turn the snapshot into text or JSON with pure functions ([`to_text`], [`to_json`]).
+//! Both read the subtree with [`snapshot::read`] (one `get_data` per node plus one
+//! `get_children` per node that has children, batched, up to [`ExportOptions::window`] in
+//! flight). JSON is made from one snapshot of the whole subtree ([`to_json`], pure). Text is
+//! written as it is read ([`write_text`]), so a large tree is never held whole: the top levels
+//! are read first, down to where the tree has at least [`UNITS`] subtrees (or stops), then
+//! those subtrees are read [`CONCURRENT`] at a time, each printed once it has arrived and in
+//! order, then dropped. Memory is then bounded by a few subtrees, not by the tree. [`to_text`]
+//! prints a snapshot already read (pure), with the same printer.
 //!
 //! **Text** (zc.zk's `export_tree`): at `/` the root's own line is not printed (its children
 //! are at indent 0) and `/zookeeper` is left out; elsewhere the top node is printed under its
@@ -33,14 +38,28 @@
 //! [`ExportError::HiddenDigest`] instead.
 
 use std::collections::HashMap;
+use std::io;
 
+use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 
 use crate::path::{self, PathError};
 use crate::props;
-use crate::snapshot::{self, NodeState, Snapshot, SnapshotOptions, DEFAULT_WINDOW};
-use crate::store::{Acl, Store, StoreError};
+use crate::snapshot::{self, NodeState, Snapshot, SnapshotOptions, Visit, DEFAULT_WINDOW};
+use crate::store::{Acl, Code, Store, StoreError};
 use crate::tree::{self, Node};
+
+/// [`write_text`] reads the top of the tree down to where it has at least this many subtrees
+/// to read one by one (few: each level of the top costs a round trip more, and a small tree is
+/// best read in few subtrees).
+pub const UNITS: usize = 8;
+
+/// Subtrees [`write_text`] reads at once (each with its own window of requests); also the most
+/// it holds in memory, printed or waiting to be.
+pub const CONCURRENT: usize = 16;
+
+/// The top of the tree is not read deeper once it holds this many nodes.
+const TOP_NODES: usize = 100_000;
 
 /// Options of an export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +105,35 @@ pub enum ExportError {
     },
 }
 
+/// Why [`write_text`] failed: reading, or writing the text out.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteTextError {
+    /// Reading failed; what was read before may have been written.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Writing the text failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// The read options of an export.
+fn snapshot_options(options: &ExportOptions) -> SnapshotOptions<'static> {
+    SnapshotOptions {
+        window: options.window,
+        skip_zookeeper: true,
+        skip_ephemeral: !options.ephemeral,
+        acl: options.acl,
+        ..SnapshotOptions::default()
+    }
+}
+
+/// The path in normal form, or why it is not a path.
+fn export_point(path: &str) -> Result<String, ExportError> {
+    let path = path::normalize(path)?;
+    path::validate(&path)?;
+    Ok(path)
+}
+
 /// Reads the subtree at `path` as export needs it. `progress` gets the number of nodes read.
 pub async fn read<S: Store + ?Sized>(
     store: &S,
@@ -93,16 +141,8 @@ pub async fn read<S: Store + ?Sized>(
     options: &ExportOptions,
     progress: Option<snapshot::Progress<'_>>,
 ) -> Result<Snapshot, ExportError> {
-    let path = path::normalize(path)?;
-    path::validate(&path)?;
-    let read_options = SnapshotOptions {
-        window: options.window,
-        skip_zookeeper: true,
-        skip_ephemeral: !options.ephemeral,
-        acl: options.acl,
-        ..SnapshotOptions::default()
-    };
-    let snapshot = snapshot::read(store, &path, &read_options, progress).await?;
+    let path = export_point(path)?;
+    let snapshot = snapshot::read(store, &path, &snapshot_options(options), progress).await?;
     if options.acl {
         check_digests_shown(&snapshot)?;
     }
@@ -132,11 +172,182 @@ pub async fn export_tree<S: Store + ?Sized>(
     path: &str,
     options: &ExportOptions,
 ) -> Result<String, ExportError> {
-    let snapshot = read(store, path, options, None).await?;
-    Ok(to_text(&snapshot, options))
+    let mut text = Vec::new();
+    match write_text(store, path, options, &mut text).await {
+        Ok(()) => Ok(String::from_utf8_lossy(&text).into_owned()),
+        Err(WriteTextError::Export(e)) => Err(e),
+        // Writing to memory does not fail.
+        Err(WriteTextError::Io(e)) => unreachable!("writing to a Vec failed: {e}"),
+    }
 }
 
-/// The JSON form of the subtree at `path` (see the module docs).
+/// Writes the text of the subtree at `path` to `out` as it is read (see the module docs): the
+/// same text as [`export_tree`], never the whole tree in memory. After an error, part of the
+/// text may have been written.
+#[tracing::instrument(level = "debug", skip(store, out))]
+pub async fn write_text<S: Store + ?Sized, W: io::Write>(
+    store: &S,
+    path: &str,
+    options: &ExportOptions,
+    out: &mut W,
+) -> Result<(), WriteTextError> {
+    let root = export_point(path)?;
+    let read_options = snapshot_options(options);
+    let (top, depth) = read_top(store, &root, &read_options).await?;
+    let printer = Printer::new(&top, options);
+
+    // The top nodes in print order; those at `depth` with children are read again, whole.
+    enum Item {
+        Lines(String),
+        Subtree(String, usize),
+    }
+    let mut items = Vec::new();
+    let mut lines = String::new();
+    printer.walk(&top, &top.root, 0, |path, level, state| {
+        if level == depth && state.stat.num_children > 0 {
+            items.push(Item::Lines(std::mem::take(&mut lines)));
+            items.push(Item::Subtree(path.to_string(), level));
+            false
+        } else {
+            printer.node(&mut lines, path, level, state);
+            true
+        }
+    });
+    items.push(Item::Lines(lines));
+    drop(top);
+
+    let mut chunks = stream::iter(items)
+        .map(|item| async {
+            match item {
+                Item::Lines(lines) => Ok(lines),
+                Item::Subtree(path, level) => {
+                    let subtree = match snapshot::read(store, &path, &read_options, None).await {
+                        Ok(subtree) => subtree,
+                        // It vanished since the top was read: left out, as the walk does.
+                        Err(e) if e.is(Code::NoNode) && e.path == path => return Ok(String::new()),
+                        Err(e) => return Err(e.into()),
+                    };
+                    if read_options.acl {
+                        check_digests_shown(&subtree)?;
+                    }
+                    let mut lines = String::new();
+                    printer.walk(&subtree, &path, level, |path, level, state| {
+                        printer.node(&mut lines, path, level, state);
+                        true
+                    });
+                    Ok::<_, ExportError>(lines)
+                }
+            }
+        })
+        .buffered(CONCURRENT);
+    let mut empty = true;
+    while let Some(lines) = chunks.next().await {
+        let lines = lines?;
+        empty &= lines.is_empty();
+        out.write_all(lines.as_bytes())?;
+    }
+    if empty {
+        // Nothing to print is one newline, as zc.zk gives.
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Reads the top of the subtree at `root`: level by level, one level deeper each time, until it
+/// has [`UNITS`] nodes with children at its deepest level (or none, or [`TOP_NODES`] nodes).
+/// Returns the snapshot and its deepest level (0 is `root`); the children of the nodes at that
+/// level are not read.
+async fn read_top<S: Store + ?Sized>(
+    store: &S,
+    root: &str,
+    options: &SnapshotOptions<'_>,
+) -> Result<(Snapshot, usize), ExportError> {
+    let mut depth = 0;
+    loop {
+        let visit = |path: &str| Some(Visit { children: level(root, path) < depth, acl: options.acl });
+        let top =
+            snapshot::read(store, root, &SnapshotOptions { visit: Some(&visit), ..*options }, None).await?;
+        let units = top
+            .nodes
+            .iter()
+            .filter(|(path, state)| state.stat.num_children > 0 && level(root, path) == depth)
+            .count();
+        if units == 0 || units >= UNITS || top.len() >= TOP_NODES {
+            if options.acl {
+                check_digests_shown(&top)?;
+            }
+            return Ok((top, depth));
+        }
+        depth += 1;
+    }
+}
+
+/// How far below `root` the node at `path` is (0 for `root` itself).
+fn level(root: &str, path: &str) -> usize {
+    match path.get(root.len()..) {
+        _ if path == root => 0,
+        // Below `/`, the slash after the root is the root's own.
+        _ if root == "/" => path.bytes().filter(|&b| b == b'/').count(),
+        below => below.unwrap_or_default().bytes().filter(|&b| b == b'/').count(),
+    }
+}
+
+/// Prints nodes of a snapshot as lines of the export's text.
+struct Printer {
+    /// The name to print the top node under; `None` when its line is not printed (at `/`).
+    top_name: Option<String>,
+}
+
+impl Printer {
+    fn new(snapshot: &Snapshot, options: &ExportOptions) -> Printer {
+        let top_name = match (&options.name, path::split(&snapshot.root)) {
+            (Some(name), _) => Some(name.clone()),
+            (None, Some((_, last))) => Some(last.to_string()),
+            // At `/` the root's line is not printed, so neither are its properties.
+            (None, None) => None,
+        };
+        Printer { top_name }
+    }
+
+    /// Visits the nodes of `snapshot` from `top` (at `level` below the export's root) depth
+    /// first in name order; `visit` returns false to skip a node's children.
+    fn walk(
+        &self,
+        snapshot: &Snapshot,
+        top: &str,
+        level: usize,
+        mut visit: impl FnMut(&str, usize, &snapshot::NodeState) -> bool,
+    ) {
+        // An explicit stack: trees can be deeper than the call stack would like.
+        let mut stack = vec![(top.to_string(), level)];
+        while let Some((path, level)) = stack.pop() {
+            let Some(state) = snapshot.get(&path) else { continue };
+            if visit(&path, level, state) {
+                stack.extend(
+                    state.child_names().iter().rev().map(|name| (path::child(&path, name), level + 1)),
+                );
+            }
+        }
+    }
+
+    /// Appends the lines of the node at `path`, `level` below the export's root.
+    fn node(&self, out: &mut String, path: &str, level: usize, state: &snapshot::NodeState) {
+        let (name, depth) = match (level, &self.top_name) {
+            (0, None) => return,
+            (0, Some(name)) => (name.as_str(), 0),
+            (level, top) => {
+                (path::split(path).map_or("", |(_, name)| name), level - usize::from(top.is_none()))
+            }
+        };
+        let node = Node {
+            acl: state.acl.clone().unwrap_or_default(),
+            ..Node::from_properties(props::decode(&state.data).properties)
+        };
+        tree::print_node(out, depth, name, &node);
+    }
+}
+
+/// The JSON form of the subtree at `path` (see the module docs), from one snapshot of it.
 #[tracing::instrument(level = "debug", skip(store))]
 pub async fn export_json<S: Store + ?Sized>(
     store: &S,
@@ -172,14 +383,17 @@ pub fn to_tree(snapshot: &Snapshot, options: &ExportOptions) -> Node {
 
 /// The text of a snapshot (see the module docs). Pure.
 pub fn to_text(snapshot: &Snapshot, options: &ExportOptions) -> String {
-    let tree = to_tree(snapshot, options);
-    // Nothing to print is one newline, as zc.zk gives.
-    let text = if tree.children.is_empty() { String::new() } else { tree::print(&tree) };
+    let printer = Printer::new(snapshot, options);
+    let mut text = String::new();
+    printer.walk(snapshot, &snapshot.root, 0, |path, level, state| {
+        printer.node(&mut text, path, level, state);
+        true
+    });
     if text.is_empty() {
-        "\n".to_string()
-    } else {
-        text
+        // Nothing to print is one newline, as zc.zk gives.
+        text.push('\n');
     }
+    text
 }
 
 /// The JSON form of a snapshot (see the module docs). Pure.
@@ -246,6 +460,21 @@ mod tests {
             s.insert(*path, NodeState::new(data.as_bytes(), Stat::default()));
         }
         s
+    }
+
+    #[test]
+    fn level_counts_from_the_root_at_slash_and_below() {
+        assert_eq!([level("/", "/"), level("/", "/a"), level("/", "/a/b")], [0, 1, 2]);
+        assert_eq!([level("/a", "/a"), level("/a", "/a/b"), level("/a", "/a/b/c")], [0, 1, 2]);
+    }
+
+    #[test]
+    fn to_text_prints_what_the_tree_printer_prints() {
+        let s = snap("/", &[("/", r#"{"x":1}"#), ("/a", r#"{"type":"t","b":2,"l ->":"/t"}"#), ("/a/c", "")]);
+        let options = ExportOptions::default();
+        assert_eq!(to_text(&s, &options), tree::print(&to_tree(&s, &options)));
+        let named = ExportOptions { name: Some("x".into()), ..ExportOptions::default() };
+        assert_eq!(to_text(&s, &named), tree::print(&to_tree(&s, &named)));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod graph;
 pub mod import;
 pub mod message;
 pub mod path;
+pub(crate) mod pipeline;
 pub mod props;
 pub mod snapshot;
 pub mod store;

@@ -22,6 +22,8 @@ impl State {
     /// The gate every request of a session passes: the session must be usable, then injected
     /// delays and failures are taken, in that order (a failed request can be delayed too).
     pub fn admit(&mut self, session: i64, op: OpKind, path: &str) -> Admission {
+        // Between requests: what the last one read or wrote may leave memory.
+        self.tree.shrink_cache();
         let Some(entry) = self.sessions.get_mut(&session) else {
             return Admission { delay: None, result: Err(StoreError::new(Code::SessionExpired, op, path)) };
         };

@@ -4,7 +4,7 @@
 //! This module only stores and mutates; the checks a request must pass (versions, ACLs,
 //! existence) live in [`crate::txn`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use zczk_core::store::{Acl, Perms, Stat};
@@ -117,6 +117,11 @@ impl Node {
     }
 }
 
+/// How many nodes a tree with a [`Backing`] keeps in memory between requests, at most, besides
+/// the ones not yet saved and the ephemeral, container and TTL nodes (see
+/// [`Tree::shrink_cache`]).
+pub const CACHED_NODES: usize = 16_384;
+
 /// Where a tree reads the nodes it does not hold yet: a `file:` store's database.
 pub trait Backing: Send + Sync {
     /// The node at `path`, with its child names, if the store holds it.
@@ -156,6 +161,12 @@ pub struct Tree {
     lazy: Option<Lazy>,
     /// Paths whose node was removed here: the backing may still hold them.
     gone: HashSet<String>,
+    /// For a tree kept in a store, the paths of the nodes read from the backing or added here,
+    /// oldest first: what [`Tree::shrink_cache`] may drop.
+    cached: VecDeque<String>,
+    /// For a tree kept in a store that does not save its changes (opened to read), the paths
+    /// changed here: only memory holds them, so they are never dropped.
+    unsaved: HashSet<String>,
 }
 
 impl Tree {
@@ -173,6 +184,8 @@ impl Tree {
             changed: None,
             lazy: None,
             gone: HashSet::new(),
+            cached: VecDeque::new(),
+            unsaved: HashSet::new(),
         };
         let mut root = Node::new(Some(Vec::new()), open.clone(), NodeKind::Persistent, 0, 0);
         root.children.insert("zookeeper".to_string());
@@ -214,6 +227,8 @@ impl Tree {
             changed: None,
             lazy: None,
             gone: HashSet::new(),
+            cached: VecDeque::new(),
+            unsaved: HashSet::new(),
         };
         for path in &paths {
             match nodes.get_mut(path::parent(path)) {
@@ -254,7 +269,31 @@ impl Tree {
         if let Some(node) = backing.node(path) {
             self.index(path, node.kind);
             self.nodes.insert(path.to_string(), node);
+            self.cached.push_back(path.to_string());
         }
+    }
+
+    /// Drops the oldest nodes of a tree kept in a store down to [`CACHED_NODES`], so that
+    /// reading or writing a large store (an export, an import) holds a bounded part of it, not
+    /// all of it. Only nodes the backing holds as they are here are dropped (saved, and not
+    /// changed since; never one changed in a store opened to read), and never an ephemeral,
+    /// container or TTL node (the tree holds those all); a dropped node is read again when it
+    /// is asked for. Call it between requests,
+    /// never between [`Tree::fault_in`] and the use of what it read.
+    pub fn shrink_cache(&mut self) {
+        // Changed and not saved yet: kept, and looked at again later.
+        let mut kept = Vec::new();
+        while self.cached.len() > CACHED_NODES {
+            let Some(path) = self.cached.pop_front() else { break };
+            if self.changed.as_ref().is_some_and(|changed| changed.contains(&path)) {
+                kept.push(path);
+            } else if !self.unsaved.contains(&path)
+                && self.nodes.get(&path).is_some_and(|node| node.kind == NodeKind::Persistent)
+            {
+                self.nodes.remove(&path);
+            }
+        }
+        self.cached.extend(kept);
     }
 
     /// [`Tree::fault_in`] for `path` and its parent.
@@ -360,6 +399,7 @@ impl Tree {
         self.index(&path, node.kind);
         if self.lazy.is_some() {
             self.gone.remove(&path);
+            self.cached.push_back(path.clone());
         }
         self.nodes.insert(path, node);
     }
@@ -399,12 +439,14 @@ impl Tree {
             if !changed.contains(path) {
                 changed.insert(path.to_string());
             }
+        } else if self.lazy.is_some() && !self.unsaved.contains(path) {
+            self.unsaved.insert(path.to_string());
         }
     }
 
     /// Marks `path` and its parent, whose child list, cversion and pzxid change with it.
     fn mark_with_parent(&mut self, path: &str) {
-        if self.changed.is_some() {
+        if self.changed.is_some() || self.lazy.is_some() {
             self.mark(path);
             self.mark(path::parent(path));
         }
@@ -507,5 +549,58 @@ mod tests {
         tree.remove("/a/b", 4);
         let stat = tree.get("/a").map(Node::stat).unwrap_or_default();
         assert_eq!((stat.cversion, stat.num_children, stat.pzxid), (3, 1, 4));
+    }
+
+    /// A backing of `/` and `count` children `/n0`, `/n1`, ... with their index as data.
+    struct Flat(usize);
+
+    impl Backing for Flat {
+        fn node(&self, path: &str) -> Option<Node> {
+            let open = Arc::new(Acl::open());
+            let mut node = Node::new(Some(path.as_bytes().to_vec()), open, NodeKind::Persistent, 1, 0);
+            if path == "/" {
+                node.children = (0..self.0).map(|i| format!("n{i}")).collect();
+                return Some(node);
+            }
+            let i: usize = path.strip_prefix("/n")?.parse().ok()?;
+            (i < self.0).then_some(node)
+        }
+        fn count(&self) -> usize {
+            self.0 + 1
+        }
+        fn data_bytes(&self) -> usize {
+            0
+        }
+    }
+
+    #[test]
+    fn a_stored_tree_keeps_a_bounded_cache_of_saved_nodes_and_reads_dropped_ones_again() {
+        for saving in [true, false] {
+            stored_tree_cache(saving);
+        }
+    }
+
+    /// The cache of a tree whose store saves its changes (`saving`) or only reads.
+    fn stored_tree_cache(saving: bool) {
+        let count = CACHED_NODES + 1000;
+        let mut tree = Tree::lazy(Arc::new(Flat(count)), Vec::new());
+        if saving {
+            tree.track_changes();
+        }
+        for i in 0..count {
+            tree.fault_in(&format!("/n{i}"));
+        }
+        // Changed (not saved yet): never dropped.
+        if let Some(node) = tree.get_mut("/n0") {
+            node.version = 7;
+        }
+        assert_eq!(tree.nodes.len(), count);
+        tree.shrink_cache();
+        assert!(tree.nodes.len() <= CACHED_NODES + 1, "{} nodes kept", tree.nodes.len());
+        assert_eq!(tree.get("/n0").map(|n| n.version), Some(7));
+        assert!(tree.get("/n1").is_none(), "the oldest saved node is dropped");
+        tree.fault_in("/n1");
+        assert_eq!(tree.get("/n1").and_then(|n| n.data.clone()), Some(b"/n1".to_vec()));
+        assert!(tree.get(&format!("/n{}", count - 1)).is_some(), "the newest is kept");
     }
 }

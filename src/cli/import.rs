@@ -102,6 +102,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     // ZooKeeper would refuse of the text (as `zczk validate` does), with line and column.
     let tree = zczk_core::tree::parse_for_import(&text, &args.path)
         .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
+    // The tree holds all it needs: the text is not kept while the import runs.
+    drop(text);
     let mut options = ImportOptions {
         extras: match (args.trim, args.quiet) {
             (true, _) => Extras::Trim,

@@ -1,10 +1,9 @@
 //! Applying a plan: pipelined, versioned writes, or one `multi` transaction.
 
 use super::multi;
-use super::pipeline::{self, is_conflict, Limits, Write};
 use super::plan::check_size;
 use super::{ImportError, Plan};
-use crate::snapshot::DEFAULT_WINDOW;
+use crate::pipeline::{self, is_conflict, Limits, Write};
 use crate::store::{MultiError, Store, StoreError};
 
 /// Options of [`apply`].
@@ -23,7 +22,7 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { atomic: false, window: DEFAULT_WINDOW, batch: pipeline::DEFAULT_BATCH }
+        ApplyOptions { atomic: false, window: pipeline::DEFAULT_WINDOW, batch: pipeline::DEFAULT_BATCH }
     }
 }
 

@@ -9,15 +9,18 @@
 //!    the report lines;
 //! 4. [`apply`] the plan, or show [`Plan::report`] for a dry run.
 //!
-//! [`import_tree`] does all four; [`read`] (which does step 2's reading), [`plan`] and
-//! [`apply`] are the steps one by one.
+//! [`import_tree`] does all four, reading and planning one top-level node of the text at a
+//! time (so only a few subtrees' snapshots are held at once, not the whole tree's); [`read`]
+//! (which does step 2's reading), [`plan`] and [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
 //! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given or the
 //! text gives the node an ACL), plus
 //! one children read when it has children; per extra node one data read (to see whether it is
-//! ephemeral; with [`Extras::Trim`] its whole subtree is read); nothing for the children of the import
-//! point that the text does not name. Data and children reads travel 100 to a request
+//! ephemeral; with [`Extras::Trim`] its whole subtree is read); nothing for the children of the
+//! import point that the text does not name ([`import_tree`] reads the data of the import
+//! point's children that the text names twice: once to see which exist, once with their
+//! subtree). Data and children reads travel 100 to a request
 //! (`multi_read`); ACL reads one per request. Applying sends one write per node that differs
 //! and nothing for a node that already matches, so an unchanged re-import writes nothing;
 //! writes travel in `multi` batches (see [`apply`], also for what happens when one fails).
@@ -30,18 +33,19 @@
 mod apply;
 mod error;
 mod multi;
-pub(crate) mod pipeline;
 mod plan;
 mod report;
 
+pub use crate::pipeline::DEFAULT_BATCH;
 pub use apply::{apply, Applied, ApplyOptions};
 pub use error::ImportError;
-pub use pipeline::DEFAULT_BATCH;
 pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate};
 pub use report::ReportLine;
 
+use futures::stream::{self, StreamExt};
+
 use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};
-use crate::store::{Acl, Store};
+use crate::store::{Acl, Code, Store};
 use crate::tree::{self, Node};
 
 /// Options of an import. The default reports extras, enforces no ACL on existing nodes, and
@@ -127,7 +131,9 @@ pub async fn import_tree<S: Store + ?Sized>(
     import_parsed(store, &tree, path, options, progress).await
 }
 
-/// As [`import_tree`], for a tree already parsed (its children are the top-level nodes).
+/// As [`import_tree`], for a tree already parsed (its children are the top-level nodes). A
+/// tree built in code that ZooKeeper would refuse fails after the reading, before anything is
+/// written.
 pub async fn import_parsed<S: Store + ?Sized>(
     store: &S,
     tree: &Node,
@@ -136,12 +142,14 @@ pub async fn import_parsed<S: Store + ?Sized>(
     mut progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
     let root = plan::import_point(path)?;
-    check(tree, &root)?;
-    let snapshot = read(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
-    let plan = plan(tree, &root, &snapshot, options)?;
+    // Only the import point: [`plan`] checks every node before anything is written, and a
+    // parsed text was checked by the parser, with line and column.
+    check(&Node::default(), &root)?;
+    let (plan, nodes_read) =
+        read_and_plan(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
     if options.dry_run {
         let lines = plan.report();
-        return Ok(Imported { plan, lines, applied: None, nodes_read: snapshot.len() });
+        return Ok(Imported { plan, lines, applied: None, nodes_read });
     }
     let total = plan.writes();
     let mut on_write = progress.map(|p| move |done: usize| p(Progress::Written { done, total }));
@@ -149,7 +157,86 @@ pub async fn import_parsed<S: Store + ?Sized>(
         apply(store, &plan, &options.apply, on_write.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
             .await?;
     let lines = plan.notices();
-    Ok(Imported { plan, lines, applied: Some(applied), nodes_read: snapshot.len() })
+    Ok(Imported { plan, lines, applied: Some(applied), nodes_read })
+}
+
+/// Top-level nodes of the text whose subtrees are read at once when planning (see
+/// [`read_and_plan`]); also the most subtree snapshots held at once.
+const CONCURRENT_READS: usize = 16;
+
+/// [`read`] and [`plan`] one top-level node of the text at a time, so that only a few
+/// subtrees' snapshots are held at once, not the whole tree's: the import point is read with
+/// which of the text's top-level nodes exist, then each existing one's subtree (up to
+/// [`CONCURRENT_READS`] at once, in name order) is read, planned and dropped. The plan is the
+/// one [`plan`] makes of a [`read`] snapshot. Returns it with the number of nodes read.
+async fn read_and_plan<S: Store + ?Sized>(
+    store: &S,
+    tree: &Node,
+    root: &str,
+    options: &ImportOptions,
+    mut progress: Option<ProgressFn<'_>>,
+) -> Result<(Plan, usize), ImportError> {
+    let top_visit = |path: &str| {
+        if path == root {
+            return Some(Visit { children: true, acl: false });
+        }
+        let (_, name) = crate::path::split(path)?;
+        tree.children.contains_key(name).then_some(Visit { children: false, acl: false })
+    };
+    let top_options = SnapshotOptions { visit: Some(&top_visit), ..read_options(options) };
+    let top = snapshot::read(store, root, &top_options, None).await.map_err(|e| read_error(e, root))?;
+
+    let enforce_acl = options.acl.is_some();
+    let visit = |path: &str| visit_for_import(tree, root, options.extras, enforce_acl, path);
+    let unit_options = SnapshotOptions { visit: Some(&visit), ..read_options(options) };
+    // The futures are made first and then streamed (not made by a closure inside the stream):
+    // a stream holding a closure over borrowed items makes the whole import future lose `Send`.
+    let reads: Vec<_> = tree
+        .children
+        .iter()
+        .map(|(name, node)| {
+            let path = plan::name_path(root, name);
+            let exists = path.as_ref().is_ok_and(|path| top.get(path).is_some());
+            async move {
+                let path = path?;
+                if !exists {
+                    return Ok((path, node, Snapshot::new(root)));
+                }
+                match snapshot::read(store, &path, &unit_options, None).await {
+                    Ok(subtree) => Ok((path, node, subtree)),
+                    // It vanished since the import point was read: new, as in a later read.
+                    Err(e) if e.is(Code::NoNode) && e.path == path => Ok((path, node, Snapshot::new(root))),
+                    Err(e) => Err(ImportError::Read(e)),
+                }
+            }
+        })
+        .collect();
+    let mut units = stream::iter(reads).buffered(CONCURRENT_READS);
+    let mut plan = Plan::empty(root.to_string(), options);
+    // The import point; its children that the text names are read again with their subtrees.
+    let mut nodes_read = 1;
+    while let Some(unit) = units.next().await {
+        let (path, node, subtree) = unit?;
+        nodes_read += subtree.len();
+        if let Some(progress) = progress.as_mut() {
+            progress(Progress::Read(nodes_read));
+        }
+        plan::plan_top(&path, node, &subtree, options, &mut plan)?;
+    }
+    Ok((plan, nodes_read))
+}
+
+/// The snapshot options of an import's reads, `visit` aside.
+fn read_options(options: &ImportOptions) -> SnapshotOptions<'static> {
+    SnapshotOptions { window: options.apply.window, skip_zookeeper: true, ..SnapshotOptions::default() }
+}
+
+/// The import error for a failed read: `NoImportPoint` when the import point is missing.
+fn read_error(e: crate::store::StoreError, root: &str) -> ImportError {
+    match e.code {
+        Code::NoNode if e.path == root => ImportError::NoImportPoint { path: root.to_string() },
+        _ => ImportError::Read(e),
+    }
 }
 
 /// Reads what [`plan`] needs to import `tree` under `root`, and no more (see the module docs
@@ -166,21 +253,11 @@ pub async fn read<S: Store + ?Sized>(
     let extras = options.extras;
     let enforce_acl = options.acl.is_some();
     let visit = move |path: &str| visit_for_import(tree, root, extras, enforce_acl, path);
-    let read_options = SnapshotOptions {
-        window: options.apply.window,
-        skip_zookeeper: true,
-        visit: Some(&visit),
-        ..SnapshotOptions::default()
-    };
+    let read_options = SnapshotOptions { visit: Some(&visit), ..read_options(options) };
     let mut on_read = progress.map(|p| move |n: usize| p(Progress::Read(n)));
     snapshot::read(store, root, &read_options, on_read.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
         .await
-        .map_err(|e| match e.code {
-            crate::store::Code::NoNode if e.path == *root => {
-                ImportError::NoImportPoint { path: root.to_string() }
-            }
-            _ => ImportError::Read(e),
-        })
+        .map_err(|e| read_error(e, root))
 }
 
 /// What to read of the node at `path` for importing `tree` at `root`: the ACL of a node of

@@ -102,8 +102,8 @@ pub(crate) fn import_point(path: &str) -> Result<String, ImportError> {
 }
 
 /// Checks the text's tree against what ZooKeeper accepts: node names, data sizes, and no
-/// node inside `/zookeeper`. Pure; [`plan`] checks the same, this lets the caller fail before
-/// reading anything. These are the parser's own checks
+/// node inside `/zookeeper`. Pure; [`plan`] checks the same as it goes (encoding each node's
+/// data once), this lets the caller fail before reading anything. These are the parser's own checks
 /// ([`tree::parse_for_import`](crate::tree::parse_for_import) reports them with line and
 /// column), so a parsed text fails here only for its import path; a tree built in code can
 /// fail for its nodes.
@@ -120,7 +120,7 @@ pub fn check(tree: &Node, import_path: &str) -> Result<(), ImportError> {
 }
 
 /// The path of the child `name` of `parent`, once the name and the place are checked.
-fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
+pub(super) fn name_path(parent: &str, name: &str) -> Result<String, ImportError> {
     let path = path::child(parent, name);
     match tree_check::name(name).and_then(|()| tree_check::place(&path)) {
         Ok(()) => Ok(path),
@@ -196,28 +196,49 @@ pub fn plan(
     options: &ImportOptions,
 ) -> Result<Plan, ImportError> {
     let root = import_point(import_path)?;
-    check(tree, &root)?;
+    tree_check::place(&root).map_err(|refusal| refused(root.clone(), refusal))?;
     if snapshot.get(&root).is_none() {
         return Err(ImportError::NoImportPoint { path: root });
     }
-    let mut plan = Plan {
-        path: root.clone(),
-        acl: options.acl.clone().unwrap_or_else(Acl::open),
-        creates: Vec::new(),
-        updates: Vec::new(),
-        acl_changes: Vec::new(),
-        deletes: Vec::new(),
-        lines: Vec::new(),
-    };
+    let mut plan = Plan::empty(root.clone(), options);
+    for (name, node) in &tree.children {
+        plan_top(&name_path(&root, name)?, node, snapshot, options, &mut plan)?;
+    }
+    Ok(plan)
+}
 
+impl Plan {
+    /// A plan that does nothing yet, for importing under `root`.
+    pub(super) fn empty(root: String, options: &ImportOptions) -> Plan {
+        Plan {
+            path: root,
+            acl: options.acl.clone().unwrap_or_else(Acl::open),
+            creates: Vec::new(),
+            updates: Vec::new(),
+            acl_changes: Vec::new(),
+            deletes: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+/// Adds to `plan` what importing the top-level node `node` at `path` (checked) does, against
+/// a `snapshot` holding that node's subtree as [`plan`] needs it, or not holding the node
+/// (then it is new).
+pub(super) fn plan_top(
+    path: &str,
+    node: &Node,
+    snapshot: &Snapshot,
+    options: &ImportOptions,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
     // Depth first, name order, with an explicit stack (texts can nest deeper than the call
-    // stack would like). The import point's own extras are never looked at: its children are
-    // never trimmed nor reported.
-    let mut stack: Vec<(String, &Node)> =
-        tree.children.iter().rev().map(|(name, child)| (path::child(&root, name), child)).collect();
+    // stack would like), checking each node as [`check`] does on the way. The import point's
+    // own extras are never looked at: its children are never trimmed nor reported.
+    let mut stack = vec![(path.to_string(), node)];
     while let Some((path, node)) = stack.pop() {
         let Some(state) = snapshot.get(&path) else {
-            plan_new_subtree(&path, node, &mut plan)?;
+            plan_new_subtree(&path, node, plan)?;
             continue;
         };
         let (properties, data) = node_data(&path, node)?;
@@ -243,10 +264,23 @@ pub fn plan(
                 return Err(ImportError::EphemeralParent { path: path::child(&path, name) });
             }
         }
-        plan_extras(snapshot, &path, node, options.extras, &mut plan);
-        stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
+        plan_extras(snapshot, &path, node, options.extras, plan);
+        push_children(&mut stack, &path, node)?;
     }
-    Ok(plan)
+    Ok(())
+}
+
+/// Pushes the children of the node at `path` on a depth-first stack (the first name on top),
+/// once their names and places are checked.
+fn push_children<'t>(
+    stack: &mut Vec<(String, &'t Node)>,
+    path: &str,
+    node: &'t Node,
+) -> Result<(), ImportError> {
+    for (name, child) in node.children.iter().rev() {
+        stack.push((name_path(path, name)?, child));
+    }
+    Ok(())
 }
 
 /// Plans creating `node` and everything below it, parent first, with an `add` line each.
@@ -255,7 +289,7 @@ fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), Impo
     while let Some((path, node)) = stack.pop() {
         let (_, data) = node_data(&path, node)?;
         plan.lines.push(ReportLine::Change(format!("add {path}")));
-        stack.extend(node.children.iter().rev().map(|(name, child)| (path::child(&path, name), child)));
+        push_children(&mut stack, &path, node)?;
         plan.creates.push(PlannedCreate { path, data, acl: own_acl(node) });
     }
     Ok(())

@@ -99,15 +99,29 @@ impl RequestLimit {
 
     /// What one op adds to a `multi` request: its header and its record.
     pub fn multi_op(&self, op: &Op) -> usize {
-        MULTI_HEADER
-            + match op {
-                Op::Check { path, .. } | Op::Delete { path, .. } => self.path(path) + 4,
-                // Null data (`None`) is encoded as length -1: as long as empty data.
-                Op::SetData { path, data, .. } => self.path(path) + 4 + data.as_ref().map_or(0, Vec::len) + 4,
-                Op::Create { path, data, options } => {
-                    self.create_body(path, data.as_deref().unwrap_or_default(), options)
-                }
+        match op {
+            Op::Check { path, .. } | Op::Delete { path, .. } => self.multi_delete(path),
+            // Null data (`None`) is encoded as length -1: as long as empty data.
+            Op::SetData { path, data, .. } => self.multi_set_data(path, data.as_deref().unwrap_or_default()),
+            Op::Create { path, data, options } => {
+                self.multi_create(path, data.as_deref().unwrap_or_default(), options)
             }
+        }
+    }
+
+    /// What a create adds to a `multi` request ([`RequestLimit::multi_op`] without the op).
+    pub fn multi_create(&self, path: &str, data: &[u8], options: &CreateOptions) -> usize {
+        MULTI_HEADER + self.create_body(path, data, options)
+    }
+
+    /// What a setData adds to a `multi` request.
+    pub fn multi_set_data(&self, path: &str, data: &[u8]) -> usize {
+        MULTI_HEADER + self.path(path) + 4 + data.len() + 4
+    }
+
+    /// What a delete (or a version check) adds to a `multi` request.
+    pub fn multi_delete(&self, path: &str) -> usize {
+        MULTI_HEADER + self.path(path) + 4
     }
 
     /// The length of a `multi` request.

@@ -112,4 +112,5 @@ pub use error::{ParseError, ParseErrorKind};
 pub use format::format;
 pub use parse::{decode_text, parse, parse_all, parse_for_import, MAX_NODE_DEPTH};
 pub use print::print;
+pub(crate) use print::print_node;
 pub use value::{format_value, parse_value, ValueError, MAX_DEPTH as MAX_VALUE_DEPTH};

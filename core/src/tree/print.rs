@@ -53,6 +53,13 @@ pub(crate) fn print_with(root: &Node, comments: Option<&Comments>) -> String {
     out
 }
 
+/// Appends one node's own lines (its `/name` line, properties and links; not its children)
+/// indented `depth` levels: what [`print`] writes for each node, for printers that walk
+/// something other than a [`Node`] tree (export walks what it reads).
+pub(crate) fn print_node(out: &mut String, depth: usize, name: &str, node: &Node) {
+    write_node(out, depth, name, node, None);
+}
+
 /// Writes a node's own line and its property lines (not its children), each after the
 /// comments that preceded it; `comments` comes with the path of the node's parent.
 fn write_node(

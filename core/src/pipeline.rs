@@ -25,8 +25,15 @@ use std::ops::Range;
 use crate::store::size::{self, RequestLimit};
 use crate::store::{Acl, Code, CreateOptions, MultiError, Op, Store, StoreError};
 
-/// Most writes per `multi` request when batching (see [`ApplyOptions::batch`](super::ApplyOptions::batch)).
+/// Most writes per `multi` request when batching (see
+/// [`ApplyOptions::batch`](crate::import::ApplyOptions::batch)).
 pub const DEFAULT_BATCH: usize = 100;
+
+/// Most write requests in flight by default (see
+/// [`ApplyOptions::window`](crate::import::ApplyOptions::window)): with [`DEFAULT_BATCH`]
+/// writes to a request, 12,800 writes, enough to keep a server busy (more does not write
+/// faster) while bounding what is held as requests.
+pub const DEFAULT_WINDOW: usize = 128;
 
 /// How writes are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +103,16 @@ impl Write<'_> {
             Write::Delete { path, version } => Op::Delete { path: path.to_string(), version: Some(version) },
             Write::SetAcl { .. } => return None,
         })
+    }
+
+    /// What the write adds to a `multi` request (nothing for an ACL change, which none holds).
+    fn multi_len(&self, limit: &RequestLimit) -> usize {
+        match *self {
+            Write::Create { path, data, options } => limit.multi_create(path, data, options),
+            Write::SetData { path, data, .. } => limit.multi_set_data(path, data),
+            Write::Delete { path, .. } => limit.multi_delete(path),
+            Write::SetAcl { .. } => 0,
+        }
     }
 
     /// The node the write is about.
@@ -205,7 +222,8 @@ pub(crate) async fn send<'a, S: Store + ?Sized>(
 /// Sends `writes` (no ACL change among them) as `multi` requests of up to `limits.batch`
 /// writes that fit the store's request limit, at most `limits.window` requests in flight; a
 /// write too long to go in a `multi` even alone goes as a request of its own (18 bytes
-/// shorter). A request that fails applies none of its writes; its failing write is reported
+/// shorter). A batch's ops are made when it is sent, so only the requests in flight are held
+/// as ops, not the whole list. A request that fails applies none of its writes; its failing write is reported
 /// and nothing more is sent. A batch that failed only because a node to delete was already
 /// gone is sent again one write at a time, where that is not a failure.
 async fn send_batched<'a, S: Store + ?Sized>(
@@ -216,22 +234,21 @@ async fn send_batched<'a, S: Store + ?Sized>(
 ) -> Sent {
     let window = limits.window.max(1);
     let limit = store.request_limit();
-    let mut ops: Vec<Option<Op>> = writes.iter().map(|w| w.to_op()).collect();
-    let ranges = size::batches(&ops, limits.batch, limit.max, RequestLimit::EMPTY_MULTI, |op| {
-        op.as_ref().map_or(0, |op| limit.multi_op(op))
-    });
-    let batches: Vec<Vec<Op>> =
-        ranges.iter().map(|r| ops[r.clone()].iter_mut().filter_map(Option::take).collect()).collect();
+    let ranges =
+        size::batches(writes, limits.batch, limit.max, RequestLimit::EMPTY_MULTI, |w| w.multi_len(&limit));
     let send_batch = |i: usize| {
         let range = ranges[i].clone();
-        if range.len() == 1 && !limit.fits(limit.multi(&batches[i])) {
+        let first = writes[range.start];
+        if range.len() == 1 && !limit.fits(RequestLimit::EMPTY_MULTI + first.multi_len(&limit)) {
             // Alone and still too long for a `multi`: as a plain request, answered as a batch.
-            let single = issue(store, writes[range.start], 0);
+            let single = issue(store, first, 0);
             return single
                 .map(move |(_, r)| (i, r.map_err(|error| MultiError::Op { index: 0, error })))
                 .boxed();
         }
-        store.multi(&batches[i]).map(move |r| (i, r.map(drop))).boxed()
+        let ops: Vec<Op> = writes[range].iter().filter_map(|w| w.to_op()).collect();
+        // Sent when first polled, which `FuturesUnordered` does in the order of pushing.
+        async move { (i, store.multi(&ops).await.map(drop)) }.boxed()
     };
 
     let mut sent = Sent::default();
@@ -240,7 +257,7 @@ async fn send_batched<'a, S: Store + ?Sized>(
     let mut failures: Vec<(usize, StoreError)> = Vec::new();
     let mut again: Vec<Range<usize>> = Vec::new();
     loop {
-        while failures.is_empty() && in_flight.len() < window && next < batches.len() {
+        while failures.is_empty() && in_flight.len() < window && next < ranges.len() {
             let i = next;
             in_flight.push(send_batch(i));
             sent.requests += 1;
