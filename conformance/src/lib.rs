@@ -1,7 +1,7 @@
 //! zczk-conformance: behaviour tests written once against [`Store`], run against every backend.
 //!
 //! A behaviour is correct when the emulator and a real Apache ZooKeeper give the same answer.
-//! Each test is an `async fn case<B: Backend>(backend: B)`; the [`both!`] macro turns it into one
+//! Each test is an `async fn case<B: Backend>(backend: B)`; the [`on_every_backend!`] macro turns it into one
 //! `#[tokio::test]` per backend. The real server's address comes from `ZCZK_TEST_ZOOKEEPER`
 //! (`.ci/zookeeper-server` sets it). The real-server tests are ignored unless asked for with
 //! `--include-ignored` (see [`needs_real_server!`]), and fail when asked for without a server, so
@@ -151,7 +151,7 @@ pub async fn close<S: Store>(store: S) {
 /// `$case::zookeeper` (a private chroot on the real server, see [`real_server_address`]; ignored
 /// unless asked for, see [`needs_real_server!`]).
 #[macro_export]
-macro_rules! both {
+macro_rules! on_every_backend {
     ($($case:ident),+ $(,)?) => {$(
         mod $case {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,12 +196,12 @@ macro_rules! on_ensemble {
     };
 }
 
-/// [`both!`] and [`on_ensemble!`] over one list of cases: each runs on every backend and on
+/// [`on_every_backend!`] and [`on_ensemble!`] over one list of cases: each runs on every backend and on
 /// the ensemble. Use it once per file (it makes the file's `on_ensemble` module).
 #[macro_export]
 macro_rules! everywhere {
     ($($case:ident),+ $(,)?) => {
-        $crate::both!($($case),+);
+        $crate::on_every_backend!($($case),+);
         $crate::on_ensemble!($($case),+);
     };
 }

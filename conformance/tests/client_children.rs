@@ -6,11 +6,11 @@ use crate::client_support::{client, eventually, put, set};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::json;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::{ChildrenSnapshot, ClientError, Flow, ViewEvent};
 use zczk_core::store::Store;
 
-both!(
+on_every_backend!(
     children_are_listed_and_kept_current,
     children_are_found_through_links,
     children_callbacks_cancel_and_fail_like_properties_callbacks,

@@ -6,12 +6,12 @@ use crate::client_support::{client, eventually, json, map, put, set};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::{ClientError, Flow, PropertiesSnapshot, ViewEvent};
 use zczk_core::props::MAX_VALUE_DEPTH;
 use zczk_core::store::{Acl, Code, Store};
 
-both!(
+on_every_backend!(
     a_view_is_a_map_of_the_nodes_properties,
     property_links_are_followed,
     a_chain_of_property_links_across_three_nodes,
@@ -615,7 +615,7 @@ async fn a_slow_callback_delays_only_its_own_view<B: Backend>(backend: B) {
     eventually("the slow view to catch up", || values(&slow_seen, "v").last() == Some(&json!(2))).await;
 }
 
-both!(a_slow_callback_delays_only_its_own_view);
+on_every_backend!(a_slow_callback_delays_only_its_own_view);
 
 async fn re_pointing_a_node_link_on_a_property_links_way_is_seen<B: Backend>(backend: B) {
     let zk = client(&backend).await;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crate::client_support::{client, eventually, put, put_ephemeral};
 use serde_json::json;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::{ClientError, Strategy, DEFAULT_DOWN_FOR};
 use zczk_core::store::Store;
 
-both!(
+on_every_backend!(
     no_provider_is_none_and_a_clear_error,
     round_robin_takes_each_in_turn_and_follows_the_list,
     random_picks_every_provider_sometimes,

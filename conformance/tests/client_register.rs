@@ -4,11 +4,11 @@ use std::net::IpAddr;
 
 use crate::client_support::{client, json, map, put};
 use serde_json::{json, Value};
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::{Address, ClientError, RegisterOptions};
 use zczk_core::store::{Acl, Code, Perms, Store};
 
-both!(
+on_every_backend!(
     register_makes_an_ephemeral_node_with_properties_and_pid,
     a_pid_given_by_the_caller_wins,
     register_resolves_the_service_path,

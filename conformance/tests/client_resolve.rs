@@ -2,11 +2,11 @@
 
 use crate::client_support::{client, json, put, set};
 use serde_json::json;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::ClientError;
 use zczk_core::store::Store;
 
-both!(
+on_every_backend!(
     dots_are_normalized_first,
     a_real_node_shadows_a_link,
     links_are_followed_anywhere_in_the_path,

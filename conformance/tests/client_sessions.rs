@@ -8,7 +8,7 @@ use crate::client_support::{eventually, json, map, new_session, put, set, Gated,
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::broadcast;
-use zczk_conformance::{both, everywhere, Backend};
+use zczk_conformance::{everywhere, on_every_backend, Backend};
 use zczk_core::client::{
     ClientError, ClientEvent, ConnectOptions, Flow, RegisterOptions, ViewEvent, ZooKeeper,
 };
@@ -28,7 +28,7 @@ everywhere!(
 );
 
 // On single servers only.
-both!(
+on_every_backend!(
     closing_a_client_over_a_given_session_leaves_it_open,
     a_registration_held_by_the_old_session_comes_back_when_that_session_ends,
     a_registration_unregistered_while_held_by_the_old_session_stays_gone,

@@ -1,12 +1,12 @@
 //! Import and export through the high-level client, on every backend.
 
 use crate::client_support::client;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::ClientError;
 use zczk_core::export::ExportOptions;
 use zczk_core::import::{ImportError, ImportOptions};
 
-both!(
+on_every_backend!(
     client_import_then_export_round_trips,
     client_import_of_bad_text_writes_nothing,
     closed_client_refuses_import_and_export

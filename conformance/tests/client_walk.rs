@@ -3,11 +3,11 @@
 
 use crate::client_support::{client, json, map, put, put_ephemeral};
 use serde_json::json;
-use zczk_conformance::{both, Backend};
+use zczk_conformance::{on_every_backend, Backend};
 use zczk_core::client::{ClientError, WalkOptions};
 use zczk_core::store::{Acl, Perms, Store};
 
-both!(
+on_every_backend!(
     walk_is_pre_order_with_children_sorted,
     walk_without_ephemerals_skips_them_everywhere,
     walk_items_carry_their_children_and_the_caller_prunes,

@@ -1,12 +1,12 @@
 //! `delete_recursive` on both backends (spec section 7): children first, ephemerals kept with
 //! upstream's messages unless forced, dry run, `/` and `/zookeeper` kept.
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::delete::{self, DeleteError, DeleteOptions};
 use zczk_core::import::{self, ImportOptions};
 use zczk_core::store::{Code, CreateMode, CreateOptions, Store};
 
-both!(
+on_every_backend!(
     delete_recursive_deletes_the_whole_subtree,
     delete_recursive_keeps_ephemerals_and_their_ancestors,
     force_deletes_ephemerals_too,

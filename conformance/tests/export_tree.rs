@@ -1,12 +1,12 @@
 //! `export_tree` and the JSON export on both backends (spec section 3).
 
 use serde_json::json;
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::export::{self, ExportError, ExportOptions};
 use zczk_core::import::{self, ImportOptions};
 use zczk_core::store::{Code, CreateMode, CreateOptions, Store};
 
-both!(
+on_every_backend!(
     export_of_an_empty_tree_is_a_newline,
     export_at_root_prints_top_nodes_at_indent_zero_without_zookeeper,
     export_of_a_subtree_prints_its_top_node,

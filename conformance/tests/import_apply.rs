@@ -1,12 +1,12 @@
 //! Applying an import plan on both backends: what a concurrent writer between plan and apply
 //! does to batched and unbatched writes, and that nothing after a failure is written.
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::import::{self, ApplyOptions, Extras, ImportError, ImportOptions, Plan};
 use zczk_core::store::{Code, CreateOptions, Store};
 use zczk_core::tree;
 
-both!(
+on_every_backend!(
     a_trimmed_node_deleted_meanwhile_is_not_an_error,
     a_node_created_meanwhile_stops_the_import_before_the_next_level,
     one_write_per_request_detects_conflicts_too,

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, Extras, ImportOptions};
@@ -13,7 +13,7 @@ use zczk_core::store::{Acl, CreateOptions, Store};
 use zczk_core::tree::{self, Node};
 use zczk_emulator::acl::digest_id;
 
-both!(random_trees_export_as_imported, random_trees_trim_import_gives_the_new_tree);
+on_every_backend!(random_trees_export_as_imported, random_trees_trim_import_gives_the_new_tree);
 
 /// How many random trees each test imports.
 const CASES: u64 = 12;

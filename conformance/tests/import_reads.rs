@@ -2,10 +2,14 @@
 //! per op, in order, each failing on its own, the same on both backends (ZooKeeper's
 //! `multiRead` on the real server, separate requests on the emulator).
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::store::{Code, CreateOptions, ReadOp, ReadResult, Store};
 
-both!(multi_read_answers_each_op_in_order, multi_read_fails_each_op_on_its_own, empty_multi_read_is_empty);
+on_every_backend!(
+    multi_read_answers_each_op_in_order,
+    multi_read_fails_each_op_on_its_own,
+    empty_multi_read_is_empty
+);
 
 async fn multi_read_answers_each_op_in_order<B: Backend>(b: B) {
     let s = b.session().await;

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, ApplyOptions, Extras, ImportError, ImportOptions};
 use zczk_core::snapshot::{self, SnapshotOptions};
 use zczk_core::store::{Acl, Code, CreateMode, CreateOptions, Perms, Stat, Store};
 use zczk_core::tree;
 
-both!(
+on_every_backend!(
     import_creates_nodes_with_properties_and_links,
     dry_run_reports_each_kind_of_change_and_writes_nothing,
     dry_run_reports_every_node_below_a_new_node,

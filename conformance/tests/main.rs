@@ -1,5 +1,5 @@
 //! The conformance suite as one test binary (one link instead of one per file, which keeps
-//! CI's disk and build time small). Each module holds one area; `both!` runs every case on the
+//! CI's disk and build time small). Each module holds one area; `on_every_backend!` runs every case on the
 //! emulator, on the emulator served over the wire, and on the real server.
 
 mod client_support;

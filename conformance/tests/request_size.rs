@@ -3,7 +3,7 @@
 //! recursive delete size their batches so that trees near the limit go through whole.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::delete::{self, DeleteOptions};
 use zczk_core::export::{self, ExportOptions};
 use zczk_core::import::{self, ImportError, ImportOptions};
@@ -13,7 +13,7 @@ use zczk_core::store::{
     Code, CreateOptions, MultiError, Observed, Observer, Op, ReadOp, ReadResult, RequestLimit, Seen, Store,
 };
 
-both!(
+on_every_backend!(
     writes_at_the_limit_pass_and_one_byte_more_loses_the_connection,
     a_multi_at_the_limit_passes_and_one_byte_more_loses_the_connection,
     a_multi_read_at_the_limit_passes_and_one_byte_more_loses_the_connection,

@@ -1,6 +1,6 @@
 //! ACLs: stored, enforced (world, digest, auth schemes), versioned, on both backends.
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::store::{Acl, Code, CreateOptions, Perms, Store, StoreError};
 use zczk_emulator::acl::{digest_acl, digest_id};
 
@@ -15,7 +15,7 @@ fn with_acl(acl: Vec<Acl>) -> CreateOptions {
     CreateOptions::default().with_acl(acl)
 }
 
-both!(
+on_every_backend!(
     default_acl_is_open_and_get_acl_reports_it,
     digest_acl_is_enforced_until_the_session_authenticates,
     world_read_only_refuses_writes_creates_and_deletes,

@@ -1,6 +1,6 @@
 //! `multi`: all or nothing, one result per op, the failing op's index, on both backends.
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::store::{Code, CreateMode, CreateOptions, EventKind, MultiError, Op, OpResult, Store};
 
 fn create(path: &str, data: &[u8]) -> Op {
@@ -14,7 +14,7 @@ fn failing(result: Result<Vec<OpResult>, MultiError>) -> (usize, Code, String) {
     }
 }
 
-both!(
+on_every_backend!(
     multi_applies_every_op_in_order,
     multi_failure_applies_nothing_and_names_the_op,
     multi_ops_see_the_earlier_ops,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use zczk_conformance::{both, close, Backend};
+use zczk_conformance::{close, on_every_backend, Backend};
 use zczk_core::store::{
     Code, CreateMode, CreateOptions, MultiError, Op, ReadOp, ReadResult, Stat, Store, StoreError,
 };
@@ -28,7 +28,7 @@ fn assert_recent(time: i64) {
     assert!((now_ms() - time).abs() < 60_000, "time {time} is not near now ({})", now_ms());
 }
 
-both!(
+on_every_backend!(
     create_returns_the_stat_of_a_fresh_node,
     set_data_bumps_version_mzxid_and_mtime,
     children_change_cversion_pzxid_and_num_children,

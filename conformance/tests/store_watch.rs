@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::{FutureExt as _, StreamExt as _};
-use zczk_conformance::{both, close, everywhere, Backend};
+use zczk_conformance::{close, everywhere, on_every_backend, Backend};
 use zczk_core::store::{
     CreateOptions, EventKind, OneshotWatch, PersistentWatch, Store, WatchEvent, WatchMode,
 };
@@ -49,7 +49,7 @@ everywhere!(
 );
 
 // On single servers only.
-both!(the_last_persistent_mode_on_a_path_decides_what_is_heard);
+on_every_backend!(the_last_persistent_mode_on_a_path_decides_what_is_heard);
 
 async fn data_watch_fires_once_on_change<B: Backend>(b: B) {
     let s = b.session().await;
