@@ -29,6 +29,7 @@
 //! The same controls are words on every member's port (see [`CONTROL_WORDS`]), for tests in
 //! other processes.
 
+mod membership;
 mod quorum;
 mod words;
 
@@ -115,6 +116,8 @@ struct Core {
     options: ServerOptions,
     sessions: Sessions,
     addresses: Vec<SocketAddr>,
+    /// Held for the members' lifetime: the ports `/zookeeper/config` names.
+    _peer_ports: Vec<membership::PeerPorts>,
     quorum: Mutex<quorum::Quorum>,
     running: Mutex<Vec<Option<Running>>>,
     /// The views lagging members serve their plain reads from.
@@ -242,11 +245,16 @@ impl Ensemble {
         }
         let addresses = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
         let servers = addresses.len();
+        let peer_ports =
+            addresses.iter().map(|a| membership::PeerPorts::bind(*a)).collect::<io::Result<Vec<_>>>()?;
+        let members: Vec<_> = addresses.iter().copied().zip(&peer_ports).collect();
+        emulator.set_membership(membership::config_text(&members)?);
         let core = Arc::new(Core {
             emulator,
             options: options.server,
             sessions: Sessions::default(),
             addresses,
+            _peer_ports: peer_ports,
             quorum: Mutex::new(quorum::Quorum::new(servers, options.election_time, options.read_only)),
             running: Mutex::new((0..servers).map(|_| None).collect()),
             lagging: Mutex::new(vec![None; servers]),
