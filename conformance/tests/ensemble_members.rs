@@ -137,7 +137,8 @@ fn assert_members_config(name: &str, data: &[u8]) {
 }
 
 /// Every member publishes the membership in `/zookeeper/config`, read-only to clients, as a
-/// ZooKeeper member puts it there when it starts (data version -1, zxids 0).
+/// ZooKeeper member puts it there when it starts (data version -1, zxids 0), and in its `conf`
+/// word with its own number and peer ports.
 async fn the_config_node_lists_the_members<M: Members>(m: M) {
     let mut configs = Vec::new();
     for member in 1..=3 {
@@ -150,6 +151,20 @@ async fn the_config_node_lists_the_members<M: Members>(m: M) {
         assert_eq!(acl, zookeeper_client::Acls::anyone_read().to_vec(), "{}", M::NAME);
         let set = client.set_data("/zookeeper/config", b"x", None).await;
         assert_eq!(set.unwrap_err(), zookeeper_client::Error::NoAuth, "{}", M::NAME);
+        // `conf` ends with the member's number and peer ports, then the same membership.
+        let conf = m.word(member, "conf").await;
+        let text = String::from_utf8_lossy(&data);
+        assert!(conf.ends_with(&format!("\npeerType=0\nmembership: \n{text}")), "{}: {conf}", M::NAME);
+        assert!(conf.contains(&format!("\nserverId={member}\n")), "{}: {conf}", M::NAME);
+        let line = text.lines().nth(member - 1).unwrap_or_default().to_string();
+        let ports = |key: &str| conf.lines().find_map(|l| l.strip_prefix(key).map(str::to_string));
+        let (quorum, election) =
+            (ports("quorumPort=").unwrap_or_default(), ports("electionPort=").unwrap_or_default());
+        assert!(
+            line.ends_with(&format!(":{quorum}:{election}:participant")),
+            "{}: {line} in {conf}",
+            M::NAME
+        );
         configs.push(data);
     }
     assert!(configs.iter().all(|c| *c == configs[0]), "{}: the members agree", M::NAME);

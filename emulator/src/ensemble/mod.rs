@@ -117,7 +117,9 @@ struct Core {
     sessions: Sessions,
     addresses: Vec<SocketAddr>,
     /// Held for the members' lifetime: the ports `/zookeeper/config` names.
-    _peer_ports: Vec<membership::PeerPorts>,
+    peer_ports: Vec<membership::PeerPorts>,
+    /// The membership, as in `/zookeeper/config`.
+    config: String,
     quorum: Mutex<quorum::Quorum>,
     running: Mutex<Vec<Option<Running>>>,
     /// The views lagging members serve their plain reads from.
@@ -186,6 +188,11 @@ impl Seat {
         }
     }
 
+    /// The member's part of its `conf` word, from `serverId=` on.
+    pub fn conf(&self) -> String {
+        membership::conf_lines(self.number(), &self.core.peer_ports[self.index], &self.core.config)
+    }
+
     pub fn ensemble(&self) -> Ensemble {
         Ensemble { core: self.core.clone(), owner: false }
     }
@@ -248,13 +255,15 @@ impl Ensemble {
         let peer_ports =
             addresses.iter().map(|a| membership::PeerPorts::bind(*a)).collect::<io::Result<Vec<_>>>()?;
         let members: Vec<_> = addresses.iter().copied().zip(&peer_ports).collect();
-        emulator.set_membership(membership::config_text(&members)?);
+        let config = membership::config_text(&members);
+        emulator.set_membership(config.clone());
         let core = Arc::new(Core {
             emulator,
             options: options.server,
             sessions: Sessions::default(),
             addresses,
-            _peer_ports: peer_ports,
+            peer_ports,
+            config,
             quorum: Mutex::new(quorum::Quorum::new(servers, options.election_time, options.read_only)),
             running: Mutex::new((0..servers).map(|_| None).collect()),
             lagging: Mutex::new(vec![None; servers]),
