@@ -26,6 +26,10 @@
 //!   there). So tests catch clients that assume a write made through one session is seen at
 //!   once by another. Reads that set a watch see the present, so that no change goes unwatched.
 //!
+//! The members publish their membership in `/zookeeper/config` and their `conf` word, in
+//! ZooKeeper's format (see `membership`); a `reconfig` request is refused with
+//! `ReconfigDisabled`, as by a ZooKeeper ensemble with reconfiguration disabled (its default).
+//!
 //! The same controls are words on every member's port (see [`CONTROL_WORDS`]), for tests in
 //! other processes.
 
