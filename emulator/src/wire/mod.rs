@@ -36,5 +36,5 @@ mod server;
 mod shared;
 mod words;
 
-pub(crate) use shared::Sessions;
 pub use server::{serve, serve_with, Control, Server, ServerHandle, ServerOptions, DEFAULT_MAX_CLIENT_CNXNS};
+pub(crate) use shared::Sessions;
