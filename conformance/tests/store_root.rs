@@ -27,6 +27,14 @@ async fn answers(s: &dyn Store) -> Vec<String> {
             s.set_data("/zookeeper/config", Some(b"x"), None).await.map(|st| st.version).map_err(|e| e.code)
         ),
         format!(
+            // A lone server has no membership: its config node stays empty, as created.
+            "get /zookeeper/config: {:?}",
+            s.get_data("/zookeeper/config")
+                .await
+                .map(|(d, st)| (d, st.version, st.mtime))
+                .map_err(|e| e.code)
+        ),
+        format!(
             "get_acl /zookeeper/config: {:?}",
             s.get_acl("/zookeeper/config").await.map(|(acl, st)| (acl, st.aversion)).map_err(|e| e.code)
         ),
@@ -55,6 +63,7 @@ fn expected() -> Vec<String> {
         "delete /zookeeper/quota: Err(BadArguments)".to_string(),
         "delete /zookeeper/config: Err(BadArguments)".to_string(),
         "set /zookeeper/config: Err(NoAuth)".to_string(),
+        format!("get /zookeeper/config: {:?}", Ok::<_, ()>((Some(Vec::<u8>::new()), 0, 0))),
         format!("get_acl /zookeeper/config: {:?}", Ok::<_, ()>((read_only, -1))),
         "create /zookeeper/zczk-root-test: Ok(\"/zookeeper/zczk-root-test\")".to_string(),
         "delete /zookeeper/zczk-root-test: Ok(())".to_string(),
@@ -73,4 +82,29 @@ async fn the_servers_own_nodes_answer_as_expected(address: String) {
     let real = ZkConnector::new(address).connect().await.expect("connecting to the real server");
     assert_eq!(answers(&real).await, expected());
     real.close().await.unwrap();
+}
+
+/// A reconfig request to a lone server (reconfiguration disabled, as by default) is refused
+/// with `ReconfigDisabled`, and the config node stays empty.
+async fn reconfig_is_refused(address: &str) {
+    use zookeeper_client::EnsembleUpdate;
+    let client = zookeeper_client::Client::connect(address).await.expect("connecting");
+    let leave = EnsembleUpdate::Incremental { joinings: [].iter().copied(), leavings: ["1"].iter().copied() };
+    assert_eq!(
+        client.update_ensemble(leave, None).await.unwrap_err(),
+        zookeeper_client::Error::ReconfigDisabled
+    );
+    assert_eq!(client.get_config().await.unwrap().0, b"");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zczk_serve_refuses_reconfig() {
+    let served = zczk_emulator::serve("127.0.0.1:0", Emulator::new()).await.expect("binding the server");
+    reconfig_is_refused(&served.local_addr().to_string()).await;
+}
+
+zczk_conformance::real_server_tests!(the_server_refuses_reconfig);
+
+async fn the_server_refuses_reconfig(address: String) {
+    reconfig_is_refused(&address).await;
 }

@@ -205,6 +205,12 @@ impl Emulator {
         Emulator { inner: Arc::new(Inner::new(self.inner.config.clone(), st.tree.clone(), st.zxid, None)) }
     }
 
+    /// Sets `/zookeeper/config` to an ensemble's membership (see [`Tree::set_config`]).
+    pub(crate) fn set_membership(&self, config: String) {
+        let mtime = self.inner.now_ms();
+        self.inner.state.lock().tree.set_config(config.into_bytes(), mtime);
+    }
+
     /// A session holding `identities`, to read as the client holding them does.
     pub(crate) fn session_as(&self, identities: Vec<Identity>) -> Session {
         let session = self.session();

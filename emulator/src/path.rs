@@ -14,6 +14,9 @@ pub fn name(path: &str) -> &str {
     split(path).map_or("", |(_, name)| name)
 }
 
+/// The node that holds an ensemble's membership (ZooKeeper's dynamic configuration).
+pub const CONFIG: &str = "/zookeeper/config";
+
 /// The nodes that the server refuses to delete (its "special paths").
 pub fn is_special(path: &str) -> bool {
     matches!(path, "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config")

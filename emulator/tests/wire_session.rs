@@ -756,7 +756,7 @@ async fn a_session_moves_to_its_newest_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unimplemented_and_unknown_ops() {
+async fn reconfig_is_disabled_and_unknown_ops_close() {
     let (_server, addr) = served(Config::default()).await;
     let (mut c, _) = Raw::session(&addr, 4000).await;
     let (reply, _) = c
@@ -764,7 +764,7 @@ async fn unimplemented_and_unknown_ops() {
             w.string("").string("").string("").i64(-1);
         })
         .await;
-    assert_eq!(reply.err, -6, "reconfig is Unimplemented");
+    assert_eq!(reply.err, -123, "reconfig is ReconfigDisabled, as on ZooKeeper by default");
     c.send(999, |_| {}).await;
     assert!(c.closed().await, "an unknown op code closes the connection");
     let _ = MUST;

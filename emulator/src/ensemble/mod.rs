@@ -26,9 +26,14 @@
 //!   there). So tests catch clients that assume a write made through one session is seen at
 //!   once by another. Reads that set a watch see the present, so that no change goes unwatched.
 //!
+//! The members publish their membership in `/zookeeper/config` and their `conf` word, in
+//! ZooKeeper's format (see `membership`); a `reconfig` request is refused with
+//! `ReconfigDisabled`, as by a ZooKeeper ensemble with reconfiguration disabled (its default).
+//!
 //! The same controls are words on every member's port (see [`CONTROL_WORDS`]), for tests in
 //! other processes.
 
+mod membership;
 mod quorum;
 mod words;
 
@@ -115,6 +120,10 @@ struct Core {
     options: ServerOptions,
     sessions: Sessions,
     addresses: Vec<SocketAddr>,
+    /// Held for the members' lifetime: the ports `/zookeeper/config` names.
+    peer_ports: Vec<membership::PeerPorts>,
+    /// The membership, as in `/zookeeper/config`.
+    config: String,
     quorum: Mutex<quorum::Quorum>,
     running: Mutex<Vec<Option<Running>>>,
     /// The views lagging members serve their plain reads from.
@@ -183,6 +192,11 @@ impl Seat {
         }
     }
 
+    /// The member's part of its `conf` word, from `serverId=` on.
+    pub fn conf(&self) -> String {
+        membership::conf_lines(self.number(), &self.core.peer_ports[self.index], &self.core.config)
+    }
+
     pub fn ensemble(&self) -> Ensemble {
         Ensemble { core: self.core.clone(), owner: false }
     }
@@ -242,11 +256,18 @@ impl Ensemble {
         }
         let addresses = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
         let servers = addresses.len();
+        let peer_ports =
+            addresses.iter().map(|a| membership::PeerPorts::bind(*a)).collect::<io::Result<Vec<_>>>()?;
+        let members: Vec<_> = addresses.iter().copied().zip(&peer_ports).collect();
+        let config = membership::config_text(&members);
+        emulator.set_membership(config.clone());
         let core = Arc::new(Core {
             emulator,
             options: options.server,
             sessions: Sessions::default(),
             addresses,
+            peer_ports,
+            config,
             quorum: Mutex::new(quorum::Quorum::new(servers, options.election_time, options.read_only)),
             running: Mutex::new((0..servers).map(|_| None).collect()),
             lagging: Mutex::new(vec![None; servers]),

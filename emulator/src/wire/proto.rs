@@ -333,7 +333,10 @@ pub enum Request {
         /// Path.
         path: String,
     },
-    /// An op ZooKeeper has that this server does not implement (reconfig, sasl, ...).
+    /// reconfig, refused as by a ZooKeeper with `reconfigEnabled=false` (its default), which
+    /// refuses before reading the request's body.
+    Reconfig,
+    /// An op ZooKeeper has that this server does not implement (sasl, ...).
     Unimplemented(i32),
 }
 
@@ -459,7 +462,8 @@ pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError
         op::WHO_AM_I => Request::WhoAmI,
         op::GET_EPHEMERALS => Request::GetEphemerals { prefix: r.string("prefixPath")?.into() },
         op::GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber { path: r.string("path")?.into() },
-        op::CHECK | op::RECONFIG | op::DELETE_CONTAINER | op::SASL => {
+        op::RECONFIG => return Ok((xid, kind, Request::Reconfig)),
+        op::CHECK | op::DELETE_CONTAINER | op::SASL => {
             // Known ops whose bodies we do not read: the reply says Unimplemented.
             return Ok((xid, kind, Request::Unimplemented(kind)));
         }

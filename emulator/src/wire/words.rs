@@ -173,10 +173,14 @@ fn conf(shared: &Shared, local: Option<SocketAddr>) -> String {
     // The server's minimum timeout is two ticks.
     let _ = write!(
         out,
-        "tickTime={}\nmaxClientCnxns=0\nminSessionTimeout={min}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+        "tickTime={}\nmaxClientCnxns=0\nminSessionTimeout={min}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\n",
         min / 2,
         config.max_session_timeout.as_millis(),
     );
+    match &shared.member {
+        Some(seat) => out.push_str(&seat.conf()),
+        None => out.push_str("serverId=0\n"),
+    }
     out
 }
 

@@ -122,6 +122,7 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
         Request::Auth { scheme, auth } => session::auth(s, xid, scheme, auth),
         Request::WhoAmI => session::who_am_i(s, xid),
         Request::CloseSession => session::close(s, xid),
+        Request::Reconfig => failed(xid, Code::ReconfigDisabled),
         Request::Unimplemented(_) => failed(xid, Code::Unimplemented),
         // Answered by the connection itself, which knows the session's watches.
         Request::Ping | Request::RemoveWatches { .. } => futures::future::ready(Outcome::empty(xid)).boxed(),
