@@ -796,7 +796,10 @@ async fn a_version_3_store_is_read_as_it_is_and_converted_once_by_a_writer() {
     assert_eq!(s.get_children("/").await.unwrap().0, ["a", "a-b", "box", "zookeeper"]);
     assert_eq!(s.get_children("/a").await.unwrap().0, ["c"]);
     let (data, stat) = s.get_data("/a").await.unwrap();
-    assert_eq!((data, stat.mzxid, stat.pzxid, stat.mtime, stat.num_children), (Some(b"{}".to_vec()), 9, 7, 11, 1));
+    assert_eq!(
+        (data, stat.mzxid, stat.pzxid, stat.mtime, stat.num_children),
+        (Some(b"{}".to_vec()), 9, 7, 11, 1)
+    );
     drop((s, reader));
     assert_eq!(snapshot(&file), before);
     // A writer converts it at once: no `parent` column, the same nodes and Stat.
@@ -804,7 +807,10 @@ async fn a_version_3_store_is_read_as_it_is_and_converted_once_by_a_writer() {
     let (columns, version) = nodes_columns_and_version(&file);
     assert_eq!(version, zczk_emulator::file::VERSION);
     assert!(!columns.iter().any(|c| c == "parent"), "{columns:?}");
-    assert_eq!(stored_paths(&file), ["/", "/a", "/a-b", "/a/c", "/box", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]);
+    assert_eq!(
+        stored_paths(&file),
+        ["/", "/a", "/a-b", "/a/c", "/box", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+    );
     let emulator = Emulator::open_file(&file).unwrap();
     let s = emulator.session();
     assert_eq!(s.get_children("/").await.unwrap().0, ["a", "a-b", "box", "zookeeper"]);

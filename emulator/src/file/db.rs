@@ -295,8 +295,10 @@ fn child_names(conn: &Connection, path: &str) -> rusqlite::Result<std::collectio
     let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
     // Every path below `path` sorts before this: '0' follows '/'.
     let end = format!("{}0", &prefix[..prefix.len() - 1]);
-    let mut after = conn.prepare_cached("SELECT path FROM nodes WHERE path > ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
-    let mut from = conn.prepare_cached("SELECT path FROM nodes WHERE path >= ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
+    let mut after =
+        conn.prepare_cached("SELECT path FROM nodes WHERE path > ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
+    let mut from =
+        conn.prepare_cached("SELECT path FROM nodes WHERE path >= ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
     let mut names = std::collections::BTreeSet::new();
     let mut next = after.query_row([&prefix, &end], |row| row.get::<_, String>(0)).optional()?;
     while let Some(found) = next {
