@@ -198,7 +198,7 @@ fn an_ephemeral_whose_session_is_not_in_the_database_is_refused() {
     let before_rows = stored_paths(&file);
     assert!(!before_rows.is_empty());
     let conn = rusqlite::Connection::open(&file).unwrap();
-    conn.execute("INSERT INTO nodes VALUES ('/e', '/', NULL, NULL, 3, NULL, 99, 9, 9, 9, 0, 0, 0, 0, 0)", [])
+    conn.execute("INSERT INTO nodes VALUES ('/e', NULL, NULL, 3, NULL, 99, 9, 9, 9, 0, 0, 0, 0, 0)", [])
         .unwrap();
     drop(conn);
     let before = snapshot(&file);
@@ -729,7 +729,7 @@ async fn a_reader_after_a_writer_killed_mid_commit_sees_the_last_commit() {
     conn.execute_batch("PRAGMA cache_size = 2; BEGIN").unwrap();
     for i in 0..2000 {
         conn.execute(
-            "INSERT INTO nodes VALUES (?1, '/kept', zeroblob(500), NULL, 0, NULL, NULL, 9, 9, 9, 0, 0, 0, 0, 0)",
+            "INSERT INTO nodes VALUES (?1, zeroblob(500), NULL, 0, NULL, NULL, 9, 9, 9, 0, 0, 0, 0, 0)",
             [format!("/kept/{i}")],
         )
         .unwrap();
@@ -743,4 +743,109 @@ async fn a_reader_after_a_writer_killed_mid_commit_sees_the_last_commit() {
     assert_eq!(s.get_data("/kept").await.unwrap().0, Some(b"1".to_vec()));
     assert_eq!(s.get_children("/kept").await.unwrap().0, Vec::<String>::new());
     assert!(!dir.path().join("crashed.db-journal").exists(), "the journal was not rolled back");
+}
+
+/// A store in format version 3 (a `parent` column with an index of its own, every Stat field
+/// written out), as that build wrote it: `/a` changed once, `/a-b` sorting between `/a` and
+/// `/a/c`, `/box` a container.
+fn write_v3_store(file: &Path) {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "PRAGMA application_id = 2053339755; PRAGMA user_version = 3;
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+         CREATE TABLE sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER NOT NULL);
+         CREATE TABLE nodes (path TEXT PRIMARY KEY, parent TEXT NOT NULL, data BLOB, acl TEXT,
+             kind INTEGER NOT NULL, ttl_ms INTEGER, owner INTEGER, czxid INTEGER NOT NULL,
+             mzxid INTEGER NOT NULL, pzxid INTEGER NOT NULL, ctime INTEGER NOT NULL,
+             mtime INTEGER NOT NULL, version INTEGER NOT NULL, creates INTEGER NOT NULL,
+             aversion INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE INDEX nodes_by_parent ON nodes (parent);
+         CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
+         INSERT INTO meta VALUES ('zxid', 9), ('next_session', 1);
+         INSERT INTO nodes VALUES
+             ('/', '', NULL, NULL, 0, NULL, NULL, 0, 0, 8, 0, 0, 0, 3, 0),
+             ('/a', '/', x'7b7d', NULL, 0, NULL, NULL, 5, 9, 7, 10, 11, 1, 1, 0),
+             ('/a-b', '/', x'', NULL, 0, NULL, NULL, 6, 6, 6, 12, 12, 0, 0, 0),
+             ('/a/c', '/a', NULL, '[[1,\"world\",\"anyone\"]]', 0, NULL, NULL, 7, 7, 7, 13, 13, 0, 0, 0),
+             ('/box', '/', x'ff00', NULL, 1, NULL, NULL, 8, 8, 8, 14, 14, 0, 0, 0),
+             ('/zookeeper', '/', x'', NULL, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 2, 0),
+             ('/zookeeper/config', '/zookeeper', x'', NULL, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0),
+             ('/zookeeper/quota', '/zookeeper', x'', NULL, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0);",
+    )
+    .unwrap();
+}
+
+/// The column names of the store's `nodes` table and its format version.
+fn nodes_columns_and_version(file: &Path) -> (Vec<String>, u32) {
+    let conn =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut statement = conn.prepare("SELECT name FROM pragma_table_info('nodes')").unwrap();
+    let columns = statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+    (columns, conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap())
+}
+
+#[tokio::test]
+async fn a_version_3_store_is_read_as_it_is_and_converted_once_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v3.db");
+    write_v3_store(&file);
+    // A reader reads it without converting it, children and Stat as they were.
+    let before = snapshot(&file);
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    assert_eq!(s.get_children("/").await.unwrap().0, ["a", "a-b", "box", "zookeeper"]);
+    assert_eq!(s.get_children("/a").await.unwrap().0, ["c"]);
+    let (data, stat) = s.get_data("/a").await.unwrap();
+    assert_eq!(
+        (data, stat.mzxid, stat.pzxid, stat.mtime, stat.num_children),
+        (Some(b"{}".to_vec()), 9, 7, 11, 1)
+    );
+    drop((s, reader));
+    assert_eq!(snapshot(&file), before);
+    // A writer converts it at once: no `parent` column, the same nodes and Stat.
+    drop(Emulator::open_file(&file).unwrap());
+    let (columns, version) = nodes_columns_and_version(&file);
+    assert_eq!(version, zczk_emulator::file::VERSION);
+    assert!(!columns.iter().any(|c| c == "parent"), "{columns:?}");
+    assert_eq!(
+        stored_paths(&file),
+        ["/", "/a", "/a-b", "/a/c", "/box", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+    );
+    let emulator = Emulator::open_file(&file).unwrap();
+    let s = emulator.session();
+    assert_eq!(s.get_children("/").await.unwrap().0, ["a", "a-b", "box", "zookeeper"]);
+    assert_eq!(s.get_children("/a").await.unwrap().0, ["c"]);
+    let (data, stat) = s.get_data("/a").await.unwrap();
+    assert_eq!((data, stat.czxid, stat.mzxid, stat.pzxid), (Some(b"{}".to_vec()), 5, 9, 7));
+    assert_eq!((stat.ctime, stat.mtime, stat.version, stat.num_children), (10, 11, 1, 1));
+    let (data, stat) = s.get_data("/a/c").await.unwrap();
+    assert_eq!((data, stat.czxid, stat.mzxid, stat.pzxid, stat.mtime), (None, 7, 7, 7, 13));
+    assert_eq!(s.get_acl("/a/c").await.unwrap().0, vec![Acl::new(Perms::READ, "world", "anyone")]);
+    assert_eq!(s.get_data("/box").await.unwrap().0, Some(vec![0xff, 0x00]));
+    assert!(s.create("/new", Some(b""), &CreateOptions::default()).await.unwrap().stat.czxid > 9);
+}
+
+#[tokio::test]
+async fn children_are_listed_whatever_sorts_between_a_child_and_its_subtree() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let names = ["a", "a b", "a-b", "a.b", "a0", "ab", "b"];
+    {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        s.create("/p", None, &CreateOptions::default()).await.unwrap();
+        for name in names {
+            s.create(&format!("/p/{name}"), None, &CreateOptions::default()).await.unwrap();
+            s.create(&format!("/p/{name}/x"), None, &CreateOptions::default()).await.unwrap();
+            s.create(&format!("/p/{name}/x/y"), None, &CreateOptions::default()).await.unwrap();
+        }
+        s.create("/p-q", None, &CreateOptions::default()).await.unwrap();
+    }
+    let reader = Emulator::open_file_with(&file, Config::default(), Access::Read, false).unwrap();
+    let s = reader.session();
+    let mut children = s.get_children("/p").await.unwrap().0;
+    children.sort();
+    assert_eq!(children, names);
+    assert_eq!(s.get_children("/p/a").await.unwrap().0, ["x"]);
+    assert_eq!(s.exists("/p").await.unwrap().unwrap().num_children, 7);
 }

@@ -4,10 +4,9 @@
 //! meta     (key TEXT PRIMARY KEY, value)     -- 'zxid': the last zxid the store holds,
 //!                                            -- 'next_session': the next session id,
 //!                                            -- 'session_key': 32 hex digits
-//! nodes    (path TEXT PRIMARY KEY, parent TEXT, data BLOB, acl TEXT, kind INTEGER, ttl_ms,
-//!           owner, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
+//! nodes    (path TEXT PRIMARY KEY, data BLOB, acl TEXT, kind INTEGER, ttl_ms, owner,
+//!           czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion)
 //! sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER)
-//! index nodes_by_parent (parent)             -- a node's children without a scan
 //! index nodes_kept (path) WHERE kind <> 0     -- container, TTL and ephemeral nodes without a scan
 //! ```
 //!
@@ -15,8 +14,15 @@
 //! `user_version` [`super::VERSION`]. `data` is NULL for null data (a zero-length blob is
 //! empty data); `acl` is NULL for the open ACL (most nodes), else a JSON list of `[perms,
 //! scheme, id]`; `kind` is 0 persistent, 1 container, 2 TTL (`ttl_ms` set), 3 ephemeral
-//! (`owner` set: a row of `sessions`). `sessions` holds the live sessions; watches live in
-//! the process.
+//! (`owner` set: a row of `sessions`). `mzxid` and `pzxid` are NULL when they equal `czxid`,
+//! `mtime` when it equals `ctime` (a node never changed since it was made: most of them), so
+//! those rows carry no copy. `sessions` holds the live sessions; watches live in the process.
+//!
+//! A node's children are the rows whose path starts with its own and a `/` and has no further
+//! `/`: they are found by seeking the path B-tree, one seek per child and one more past each
+//! child's own subtree (see [`child_names`]). Version 3 kept a `parent` column with an index of
+//! its own for this, about a third of the file; it is read as it is (the columns read are the
+//! same) and converted by the first writer ([`convert_v3`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,31 +42,57 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER NOT NULL);
 CREATE TABLE nodes (
     path TEXT PRIMARY KEY,
-    parent TEXT NOT NULL,
     data BLOB,
     acl TEXT,
     kind INTEGER NOT NULL,
     ttl_ms INTEGER,
     owner INTEGER,
     czxid INTEGER NOT NULL,
-    mzxid INTEGER NOT NULL,
-    pzxid INTEGER NOT NULL,
+    mzxid INTEGER,
+    pzxid INTEGER,
     ctime INTEGER NOT NULL,
-    mtime INTEGER NOT NULL,
+    mtime INTEGER,
     version INTEGER NOT NULL,
     creates INTEGER NOT NULL,
     aversion INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX nodes_by_parent ON nodes (parent);
+CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
+";
+
+/// Turns a version 3 store's nodes (with a `parent` column and its index, every Stat field
+/// written out) into this version's, in the caller's transaction.
+const CONVERT_V3: &str = "
+CREATE TABLE nodes_v4 (
+    path TEXT PRIMARY KEY,
+    data BLOB,
+    acl TEXT,
+    kind INTEGER NOT NULL,
+    ttl_ms INTEGER,
+    owner INTEGER,
+    czxid INTEGER NOT NULL,
+    mzxid INTEGER,
+    pzxid INTEGER,
+    ctime INTEGER NOT NULL,
+    mtime INTEGER,
+    version INTEGER NOT NULL,
+    creates INTEGER NOT NULL,
+    aversion INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO nodes_v4 SELECT path, data, acl, kind, ttl_ms, owner, czxid, nullif(mzxid, czxid),
+    nullif(pzxid, czxid), ctime, nullif(mtime, ctime), version, creates, aversion
+    FROM nodes ORDER BY path;
+DROP TABLE nodes;
+ALTER TABLE nodes_v4 RENAME TO nodes;
 CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
 ";
 
 const UPSERT: &str = "INSERT OR REPLACE INTO nodes
-    (path, parent, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion, owner)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    (path, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion, owner)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
-const SELECT: &str = "SELECT path, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version,
-    creates, aversion, owner FROM nodes";
+/// A node's columns, the derived ones filled in: the same query reads versions 3 and 4.
+const SELECT: &str = "SELECT path, data, acl, kind, ttl_ms, czxid, coalesce(mzxid, czxid),
+    coalesce(pzxid, czxid), ctime, coalesce(mtime, ctime), version, creates, aversion, owner FROM nodes";
 
 /// `kind` of an ephemeral row.
 const EPHEMERAL: i64 = 3;
@@ -76,11 +108,41 @@ pub fn tune(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -CACHE_KIB)
 }
 
+/// Sets up a connection that writes a store, so that a commit is on disk when it returns,
+/// power loss included. A commit in SQLite's rollback-journal mode ends when it unlinks the
+/// journal; `synchronous = FULL` (the default) syncs the journal and the database but not
+/// that unlink, so after a power cut the journal could come back and roll an acknowledged
+/// commit back. `EXTRA` also syncs the directory after the unlink: one more sync per commit
+/// (a group commit: an import of 200,000 nodes makes about 20). WAL, with one sync per
+/// commit, is not used: a WAL database cannot be read without writing its `-shm` file, and
+/// stores are read in read-only directories; `journal_mode = TRUNCATE` would leave an empty
+/// `-journal` file beside every store.
+pub fn tune_writer(conn: &Connection) -> rusqlite::Result<()> {
+    tune(conn)?;
+    conn.pragma_update(None, "synchronous", "EXTRA")
+}
+
 /// Makes the tables of a new store in `conn` (in its own transaction).
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     conn.pragma_update(None, "user_version", super::VERSION)?;
     conn.execute_batch(SCHEMA)
+}
+
+/// Converts a version 3 store in `conn` to this version, in one transaction (a crash leaves
+/// it at version 3), then gives the space freed back to the file system (`VACUUM`, itself
+/// atomic).
+pub fn convert_v3(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let converted = conn
+        .execute_batch(CONVERT_V3)
+        .and_then(|()| conn.pragma_update(None, "user_version", super::VERSION))
+        .and_then(|()| conn.execute_batch("COMMIT"));
+    if let Err(error) = converted {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(error);
+    }
+    conn.execute_batch("VACUUM")
 }
 
 /// The store's format version, or why `conn` is no store: `Err(reason)`.
@@ -103,19 +165,18 @@ pub fn write_node(conn: &Connection, tree: &Tree, path: &str) -> rusqlite::Resul
                 NodeKind::Ephemeral(_) => (EPHEMERAL, None),
             };
             let acl = if crate::acl::is_open(&node.acl) { None } else { Some(acl_text(&node.acl)) };
-            let parent = if path == "/" { "" } else { crate::path::parent(path) };
+            let unless = |value: i64, same: i64| (value != same).then_some(value);
             conn.prepare_cached(UPSERT)?.execute(params![
                 path,
-                parent,
                 node.data,
                 acl,
                 kind,
                 ttl_ms,
                 node.czxid,
-                node.mzxid,
-                node.pzxid,
+                unless(node.mzxid, node.czxid),
+                unless(node.pzxid, node.czxid),
                 node.ctime,
-                node.mtime,
+                unless(node.mtime, node.ctime),
                 node.version,
                 node.creates,
                 node.aversion,
@@ -225,14 +286,35 @@ pub fn read_kept(conn: &Connection) -> Result<Vec<(String, Node)>, String> {
     Ok(kept)
 }
 
-/// The names of the children of `path` the store holds.
+/// The names of the children of `path` the store holds, found by seeking the path B-tree
+/// (paths compare as UTF-8 bytes): the first path after the last one found, below the end
+/// of `path`'s subtree, is either a child or lies in the subtree of a child found already (a
+/// sibling's name may sort between a child and its own descendants: `a`, `a-b`, `a/c`), whose
+/// subtree is then skipped. At most two seeks per child, whatever the subtree holds.
 fn child_names(conn: &Connection, path: &str) -> rusqlite::Result<std::collections::BTreeSet<String>> {
-    let mut statement = conn.prepare_cached("SELECT path FROM nodes WHERE parent = ?1")?;
-    let names = statement
-        .query_map([path], |row| row.get::<_, String>(0))?
-        .map(|path| path.map(|p| crate::path::name(&p).to_string()))
-        .collect();
-    names
+    let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+    // Every path below `path` sorts before this: '0' follows '/'.
+    let end = format!("{}0", &prefix[..prefix.len() - 1]);
+    let mut after =
+        conn.prepare_cached("SELECT path FROM nodes WHERE path > ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
+    let mut from =
+        conn.prepare_cached("SELECT path FROM nodes WHERE path >= ?1 AND path < ?2 ORDER BY path LIMIT 1")?;
+    let mut names = std::collections::BTreeSet::new();
+    let mut next = after.query_row([&prefix, &end], |row| row.get::<_, String>(0)).optional()?;
+    while let Some(found) = next {
+        let Some(rest) = found.strip_prefix(&prefix) else { break };
+        next = match rest.split_once('/') {
+            None => {
+                names.insert(rest.to_string());
+                after.query_row([&found, &end], |row| row.get::<_, String>(0)).optional()?
+            }
+            Some((child, _)) => {
+                let past = format!("{prefix}{child}0");
+                from.query_row([&past, &end], |row| row.get::<_, String>(0)).optional()?
+            }
+        };
+    }
+    Ok(names)
 }
 
 /// How many nodes the store holds, ephemerals aside.

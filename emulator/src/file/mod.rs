@@ -4,14 +4,15 @@
 //! **Format**: an SQLite database (one file; schema in `file/db.rs`), one row per node (`/`
 //! and the `/zookeeper` nodes included, so their Stat survives) with its data (NULL for null
 //! data, kept apart from empty data as ZooKeeper keeps it), ACL, kind and the Stat fields the
-//! server keeps, keyed by path and indexed by parent, plus the last zxid. As ZooKeeper keeps
+//! server keeps (those equal to another left out), keyed by path, plus the last zxid. As ZooKeeper keeps
 //! sessions and ephemerals in its snapshot and log, the live sessions (id and timeout) have a
 //! table of their own, their ephemerals are rows beside the other nodes (with their owner: a
 //! node's children are then found in one index, whatever their kind), and the key session
 //! passwords derive from is kept too: after a restart each session has its whole timeout again
 //! for its client to come back. Watches are not saved: a returning client sets its own again.
-//! A file in the first format (one JSON object, version 1) is read as it is by a reader, and
-//! converted once by the first writer (logged as a warning).
+//! A file in the first format (one JSON object, version 1), or a database of version 3 (with a
+//! `parent` column and index), is read as it is by a reader, and converted once by the first
+//! writer (logged as a warning).
 //!
 //! **Why a database** (measured on a 2-core machine, release build): every write must be on
 //! disk before its client hears "ok", and a point command must not read the whole tree.
@@ -24,7 +25,8 @@
 //! nothing to install) is the most used and tested embedded B-tree; it commits a transaction
 //! atomically and survives a crash at any moment. Its rollback journal is used rather than
 //! WAL: a WAL database cannot be read without writing its `-shm` file, and stores are read in
-//! read-only directories.
+//! read-only directories. A writer syncs with `synchronous = EXTRA`, so that a commit survives
+//! power loss too (see `db::tune_writer`).
 //!
 //! **When it is written**: the tree remembers which paths each write changes, the server
 //! which sessions were opened or ended. The reply to a write, to a `closeSession` and to a
@@ -88,9 +90,13 @@ use zczk_core::message::short;
 use crate::tree::{Backing, Node, Tree};
 
 /// The format version this build writes: `PRAGMA user_version` of the database. Version 1
-/// was the JSON file, which is read and converted; version 2, a database without null data
-/// and sessions, was never released (a development branch's), and is refused.
-pub const VERSION: u32 = 3;
+/// was the JSON file, and version 3 a database with a `parent` column: both are read and
+/// converted; version 2, a database without null data and sessions, was never released (a
+/// development branch's), and is refused.
+pub const VERSION: u32 = 4;
+
+/// The database version before [`VERSION`], read as it is and converted by a writer.
+const VERSION_3: u32 = 3;
 
 /// The first bytes of every SQLite database.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -133,7 +139,7 @@ pub enum FileError {
         reason: String,
     },
     /// The file was written by a newer (or unknown) version of the format.
-    #[error("file:{}: emulator file format version {version} is not supported (this build reads versions 1 and {VERSION})", short(&.path.to_string_lossy()))]
+    #[error("file:{}: emulator file format version {version} is not supported (this build reads versions 1, 3 and {VERSION})", short(&.path.to_string_lossy()))]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -381,9 +387,21 @@ impl Storage {
             Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.real, flags).map_err(open_error)?;
-        db::tune(&conn).map_err(open_error)?;
+        match self.access {
+            Access::Read => db::tune(&conn),
+            Access::ReadWrite => db::tune_writer(&conn),
+        }
+        .map_err(open_error)?;
         match db::version(&conn) {
             Ok(VERSION) => {}
+            Ok(VERSION_3) if self.access == Access::Read => {}
+            Ok(VERSION_3) => {
+                db::convert_v3(&conn).map_err(|e| self.sqlite_error("convert", e))?;
+                tracing::warn!(
+                    "file:{}: converted from store format 3 to {VERSION} (once; a smaller file, the same nodes)",
+                    short(&self.path.to_string_lossy())
+                );
+            }
             Ok(version) => return Err(FileError::UnsupportedVersion { path: self.path.clone(), version }),
             Err(reason) => return Err(self.corrupt(reason)),
         }
@@ -473,9 +491,12 @@ impl Storage {
                 .map_err(|e| self.sqlite_error("begin a transaction", e));
             db.open = result.is_ok();
         }
+        // In key order: each B-tree page a group changes is found once, and filled in order.
+        let mut sorted: Vec<&String> = paths.iter().collect();
+        sorted.sort_unstable();
         let result = result.and_then(|()| {
-            paths
-                .iter()
+            sorted
+                .into_iter()
                 .try_for_each(|path| db::write_node(conn, tree, path))
                 .and_then(|()| sessions.map_or(Ok(()), |sessions| db::write_sessions(conn, sessions)))
                 .and_then(|()| db::write_meta(conn, "zxid", zxid))
@@ -525,7 +546,7 @@ impl Storage {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| self.sqlite_error("open", e))?;
-        db::tune(&conn).map_err(|e| self.sqlite_error("open", e))?;
+        db::tune_writer(&conn).map_err(|e| self.sqlite_error("open", e))?;
         db.conn = Some(conn);
         self.durable_zxid.store(zxid, Ordering::Release);
         Ok(zxid)
