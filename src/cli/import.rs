@@ -98,12 +98,11 @@ pub fn acl_list(text: &str) -> Result<AclList, String> {
 /// Runs `zczk import`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let text = read_text(&args.file)?;
-    // Parse before connecting: a bad file never costs a session. The parser refuses what
-    // ZooKeeper would refuse of the text (as `zczk validate` does), with line and column.
-    let tree = zczk_core::tree::parse_for_import(&text, &args.path)
+    // Check before connecting: a bad file never costs a session. The check refuses what
+    // ZooKeeper would refuse of the text (as `zczk validate` does), with line and column; the
+    // parsed tree is not kept (each top-level node is parsed again as it is planned).
+    let checked = zczk_core::tree::check_for_import(&text, &args.path)
         .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
-    // The tree holds all it needs: the text is not kept while the import runs.
-    drop(text);
     let mut options = ImportOptions {
         extras: match (args.trim, args.quiet) {
             (true, _) => Extras::Trim,
@@ -123,8 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let imported = with_client(&args.zk, access, |client| async move {
         let bar = Bar::new();
         let mut show = |p| bar.import(p);
-        let result =
-            import::import_parsed(&*client.store(), &tree, &args.path, &options, Some(&mut show)).await;
+        let result = import::import_checked(&*client.store(), &checked, &options, Some(&mut show)).await;
         bar.finish();
         Ok(result?)
     })?;

@@ -2,15 +2,16 @@
 //!
 //! Each step is its own function over plain values, so each can be used and tested alone:
 //!
-//! 1. [`tree::parse_for_import`] the whole text (a parse error, including a node ZooKeeper
+//! 1. [`tree::check_for_import`] the whole text (a parse error, including a node ZooKeeper
 //!    would refuse, changes nothing);
 //! 2. [`check`] the names and sizes, then read a [`Snapshot`] of the subtree at the import path;
 //! 3. [`plan`] (pure): what to create, update, re-ACL and trim, with the versions read, and
 //!    the report lines;
 //! 4. [`apply`] the plan, or show [`Plan::report`] for a dry run.
 //!
-//! [`import_tree`] does all four, reading and planning one top-level node of the text at a
-//! time (so only a few subtrees' snapshots are held at once, not the whole tree's); [`read`]
+//! [`import_tree`] does all four, parsing, reading and planning one top-level node of the
+//! text at a time (so only a few parsed subtrees and their snapshots are held at once, not
+//! the whole tree); [`read`]
 //! (which does step 2's reading), [`plan`] and [`apply`] are the steps one by one.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
@@ -42,11 +43,13 @@ pub use error::ImportError;
 pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate};
 pub use report::ReportLine;
 
+use std::borrow::Cow;
+
 use futures::stream::{self, StreamExt};
 
 use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};
 use crate::store::{Acl, Code, Store};
-use crate::tree::{self, Node};
+use crate::tree::{self, CheckedText, Node, TopText};
 
 /// Options of an import. The default reports extras, enforces no ACL on existing nodes, and
 /// writes.
@@ -115,8 +118,8 @@ pub enum Progress {
 /// A progress callback.
 pub type ProgressFn<'p> = &'p mut (dyn FnMut(Progress) + Send);
 
-/// Imports tree text under `path` (see the module docs). The text is parsed completely first
-/// ([`tree::parse_for_import`]): a parse error, a bad node name, oversized data or a node in
+/// Imports tree text under `path` (see the module docs). The text is checked completely first
+/// ([`tree::check_for_import`]): a parse error, a bad node name, oversized data or a node in
 /// `/zookeeper` fails before anything is read or written, as an [`ImportError::Parse`] with
 /// its line and column.
 #[tracing::instrument(level = "debug", skip(store, text, progress))]
@@ -127,8 +130,20 @@ pub async fn import_tree<S: Store + ?Sized>(
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
-    let tree = tree::parse_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
-    import_parsed(store, &tree, path, options, progress).await
+    let text = tree::check_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
+    import_checked(store, &text, options, progress).await
+}
+
+/// As [`import_tree`], for a text already checked, under the path it was checked for. Each
+/// top-level node is parsed when it is planned, so the whole parsed tree is never held.
+pub async fn import_checked<S: Store + ?Sized>(
+    store: &S,
+    text: &CheckedText<'_>,
+    options: &ImportOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Imported, ImportError> {
+    let tops = text.tops().map(Top::Text).collect();
+    import_tops(store, tops, text.import_path(), options, progress).await
 }
 
 /// As [`import_tree`], for a tree already parsed (its children are the top-level nodes). A
@@ -139,6 +154,40 @@ pub async fn import_parsed<S: Store + ?Sized>(
     tree: &Node,
     path: &str,
     options: &ImportOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Imported, ImportError> {
+    let tops = tree.children.iter().map(|(name, node)| Top::Parsed(name, node)).collect();
+    import_tops(store, tops, path, options, progress).await
+}
+
+/// One top-level node to import: parsed, or still text.
+enum Top<'t> {
+    Parsed(&'t str, &'t Node),
+    Text(TopText<'t>),
+}
+
+impl Top<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Top::Parsed(name, _) => name,
+            Top::Text(text) => text.name(),
+        }
+    }
+
+    fn node(&self) -> Result<Cow<'_, Node>, ImportError> {
+        match self {
+            Top::Parsed(_, node) => Ok(Cow::Borrowed(*node)),
+            Top::Text(text) => Ok(Cow::Owned(text.parse()?)),
+        }
+    }
+}
+
+/// Imports the top-level nodes `tops` (in name order) under `path`.
+async fn import_tops<S: Store + ?Sized>(
+    store: &S,
+    tops: Vec<Top<'_>>,
+    path: &str,
+    options: &ImportOptions,
     mut progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
     let root = plan::import_point(path)?;
@@ -146,7 +195,7 @@ pub async fn import_parsed<S: Store + ?Sized>(
     // parsed text was checked by the parser, with line and column.
     check(&Node::default(), &root)?;
     let (plan, nodes_read) =
-        read_and_plan(store, tree, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
+        read_and_plan(store, &tops, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
     if options.dry_run {
         let lines = plan.report();
         return Ok(Imported { plan, lines, applied: None, nodes_read });
@@ -161,7 +210,8 @@ pub async fn import_parsed<S: Store + ?Sized>(
 }
 
 /// Top-level nodes of the text whose subtrees are read at once when planning (see
-/// [`read_and_plan`]); also the most subtree snapshots held at once.
+/// [`read_and_plan`]); also the most subtree snapshots (and top-level nodes parsed from
+/// text) held at once.
 const CONCURRENT_READS: usize = 16;
 
 /// [`read`] and [`plan`] one top-level node of the text at a time, so that only a few
@@ -171,7 +221,7 @@ const CONCURRENT_READS: usize = 16;
 /// one [`plan`] makes of a [`read`] snapshot. Returns it with the number of nodes read.
 async fn read_and_plan<S: Store + ?Sized>(
     store: &S,
-    tree: &Node,
+    tops: &[Top<'_>],
     root: &str,
     options: &ImportOptions,
     mut progress: Option<ProgressFn<'_>>,
@@ -181,33 +231,35 @@ async fn read_and_plan<S: Store + ?Sized>(
             return Some(Visit { children: true, acl: false });
         }
         let (_, name) = crate::path::split(path)?;
-        tree.children.contains_key(name).then_some(Visit { children: false, acl: false })
+        let named = tops.binary_search_by(|top| top.name().cmp(name)).is_ok();
+        named.then_some(Visit { children: false, acl: false })
     };
     let top_options = SnapshotOptions { visit: Some(&top_visit), ..read_options(options) };
     let top = snapshot::read(store, root, &top_options, None).await.map_err(|e| read_error(e, root))?;
 
     let enforce_acl = options.acl.is_some();
-    let visit = |path: &str| visit_for_import(tree, root, options.extras, enforce_acl, path);
-    let unit_options = SnapshotOptions { visit: Some(&visit), ..read_options(options) };
     // The futures are made first and then streamed (not made by a closure inside the stream):
     // a stream holding a closure over borrowed items makes the whole import future lose `Send`.
-    let reads: Vec<_> = tree
-        .children
+    let reads: Vec<_> = tops
         .iter()
-        .map(|(name, node)| {
-            let path = plan::name_path(root, name);
+        .map(|unit| {
+            let path = plan::name_path(root, unit.name());
             let exists = path.as_ref().is_ok_and(|path| top.get(path).is_some());
             async move {
                 let path = path?;
+                let node = unit.node()?;
                 if !exists {
                     return Ok((path, node, Snapshot::new(root)));
                 }
-                match snapshot::read(store, &path, &unit_options, None).await {
-                    Ok(subtree) => Ok((path, node, subtree)),
+                let visit = |at: &str| visit_in_top(&node, &path, options.extras, enforce_acl, at);
+                let unit_options = SnapshotOptions { visit: Some(&visit), ..read_options(options) };
+                let subtree = match snapshot::read(store, &path, &unit_options, None).await {
+                    Ok(subtree) => subtree,
                     // It vanished since the import point was read: new, as in a later read.
-                    Err(e) if e.is(Code::NoNode) && e.path == path => Ok((path, node, Snapshot::new(root))),
-                    Err(e) => Err(ImportError::Read(e)),
-                }
+                    Err(e) if e.is(Code::NoNode) && e.path == path => Snapshot::new(root),
+                    Err(e) => return Err(ImportError::Read(e)),
+                };
+                Ok((path, node, subtree))
             }
         })
         .collect();
@@ -221,7 +273,7 @@ async fn read_and_plan<S: Store + ?Sized>(
         if let Some(progress) = progress.as_mut() {
             progress(Progress::Read(nodes_read));
         }
-        plan::plan_top(&path, node, &subtree, options, &mut plan)?;
+        plan::plan_top(&path, &node, &subtree, options, &mut plan)?;
     }
     Ok((plan, nodes_read))
 }
@@ -268,18 +320,29 @@ fn visit_for_import(tree: &Node, root: &str, extras: Extras, enforce_acl: bool, 
         return Some(Visit { children: true, acl: false });
     }
     let relative = path.get(root.len()..)?.trim_start_matches('/');
-    let mut node = tree;
-    for (depth, name) in relative.split('/').enumerate() {
-        match node.children.get(name) {
-            Some(child) => node = child,
-            // A child of the import point that the text does not name: none of our business.
-            None if depth == 0 => return None,
-            // An extra node: its Stat tells whether it is ephemeral; trim needs its subtree.
-            None => {
-                return match extras {
-                    Extras::Trim => Some(Visit { children: true, acl: false }),
-                    Extras::Report => Some(Visit { children: false, acl: false }),
-                    Extras::Ignore => None,
+    let name = relative.split('/').next()?;
+    // A child of the import point that the text does not name: none of our business.
+    let top = tree.children.get(name)?;
+    let top_path = &path[..path.len() - relative.len() + name.len()];
+    visit_in_top(top, top_path, extras, enforce_acl, path)
+}
+
+/// What to read of the node at `path` for importing the top-level node `top` at `top_path`
+/// (see [`visit_for_import`]).
+fn visit_in_top(top: &Node, top_path: &str, extras: Extras, enforce_acl: bool, path: &str) -> Option<Visit> {
+    let mut node = top;
+    if path != top_path {
+        let relative = path.get(top_path.len()..)?.strip_prefix('/')?;
+        for name in relative.split('/') {
+            match node.children.get(name) {
+                Some(child) => node = child,
+                // An extra node: its Stat tells whether it is ephemeral; trim needs its subtree.
+                None => {
+                    return match extras {
+                        Extras::Trim => Some(Visit { children: true, acl: false }),
+                        Extras::Report => Some(Visit { children: false, acl: false }),
+                        Extras::Ignore => None,
+                    }
                 }
             }
         }

@@ -100,6 +100,7 @@ impl Node {
 }
 
 pub(crate) mod check;
+mod checked;
 mod comments;
 mod error;
 mod format;
@@ -108,6 +109,7 @@ mod parse;
 mod print;
 mod value;
 
+pub use checked::{check_for_import, CheckedText, TopText};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::format;
 pub use parse::{decode_text, parse, parse_all, parse_for_import, MAX_NODE_DEPTH};

@@ -77,6 +77,29 @@ pub(crate) fn parse_with(
     comments: Option<&mut Comments>,
     import_path: Option<&str>,
 ) -> Result<Node, Vec<ParseError>> {
+    let (root, _) = run(text, comments, import_path, true)?;
+    Ok(root)
+}
+
+/// Where one top-level node of a text is: its name, its lines (a byte range of the text, BOM
+/// stripped) and the number of its first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TopLines {
+    pub name: String,
+    pub bytes: std::ops::Range<usize>,
+    pub line: usize,
+}
+
+/// Parses tree text as [`parse_with`] does, and where each top-level node's lines are; with
+/// `keep` false, each node is dropped once checked (only the names of the open nodes'
+/// children are kept, to find duplicates), so the tree returned has no children and the
+/// memory used does not grow with the text.
+pub(crate) fn run(
+    text: &str,
+    comments: Option<&mut Comments>,
+    import_path: Option<&str>,
+    keep: bool,
+) -> Result<(Node, Vec<TopLines>), Vec<ParseError>> {
     let mut parser = Parser {
         levels: vec![Level {
             column: 0,
@@ -88,18 +111,28 @@ pub(crate) fn parse_with(
         comments,
         // An import path that is not a path fails the import anyway.
         import_point: import_path.and_then(|path| path::normalize(path).ok()),
+        keep,
+        tops: Vec::new(),
     };
     // A byte-order mark (some editors write one) is no part of the first line.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut start = 0;
     for (index, raw) in text.split('\n').enumerate() {
-        parser.line(index + 1, raw);
+        parser.line(index + 1, start, raw);
+        start += raw.len() + 1;
     }
     let root = parser.finish();
     if let Some(comments) = parser.comments {
         comments.trailing = std::mem::take(&mut comments.pending);
     }
     if parser.errors.is_empty() {
-        Ok(root)
+        // Each top-level node's lines run to the next one's.
+        let mut tops = parser.tops;
+        let ends: Vec<usize> = tops.iter().skip(1).map(|top| top.bytes.start).chain([text.len()]).collect();
+        for (top, end) in tops.iter_mut().zip(ends) {
+            top.bytes.end = end;
+        }
+        Ok((root, tops))
     } else {
         // A node's data is checked when it closes, after the lines below it.
         parser.errors.sort_by_key(|e| e.line);
@@ -133,6 +166,10 @@ struct Parser<'t, 'c> {
     comments: Option<&'c mut Comments>,
     /// Where the text is to be imported (normalized), when known.
     import_point: Option<String>,
+    /// Whether finished nodes are kept (moved into their parent) or dropped once checked.
+    keep: bool,
+    /// The top-level nodes seen, their byte ranges ending where they start.
+    tops: Vec<TopLines>,
 }
 
 /// An error on line `line` (whose text is `raw`) at `column`.
@@ -141,7 +178,7 @@ fn error_at(line: usize, raw: &str, column: usize, kind: ParseErrorKind) -> Pars
 }
 
 impl<'t> Parser<'t, '_> {
-    fn line(&mut self, number: usize, raw: &'t str) {
+    fn line(&mut self, number: usize, start: usize, raw: &'t str) {
         let stripped = raw.trim();
         if stripped.is_empty() {
             return;
@@ -239,6 +276,9 @@ impl<'t> Parser<'t, '_> {
             self.errors.push(error(kind, at));
         }
         let item = if misplaced { Open::Discard } else { item };
+        if let (true, Open::Node(name, _)) = (at_root, &item) {
+            self.tops.push(TopLines { name: name.clone(), bytes: start..start, line: number });
+        }
         self.levels.push(Level { column, item, line: number, text: raw });
     }
 
@@ -305,6 +345,8 @@ impl<'t> Parser<'t, '_> {
             if let Some(kind) = refused {
                 self.errors.push(error_at(line, text, column, kind));
             }
+            // Dropped, a node leaves its name, so that a duplicate is still found.
+            let node = if self.keep { node } else { Node::default() };
             if let Open::Node(_, parent) = &mut self.top_mut().item {
                 parent.children.insert(name, node);
             }

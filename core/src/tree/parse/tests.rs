@@ -429,3 +429,48 @@ fn bad_acl_lines_point_at_what_is_wrong() {
     10:1: property above the top-level nodes: expected a `/node` line (properties belong to a node)
     ");
 }
+
+/// What `check_for_import` then each top-level node's `parse` give: as `parse_for_import`.
+fn checked_then_parsed(text: &str, import_path: &str) -> Result<Node, Vec<ParseError>> {
+    let checked = crate::tree::check_for_import(text, import_path)?;
+    let mut root = Node::default();
+    for top in checked.tops() {
+        let node = top.parse().map_err(|e| vec![e])?;
+        root.children.insert(top.name().to_string(), node);
+    }
+    Ok(root)
+}
+
+#[test]
+fn checked_text_parses_each_top_level_node_as_the_whole_text_does() {
+    let text = "\u{feff}# head\n  /b : x\n    v = 1\n\n    /c\n      w = [1,\n  /a\n    acl world:anyone:r\n# tail\n";
+    assert!(parse_for_import(text, "/").is_err(), "the list is not closed");
+    let text = "\u{feff}# head\n  /b : x\n    v = 1\n\n    /c\n      w = [1]\r\n  /a\n    acl world:anyone:r\n# tail";
+    let checked = crate::tree::check_for_import(text, "/apps").unwrap();
+    let names: Vec<_> = checked.tops().map(|top| top.name().to_string()).collect();
+    assert_eq!(names, ["a", "b"], "in name order");
+    assert_eq!(checked_then_parsed(text, "/apps"), parse_for_import(text, "/apps"));
+    assert_eq!(
+        crate::tree::check_for_import("/a\n/b\n  /zookeeper\n/zookeeper\n  /a\n  /a\n", "/").unwrap_err(),
+        parse_for_import("/a\n/b\n  /zookeeper\n/zookeeper\n  /a\n  /a\n", "/").unwrap_err()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000),
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn checked_text_reports_and_parses_as_parse_for_import(text in token_lines()) {
+        prop_assert_eq!(checked_then_parsed(&text, "/"), parse_for_import(&text, "/"));
+    }
+
+    #[test]
+    fn checked_text_of_a_printed_tree_parses_back_to_the_tree(root in crate::testkit::tree()) {
+        let text = crate::tree::print(&root);
+        prop_assert_eq!(checked_then_parsed(&text, "/x"), Ok(root));
+    }
+}
