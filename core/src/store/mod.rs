@@ -115,7 +115,7 @@ pub trait Store: Send + Sync {
 
     /// Adds a persistent (or persistent-recursive) watch on `path` (which need not exist). It
     /// lasts as long as the session: after a disconnection it is armed again and yields
-    /// [`EventKind::Reconnected`](crate::store::EventKind::Reconnected), and the end of the
+    /// [`EventKind::Reconnected`], and the end of the
     /// session is its last event.
     fn add_watch<'a>(&'a self, path: &'a str, mode: WatchMode) -> Reply<'a, PersistentWatch>;
 
