@@ -36,11 +36,11 @@ use crate::tree::{Node, NodeKind, Tree};
 /// `PRAGMA application_id` of a store: "zczk" in ASCII.
 pub const APPLICATION_ID: i32 = 0x7a63_7a6b;
 
-/// The tables of a new store.
-const SCHEMA: &str = "
-CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-CREATE TABLE sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER NOT NULL);
-CREATE TABLE nodes (
+/// The columns of the `nodes` table: one definition for a new store and for the conversion of
+/// a version 3 store, so the two cannot drift apart.
+macro_rules! nodes_columns {
+    () => {
+        "(
     path TEXT PRIMARY KEY,
     data BLOB,
     acl TEXT,
@@ -55,36 +55,37 @@ CREATE TABLE nodes (
     version INTEGER NOT NULL,
     creates INTEGER NOT NULL,
     aversion INTEGER NOT NULL
-) WITHOUT ROWID;
+) WITHOUT ROWID;"
+    };
+}
+
+/// The tables of a new store.
+const SCHEMA: &str = concat!(
+    "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE sessions (id INTEGER PRIMARY KEY, timeout_ms INTEGER NOT NULL);
+CREATE TABLE nodes ",
+    nodes_columns!(),
+    "
 CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
-";
+"
+);
 
 /// Turns a version 3 store's nodes (with a `parent` column and its index, every Stat field
 /// written out) into this version's, in the caller's transaction.
-const CONVERT_V3: &str = "
-CREATE TABLE nodes_v4 (
-    path TEXT PRIMARY KEY,
-    data BLOB,
-    acl TEXT,
-    kind INTEGER NOT NULL,
-    ttl_ms INTEGER,
-    owner INTEGER,
-    czxid INTEGER NOT NULL,
-    mzxid INTEGER,
-    pzxid INTEGER,
-    ctime INTEGER NOT NULL,
-    mtime INTEGER,
-    version INTEGER NOT NULL,
-    creates INTEGER NOT NULL,
-    aversion INTEGER NOT NULL
-) WITHOUT ROWID;
+const CONVERT_V3: &str = concat!(
+    "
+CREATE TABLE nodes_v4 ",
+    nodes_columns!(),
+    "
 INSERT INTO nodes_v4 SELECT path, data, acl, kind, ttl_ms, owner, czxid, nullif(mzxid, czxid),
     nullif(pzxid, czxid), ctime, nullif(mtime, ctime), version, creates, aversion
     FROM nodes ORDER BY path;
 DROP TABLE nodes;
 ALTER TABLE nodes_v4 RENAME TO nodes;
 CREATE INDEX nodes_kept ON nodes (path) WHERE kind <> 0;
-";
+"
+);
 
 const UPSERT: &str = "INSERT OR REPLACE INTO nodes
     (path, data, acl, kind, ttl_ms, czxid, mzxid, pzxid, ctime, mtime, version, creates, aversion, owner)
