@@ -1,17 +1,9 @@
 //! SASL DIGEST-MD5 login against a real ZooKeeper started here with a JAAS file (skipped
 //! without the Debian package's jar, failing when `CI` is set).
 
-use std::time::Duration;
-
 use predicates::prelude::*;
 
-use crate::private_server::PrivateServer;
-
-fn zczk(zk: &str) -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("zczk").unwrap();
-    command.env_remove("ZC_ZK_AUTH").env("ZC_ZK_CONNECTION_STRING", zk).timeout(Duration::from_secs(60));
-    command
-}
+use crate::private_server::{zczk, PrivateServer};
 
 zczk_zookeeper::needs_zookeeper_jar! {
 /// A node only `sasl:alice` may use: alice logged in with DIGEST-MD5 imports and reads it;

@@ -2,12 +2,11 @@
 //! CA made here (skipped without the Debian package's jar, failing when `CI` is set).
 
 use std::path::Path;
-use std::time::Duration;
 
 use predicates::prelude::*;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
-use crate::private_server::{free_port, PrivateServer};
+use crate::private_server::{free_port, zczk, PrivateServer};
 
 /// A CA, and a certificate with its key signed by it.
 struct Pki {
@@ -54,12 +53,6 @@ fn tls_server(test: &str, pki: &Pki) -> (PrivateServer, String) {
         truststore = truststore.display(),
     );
     (PrivateServer::start(test, dir, &config, &[], &[&secure]), secure)
-}
-
-fn zczk(zk: &str) -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("zczk").unwrap();
-    command.env_remove("ZC_ZK_AUTH").env("ZC_ZK_CONNECTION_STRING", zk).timeout(Duration::from_secs(60));
-    command
 }
 
 zczk_zookeeper::needs_zookeeper_jar! {

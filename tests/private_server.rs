@@ -15,6 +15,14 @@ use tempfile::TempDir;
 /// codec, which the Netty connection factory needs and the manifest leaves out.
 const JARS: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/netty-codec.jar";
 
+/// `zczk` connecting to `zk` with no identity from the environment (`ZC_ZK_AUTH`), so a test
+/// says every identity it uses.
+pub fn zczk(zk: &str) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("zczk").unwrap();
+    command.env_remove("ZC_ZK_AUTH").env("ZC_ZK_CONNECTION_STRING", zk).timeout(Duration::from_secs(60));
+    command
+}
+
 /// A running server.
 pub struct PrivateServer {
     /// Where its files are; tests may write theirs here too.
