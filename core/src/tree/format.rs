@@ -78,11 +78,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000),
-            rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::tree::proptest_config(1_000))]
 
         #[test]
         fn comments_change_nothing_and_stay(

@@ -109,6 +109,18 @@ mod parse;
 mod print;
 mod value;
 
+/// The property tests' configuration: `default_cases` cases unless `PROPTEST_CASES` says
+/// otherwise, drawn with XorShift (the default ChaCha generator dominates the run time in
+/// unoptimized builds).
+#[cfg(test)]
+fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default_cases),
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 pub use checked::{check_for_import, CheckedText, TopText};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::format;

@@ -359,12 +359,7 @@ fn token_lines() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    // XorShift: the default ChaCha generator dominates the run time in unoptimized builds.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000),
-        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::tree::proptest_config(10_000))]
 
     #[test]
     fn never_panics_on_token_soup(text in token_lines()) {
@@ -457,11 +452,7 @@ fn checked_text_parses_each_top_level_node_as_the_whole_text_does() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000),
-        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::tree::proptest_config(2_000))]
 
     #[test]
     fn checked_text_reports_and_parses_as_parse_for_import(text in token_lines()) {

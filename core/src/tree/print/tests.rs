@@ -161,12 +161,7 @@ pub(crate) fn any_tree() -> impl Strategy<Value = Node> {
 }
 
 proptest! {
-    // XorShift: the default ChaCha generator dominates the run time in unoptimized builds.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000),
-        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::tree::proptest_config(2_000))]
 
     #[test]
     fn parse_of_print_is_the_tree(tree in any_tree()) {
