@@ -16,11 +16,14 @@ const FIRST: Duration = Duration::from_millis(50);
 /// The longest delay: a retry loop notices within this long that what it waits for is back.
 const MAX: Duration = Duration::from_secs(1);
 
-/// Delays that double from 50 ms up to 1 s. Start a new one (or [`Backoff::reset`]) after a
-/// success, so the next failure is retried quickly again.
+/// Delays that double from 50 ms up to 1 s, each shortened by a random part of up to half
+/// (so clients that lost the same server at the same moment do not all come back to it in
+/// step). Start a new one (or [`Backoff::reset`]) after a success, so the next failure is
+/// retried quickly again.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
+    rng: fastrand::Rng,
 }
 
 impl Default for Backoff {
@@ -32,14 +35,16 @@ impl Default for Backoff {
 impl Backoff {
     /// Starts at the first (shortest) delay.
     pub fn new() -> Backoff {
-        Backoff { next: FIRST }
+        Backoff { next: FIRST, rng: fastrand::Rng::new() }
     }
 
-    /// The delay to wait now; the one after is twice as long, up to the longest.
+    /// The delay to wait now: between half the current step and all of it. The step after is
+    /// twice as long, up to the longest.
     pub fn delay(&mut self) -> Duration {
-        let delay = self.next;
+        let step = self.next;
         self.next = (self.next * 2).min(MAX);
-        delay
+        let half = step / 2;
+        half + half.mul_f64(self.rng.f64())
     }
 
     /// Waits the current delay (see [`Backoff::delay`]).
@@ -68,13 +73,27 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    /// The steps, in milliseconds, that each delay falls in the upper half of.
+    const STEPS: [u64; 7] = [50, 100, 200, 400, 800, 1000, 1000];
+
     #[test]
     fn delays_double_up_to_the_longest_and_restart_after_a_reset() {
         let mut backoff = Backoff::new();
-        let delays: Vec<u128> = (0..7).map(|_| backoff.delay().as_millis()).collect();
-        assert_eq!(delays, [50, 100, 200, 400, 800, 1000, 1000]);
+        for step in STEPS {
+            let delay = backoff.delay();
+            let step = Duration::from_millis(step);
+            assert!(delay >= step / 2 && delay <= step, "{delay:?} outside {step:?}/2..={step:?}");
+        }
         backoff.reset();
-        assert_eq!(backoff.delay(), FIRST);
+        assert!(backoff.delay() <= FIRST);
+    }
+
+    #[test]
+    fn two_clients_do_not_retry_in_step() {
+        let schedule =
+            |mut backoff: Backoff| -> Vec<Duration> { (0..STEPS.len()).map(|_| backoff.delay()).collect() };
+        let apart = (0..20).filter(|_| schedule(Backoff::new()) != schedule(Backoff::new())).count();
+        assert_eq!(apart, 20, "each pair of fresh backoffs has its own random delays");
     }
 
     #[tokio::test(start_paused = true)]
