@@ -52,7 +52,8 @@ fn a_seed_stands_for_one_schedule() {
     let kinds = (0..20).flat_map(|seed| FaultSchedule::seeded(seed, 5).steps).map(|(_, fault)| match fault {
         Fault::Expire => 0,
         Fault::Disconnect(_) => 1,
-        Fault::Delay { .. } => 2,
+        Fault::Fail { .. } => 2,
+        Fault::Delay { .. } => 3,
     });
-    assert_eq!(kinds.collect::<std::collections::BTreeSet<_>>().len(), 3, "every kind of fault");
+    assert_eq!(kinds.collect::<std::collections::BTreeSet<_>>().len(), 4, "every kind of fault");
 }

@@ -1,11 +1,11 @@
-//! A seeded fault schedule (feature `proptest`): expiries, dropped connections and slow
-//! replies at random points, so that a property test can say "this survives any sequence of
+//! A seeded fault schedule (feature `proptest`): expiries, dropped connections, lost requests
+//! and slow replies at random points, so that a property test can say "this survives any sequence of
 //! faults". The same seed gives the same schedule; proptest shrinks a failing one.
 
 use std::time::Duration;
 
 use proptest::prelude::*;
-use zczk_core::store::Store;
+use zczk_core::store::{Code, Store};
 
 use crate::Emulator;
 
@@ -17,6 +17,13 @@ pub enum Fault {
     /// The connection drops for this long, then comes back (longer than the session timeout,
     /// the session expires meanwhile).
     Disconnect(Duration),
+    /// The next `requests` requests fail with `ConnectionLoss` without being applied (as
+    /// requests lost with a connection that comes back at once: a client cannot tell whether
+    /// they were applied, and must find out or retry).
+    Fail {
+        /// How many requests.
+        requests: u32,
+    },
     /// The replies to the next `requests` requests wait `by`.
     Delay {
         /// How many requests.
@@ -41,6 +48,7 @@ pub fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         Just(Fault::Expire),
         (1..LONGEST).prop_map(|ms| Fault::Disconnect(Duration::from_millis(ms))),
+        (1..5u32).prop_map(|requests| Fault::Fail { requests }),
         (1..5u32, 1..LONGEST)
             .prop_map(|(requests, ms)| Fault::Delay { requests, by: Duration::from_millis(ms) }),
     ]
@@ -65,9 +73,10 @@ impl FaultSchedule {
         let steps = (0..len)
             .map(|_| {
                 let pause = millis(&mut rng);
-                let fault = match rng.u8(0..3) {
+                let fault = match rng.u8(0..4) {
                     0 => Fault::Expire,
                     1 => Fault::Disconnect(millis(&mut rng)),
+                    2 => Fault::Fail { requests: rng.u32(1..5) },
                     _ => Fault::Delay { requests: rng.u32(1..5), by: millis(&mut rng) },
                 };
                 (pause, fault)
@@ -91,6 +100,7 @@ impl FaultSchedule {
                     tokio::time::sleep(time).await;
                     faults.reconnect();
                 }
+                Fault::Fail { requests } => faults.fail_next(requests, Code::ConnectionLoss),
                 Fault::Delay { requests, by } => faults.delay_next(requests, by),
             }
         }
