@@ -98,8 +98,8 @@ pub struct Args {
     #[arg(long)]
     pub read_only: bool,
     /// Let an ensemble's members change its membership on a superuser's `reconfig` request
-    /// (ZooKeeper's `reconfigEnabled=true`; see `--super-digest`).
-    #[arg(long, requires = "servers")]
+    /// (ZooKeeper's `reconfigEnabled=true`; see `--super-digest`). Needs `--servers N`, N > 1.
+    #[arg(long)]
     pub reconfig: bool,
     /// A client that authenticates as this digest identity is the superuser, who passes every
     /// ACL and may send `reconfig` (ZooKeeper's `zookeeper.DigestAuthenticationProvider.
@@ -119,6 +119,9 @@ fn parse_super_digest(value: &str) -> Result<String, String> {
 
 /// Runs `zczk serve`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.reconfig && args.servers < 2 {
+        return Err(CliError::Usage("--reconfig needs an ensemble: --servers N with N > 1".to_string()));
+    }
     let tick = Duration::from_millis(args.tick_time);
     let config = Config {
         min_session_timeout: 2 * tick,
