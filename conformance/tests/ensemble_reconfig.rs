@@ -167,7 +167,7 @@ async fn a_superuser_changes_the_membership<M: Members>(m: M) {
     let mark = store.exists("/mark").await.unwrap().expect("the mark").mzxid;
     let client = client(&m, 1, true).await;
     let (before, _) = client.get_config().await.unwrap();
-    let (lines, _) = parse(name, &before);
+    let (lines, start) = parse(name, &before);
 
     let (_, _, watch) = client.get_and_watch_config().await.unwrap();
     let update = EnsembleUpdate::Incremental { joinings: [].iter().copied(), leavings: [].iter().copied() };
@@ -175,6 +175,7 @@ async fn a_superuser_changes_the_membership<M: Members>(m: M) {
     let (same, version) = parse(name, &data);
     assert_eq!(same, lines, "{name}: an empty reconfig keeps the members");
     assert!(version > mark, "{name}: version {version:x} after the write at {mark:x}");
+    assert!(version > start, "{name}: version {version:x} after {start:x}");
     assert_eq!((stat.mzxid, stat.version, stat.czxid), (version, -1, 0), "{name}: {stat:?}");
     assert_eq!(stat.data_length as usize, data.len(), "{name}");
     assert_eq!(client.get_config().await.unwrap(), (data, stat), "{name}: the reply is the node");

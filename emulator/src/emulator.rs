@@ -211,6 +211,13 @@ impl Emulator {
         self.inner.state.lock().tree.set_config(config.into_bytes(), mtime, 0);
     }
 
+    /// Moves the zxid counter up to `zxid` if it is below: an ensemble's zxids start at its
+    /// first epoch's.
+    pub(crate) fn start_zxids_at(&self, zxid: i64) {
+        let mut st = self.inner.state.lock();
+        st.zxid = st.zxid.max(zxid);
+    }
+
     /// A reconfig request of `session`, which `plan` turns into the new membership's text
     /// (and what the caller keeps of it) given the request's zxid, or refuses. As on
     /// ZooKeeper's leader, the request takes a zxid whether it succeeds or not, and `plan`'s

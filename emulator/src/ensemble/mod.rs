@@ -289,8 +289,10 @@ impl Ensemble {
             addresses.iter().map(|a| membership::PeerPorts::bind(*a)).collect::<io::Result<Vec<_>>>()?;
         let members: Vec<_> = addresses.iter().copied().zip(&peer_ports).collect();
         // A ZooKeeper ensemble started with reconfiguration enabled versions its first
-        // configuration with its first zxid; one without, 0.
+        // configuration with its first zxid (one without, 0), and each reconfig with its own:
+        // the zxids start there, so that versions only grow.
         let version = if options.reconfig { membership::FIRST_RECONFIGURABLE_VERSION } else { 0 };
+        emulator.start_zxids_at(version);
         let membership = membership::Membership::of_members(&members, version);
         emulator.set_membership(membership.text());
         let core = Arc::new(Core {
