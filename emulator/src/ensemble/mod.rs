@@ -460,15 +460,14 @@ impl Core {
 
     /// Applies `change` to the quorum, then closes the connections of every member whose
     /// mode changed, or of every member when an election started (a ZooKeeper server that
-    /// loses its leader restarts, dropping its clients). True when an election started.
-    fn change(&self, change: impl FnOnce(&mut quorum::Quorum, Instant) -> bool) -> bool {
+    /// loses its leader restarts, dropping its clients).
+    fn change(&self, change: impl FnOnce(&mut quorum::Quorum, Instant) -> bool) {
         let now = Instant::now();
-        let (kicked, election): (Vec<usize>, bool) = {
+        let kicked: Vec<usize> = {
             let mut quorum = self.quorum.lock();
             let before: Vec<Mode> = (0..self.addresses.len()).map(|m| quorum.mode(m, now)).collect();
             let election = change(&mut quorum, now);
-            let kicked = (0..self.addresses.len()).filter(|m| election || quorum.mode(*m, now) != before[*m]);
-            (kicked.collect(), election)
+            (0..self.addresses.len()).filter(|m| election || quorum.mode(*m, now) != before[*m]).collect()
         };
         let mut sessions = self.sessions.lock();
         for slot in sessions.values_mut() {
@@ -478,6 +477,5 @@ impl Core {
                 }
             }
         }
-        election
     }
 }
