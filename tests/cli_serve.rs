@@ -1,6 +1,6 @@
 //! `zczk serve`'s admission rules from the command line: the control words on a non-loopback
 //! listen address only with `--control`, and `--max-client-cnxns`; `--servers 3` and the
-//! ensemble's control words. All traffic is on 127.0.0.1, also to a server bound to 0.0.0.0.
+//! ensemble's control words, and its reconfiguration by `--super-digest`'s superuser. All traffic is on 127.0.0.1, also to a server bound to 0.0.0.0.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -152,7 +152,49 @@ fn serve_help_documents_the_ensemble_and_its_control_words() {
         "isol N",
         "elec [MS]",
         "lagg N",
+        "--reconfig",
+        "--super-digest <USER:HASH>",
     ] {
         assert!(help.contains(needle), "{needle:?} is not in zczk serve --help:\n{help}");
     }
+}
+
+#[test]
+fn reconfig_lets_the_super_digests_superuser_change_the_membership() {
+    // The digest of super:test, as `.ci/zookeeper-ensemble` and kazoo's harness give it.
+    let digest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
+    let serve = Serve::start(&["--servers", "3", "--reconfig", "--super-digest", digest]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let leave = || zookeeper_client::EnsembleUpdate::Incremental {
+            joinings: [].iter().copied(),
+            leavings: ["1"].iter().copied(),
+        };
+        let anyone = zookeeper_client::Client::connect(&serve.addr).await.unwrap();
+        assert_eq!(anyone.update_ensemble(leave(), None).await.unwrap_err(), zookeeper_client::Error::NoAuth);
+        let superuser = zookeeper_client::Client::connector()
+            .with_auth("digest", b"super:test")
+            .connect(&serve.addr)
+            .await
+            .unwrap();
+        let (data, stat) = superuser.update_ensemble(leave(), None).await.unwrap();
+        let text = String::from_utf8(data).unwrap();
+        assert!(!text.contains("server.1=") && text.contains("server.2="), "{text}");
+        assert!(text.ends_with(&format!("\nversion={:x}", stat.mzxid)), "{text}");
+    });
+}
+
+#[test]
+fn reconfig_needs_an_ensemble_and_the_super_digest_a_user_and_hash() {
+    let serve = |args: &[&str]| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("zczk"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .output();
+        let out = out.unwrap();
+        assert!(!out.status.success(), "zczk serve {args:?} started");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(serve(&["--reconfig"]).contains("--reconfig needs an ensemble"));
+    assert!(serve(&["--servers", "3", "--super-digest", "nohash"]).contains("is not USER:HASH"));
 }

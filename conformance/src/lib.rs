@@ -43,7 +43,7 @@ use zczk_core::store::{Connector, Store};
 
 pub use emulator::EmulatorBackend;
 pub use ensemble::RealEnsemble;
-pub use members::{EmulatedMembers, Members, RealMembers, MEMBERS_SESSION_TIMEOUT};
+pub use members::{EmulatedMembers, Members, RealMembers, MEMBERS_SESSION_TIMEOUT, SUPERUSER};
 pub use served::ServedEmulator;
 pub use zookeeper::RealZooKeeper;
 

@@ -1,7 +1,9 @@
 //! Ensembles whose members a case stops and starts: the emulated ensemble
 //! (`zczk_emulator::ensemble`) and the real 3-server ensemble of `.ci/zookeeper-ensemble`. A
 //! case takes a [`Members`] and reaches it over the wire through `zookeeper-client`, as
-//! applications do; [`on_members!`](crate::on_members) runs it on both.
+//! applications do; [`on_members!`](crate::on_members) runs it on both, and
+//! [`on_reconfig_members!`](crate::on_reconfig_members) runs one that reconfigures on both with
+//! dynamic reconfiguration enabled.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -120,6 +122,10 @@ async fn connect(servers: &str) -> ZkStore {
         .unwrap_or_else(|e| panic!("connecting to {servers}: {e}"))
 }
 
+/// The superuser of the ensembles with reconfiguration enabled, as kazoo's test harness and
+/// `RECONFIG=1 .ci/zookeeper-ensemble` make it: `addauth digest super:test`.
+pub const SUPERUSER: &str = "super:test";
+
 /// A fresh emulated 3-member ensemble (`zczk serve --servers 3` in process).
 pub struct EmulatedMembers {
     ensemble: Emulated,
@@ -129,9 +135,23 @@ pub struct EmulatedMembers {
 impl EmulatedMembers {
     /// Starts one on free loopback ports.
     pub async fn start(test: &str) -> EmulatedMembers {
-        let ensemble = Emulated::bind([127, 0, 0, 1], 3, Emulator::new(), EnsembleOptions::default())
-            .await
-            .expect("binding the ensemble");
+        EmulatedMembers::start_with(test, Emulator::new(), EnsembleOptions::default()).await
+    }
+
+    /// Starts one with reconfiguration enabled and [`SUPERUSER`] as its superuser
+    /// (`zczk serve --servers 3 --reconfig --super-digest ...`).
+    pub async fn start_reconfigurable(test: &str) -> EmulatedMembers {
+        let config = zczk_emulator::Config {
+            super_digest: Some(zczk_emulator::acl::digest_id(SUPERUSER)),
+            ..zczk_emulator::Config::default()
+        };
+        let options = EnsembleOptions { reconfig: true, ..EnsembleOptions::default() };
+        EmulatedMembers::start_with(test, Emulator::with_config(config), options).await
+    }
+
+    async fn start_with(test: &str, emulator: Emulator, options: EnsembleOptions) -> EmulatedMembers {
+        let ensemble =
+            Emulated::bind([127, 0, 0, 1], 3, emulator, options).await.expect("binding the ensemble");
         let chroot = new_chroot(&ensemble.connection_string(), test).await;
         EmulatedMembers { ensemble, chroot }
     }
@@ -173,6 +193,19 @@ pub struct RealMembers {
 }
 
 impl RealMembers {
+    /// Takes the ensemble of `RECONFIG=1 .ci/zookeeper-ensemble` (reconfiguration enabled,
+    /// [`SUPERUSER`] its superuser), as [`RealMembers::take`]. Panics when the ensemble was
+    /// started without it, so that a case cannot pass without having run.
+    pub async fn take_reconfigurable(test: &str) -> RealMembers {
+        if std::env::var("ZCZK_TEST_ENSEMBLE_RECONFIG").as_deref() != Ok("1") {
+            panic!(
+                "{test} needs an ensemble with reconfiguration enabled, and ZCZK_TEST_ENSEMBLE_RECONFIG \
+                 is not 1: run it under RECONFIG=1 .ci/zookeeper-ensemble"
+            );
+        }
+        RealMembers::take(test).await
+    }
+
     /// Takes the ensemble; starts members an earlier failed test left down.
     pub async fn take(test: &str) -> RealMembers {
         let turn = TURN.clone().write_owned().await;
@@ -246,6 +279,46 @@ macro_rules! on_members {
                 async fn ensemble() {
                     let test = concat!(module_path!(), "::", stringify!($case));
                     super::$case($crate::RealMembers::take(test).await).await;
+                }
+            }
+        }
+    )+};
+}
+
+/// Marks the test function it wraps as needing the ensemble of `RECONFIG=1
+/// .ci/zookeeper-ensemble` (see [`RealMembers::take_reconfigurable`]): ignored unless asked
+/// for, as `needs_ensemble!`. The other ensemble tests need reconfiguration disabled, so the
+/// two kinds run under different ensembles: `cargo test -- --include-ignored --skip
+/// reconfig_ensemble` under a plain one, `cargo test reconfig_ensemble -- --include-ignored`
+/// under `RECONFIG=1`.
+#[macro_export]
+macro_rules! needs_reconfig_ensemble {
+    ($($test:tt)*) => {
+        #[ignore = "needs a ZooKeeper ensemble with reconfiguration enabled: RECONFIG=1 .ci/zookeeper-ensemble and --include-ignored"]
+        $($test)*
+    };
+}
+
+/// Runs `async fn $case<M: Members>(members: M)` on a fresh emulated ensemble with
+/// reconfiguration enabled ([`EmulatedMembers::start_reconfigurable`]) as `$case::emulated`,
+/// and on the real ensemble of `RECONFIG=1 .ci/zookeeper-ensemble`
+/// ([`RealMembers::take_reconfigurable`]) as `$case::reconfig_ensemble` (ignored unless asked
+/// for, see [`needs_reconfig_ensemble!`]). A case that changes the membership puts it back.
+#[macro_export]
+macro_rules! on_reconfig_members {
+    ($($case:ident),+ $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn emulated() {
+                let test = concat!(module_path!(), "::", stringify!($case));
+                super::$case($crate::EmulatedMembers::start_reconfigurable(test).await).await;
+            }
+
+            $crate::needs_reconfig_ensemble! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn reconfig_ensemble() {
+                    let test = concat!(module_path!(), "::", stringify!($case));
+                    super::$case($crate::RealMembers::take_reconfigurable(test).await).await;
                 }
             }
         }

@@ -14,6 +14,7 @@ mod client_tree_io;
 mod client_walk;
 mod delete_recursive;
 mod ensemble_members;
+mod ensemble_reconfig;
 mod export_tree;
 mod import_apply;
 mod import_random;

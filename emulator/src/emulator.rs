@@ -208,7 +208,37 @@ impl Emulator {
     /// Sets `/zookeeper/config` to an ensemble's membership (see [`Tree::set_config`]).
     pub(crate) fn set_membership(&self, config: String) {
         let mtime = self.inner.now_ms();
-        self.inner.state.lock().tree.set_config(config.into_bytes(), mtime);
+        self.inner.state.lock().tree.set_config(config.into_bytes(), mtime, 0);
+    }
+
+    /// Moves the zxid counter up to `zxid` if it is below: an ensemble's zxids start at its
+    /// first epoch's.
+    pub(crate) fn start_zxids_at(&self, zxid: i64) {
+        let mut st = self.inner.state.lock();
+        st.zxid = st.zxid.max(zxid);
+    }
+
+    /// A reconfig request of `session`, which `plan` turns into the new membership's text
+    /// (and what the caller keeps of it) given the request's zxid, or refuses. As on
+    /// ZooKeeper's leader, the request takes a zxid whether it succeeds or not, and `plan`'s
+    /// checks come before the permission check (see [`txn::set_config`]). Returns the config
+    /// node's new data and stat, and what `plan` kept.
+    pub(crate) fn reconfigure<T>(
+        &self,
+        session: i64,
+        plan: impl FnOnce(i64) -> Result<(String, T), Code>,
+    ) -> Result<(Vec<u8>, zczk_core::store::Stat, T), Code> {
+        let time = self.inner.now_ms();
+        let mut st = self.inner.state.lock();
+        st.admit(session, OpKind::SetData, path::CONFIG).result.map_err(|e| e.code)?;
+        let extended_types = self.inner.config.extended_types;
+        st.write(session, time, extended_types, false, |tree, ctx, log| {
+            let (text, kept) = plan(ctx.zxid)?;
+            let data = text.into_bytes();
+            let stat = txn::set_config(tree, ctx, data.clone(), log)?;
+            Ok((data, stat, kept))
+        })
+        .map_err(|fail| fail.code)
     }
 
     /// A session holding `identities`, to read as the client holding them does.

@@ -16,7 +16,8 @@
 //! purpose through its [`Faults`] handle: disconnect and reconnect, expire, fail or delay the
 //! next requests. [`Emulator::open_file`] keeps the persistent nodes in a file (an SQLite database) between
 //! runs (the CLI's `file:PATH`; see [`mod@file`]). [`ensemble::Ensemble`] serves one emulator
-//! as the members of an ensemble, which tests stop, cut off and make lag (`zczk serve --servers 3`).
+//! as the members of an ensemble, which tests stop, cut off and make lag, and whose membership a
+//! superuser's `reconfig` can change (`zczk serve --servers 3 [--reconfig]`).
 //!
 //! # Testing with the emulator
 //!

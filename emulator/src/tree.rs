@@ -316,14 +316,16 @@ impl Tree {
     }
 
     /// Sets `/zookeeper/config` to an ensemble's membership, as a ZooKeeper member does when
-    /// it starts: data version -1, `mtime` now, zxid 0. Not marked as changed: the membership
-    /// is the running ensemble's, so a store keeps no copy of it.
-    pub fn set_config(&mut self, data: Vec<u8>, mtime: i64) {
+    /// it starts (`mzxid` 0) or commits a reconfig (`mzxid` its zxid): data version -1,
+    /// `mtime` now. Not marked as changed: the membership is the running ensemble's, so a
+    /// store keeps no copy of it.
+    pub fn set_config(&mut self, data: Vec<u8>, mtime: i64, mzxid: i64) {
         self.fault_in(crate::path::CONFIG);
         if let Some(config) = self.nodes.get_mut(crate::path::CONFIG) {
             config.data = Some(data);
             config.version = -1;
             config.mtime = mtime;
+            config.mzxid = mzxid;
         }
     }
 

@@ -290,6 +290,17 @@ pub fn set_data(
     Ok(stat)
 }
 
+/// A reconfig's new membership, `data`, into `/zookeeper/config`: only a session that may
+/// write the node (a superuser: its ACL lets everyone read and no one write) may commit it.
+/// Its data version stays -1, as ZooKeeper keeps it.
+pub fn set_config(tree: &mut Tree, ctx: &Ctx, data: Vec<u8>, log: &mut Log) -> Result<Stat, Fail> {
+    let node = tree.get(path::CONFIG).ok_or(Code::NoNode)?;
+    check_perm(node, Perms::WRITE, ctx.auth)?;
+    tree.set_config(data, ctx.time, ctx.zxid);
+    log.change(EventKind::NodeDataChanged, path::CONFIG);
+    tree.get(path::CONFIG).map(Node::stat).ok_or_else(|| Code::NoNode.into())
+}
+
 /// The `check` op of a multi: the node exists, the session may READ it, and its version
 /// matches (-1 matches any).
 pub fn check(tree: &Tree, ctx: &Ctx, path: &str, version: i32) -> Result<(), Fail> {

@@ -1,5 +1,6 @@
 //! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH] [--control]
-//! [--max-client-cnxns N] [--servers N [--election-time MS] [--read-only]]`.
+//! [--max-client-cnxns N] [--super-digest USER:HASH] [--servers N [--election-time MS]
+//! [--read-only] [--reconfig]]`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -52,6 +53,13 @@ use crate::connect::ConnectError;
 /// quorum (stop or isolate a majority) the members serve no one, or with `--read-only` serve
 /// reads to clients that connect in read-only mode (`isro` answers `ro`).
 ///
+/// `/zookeeper/config` lists the members (`server.N=...` lines, then `version=`). A `reconfig`
+/// request is refused (`ReconfigDisabled`), as by a ZooKeeper ensemble's default, unless
+/// `--reconfig` enables dynamic reconfiguration (ZooKeeper's `reconfigEnabled=true`): then
+/// the superuser of `--super-digest` may add and remove servers, as on ZooKeeper 3.5+ (a
+/// member that leaves keeps serving as a follower without a vote; the quorum is a majority of
+/// the remaining participants; the config's `version=` is the reconfig's zxid in hex).
+///
 /// Example: `zczk serve --port 2181 --tree services.zk --tick-time 200`
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -89,13 +97,38 @@ pub struct Args {
     /// (ZooKeeper's `readonlymode.enabled`).
     #[arg(long)]
     pub read_only: bool,
+    /// Let an ensemble's members change its membership on a superuser's `reconfig` request
+    /// (ZooKeeper's `reconfigEnabled=true`; see `--super-digest`). Needs `--servers N`, N > 1.
+    #[arg(long)]
+    pub reconfig: bool,
+    /// A client that authenticates as this digest identity is the superuser, who passes every
+    /// ACL and may send `reconfig` (ZooKeeper's `zookeeper.DigestAuthenticationProvider.
+    /// superDigest`): USER:BASE64(SHA1(USER:PASSWORD)), e.g. `super:D/InIHSb7yEEbrWz8b9l71RjZJU=`
+    /// for `addauth digest super:test`.
+    #[arg(long, value_name = "USER:HASH", value_parser = parse_super_digest)]
+    pub super_digest: Option<String>,
+}
+
+/// A `--super-digest` value: `USER:HASH`, neither part empty.
+fn parse_super_digest(value: &str) -> Result<String, String> {
+    match value.split_once(':') {
+        Some((user, hash)) if !user.is_empty() && !hash.is_empty() => Ok(value.to_string()),
+        _ => Err(format!("{value:?} is not USER:HASH (USER:BASE64(SHA1(USER:PASSWORD)))")),
+    }
 }
 
 /// Runs `zczk serve`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.reconfig && args.servers < 2 {
+        return Err(CliError::Usage("--reconfig needs an ensemble: --servers N with N > 1".to_string()));
+    }
     let tick = Duration::from_millis(args.tick_time);
-    let config =
-        Config { min_session_timeout: 2 * tick, max_session_timeout: 20 * tick, ..Config::default() };
+    let config = Config {
+        min_session_timeout: 2 * tick,
+        max_session_timeout: 20 * tick,
+        super_digest: args.super_digest.clone(),
+        ..Config::default()
+    };
     let emulator = match (&args.tree, &args.file) {
         (Some(tree), _) => load_tree(tree, config)?,
         (None, Some(path)) => {
@@ -150,6 +183,7 @@ async fn bind_ensemble(args: &Args, emulator: Emulator, server: ServerOptions) -
         server,
         election_time: Duration::from_millis(args.election_time),
         read_only: args.read_only,
+        reconfig: args.reconfig,
     };
     let described = ports.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
     Ensemble::bind_ports(&ports, emulator, options).await.map_err(CliError::io(described))

@@ -27,14 +27,22 @@
 //!   once by another. Reads that set a watch see the present, so that no change goes unwatched.
 //!
 //! The members publish their membership in `/zookeeper/config` and their `conf` word, in
-//! ZooKeeper's format (see `membership`); a `reconfig` request is refused with
-//! `ReconfigDisabled`, as by a ZooKeeper ensemble with reconfiguration disabled (its default).
+//! ZooKeeper's format (see `membership`). A `reconfig` request is refused with
+//! `ReconfigDisabled`, as by a ZooKeeper ensemble with reconfiguration disabled (its default),
+//! unless [`EnsembleOptions::reconfig`] enables it: then a superuser's `reconfig` (see
+//! [`Config::super_digest`](crate::Config::super_digest)) changes the membership as on a
+//! ZooKeeper 3.5+ ensemble with `reconfigEnabled=true`, with the same checks and error codes
+//! (see `reconfig`), and the membership decides who votes: a member that leaves keeps serving
+//! as a follower without a vote, the quorum is a majority of the participants (servers that
+//! joined but are no member count, and never vote), and when the leader leaves another is
+//! elected.
 //!
 //! The same controls are words on every member's port (see [`CONTROL_WORDS`]), for tests in
 //! other processes.
 
 mod membership;
 mod quorum;
+mod reconfig;
 mod words;
 
 use std::io;
@@ -53,6 +61,7 @@ use crate::wire::{Server, ServerOptions, Sessions};
 use crate::Emulator;
 
 pub use quorum::Mode;
+pub(crate) use reconfig::Request as ReconfigRequest;
 pub(crate) use words::control;
 pub use words::CONTROL_WORDS;
 
@@ -65,6 +74,9 @@ pub struct EnsembleOptions {
     pub election_time: Duration,
     /// Whether members cut off from a quorum serve read-only clients.
     pub read_only: bool,
+    /// Whether `reconfig` requests change the membership (ZooKeeper's `reconfigEnabled`); only
+    /// a superuser's may (the emulator's [`Config::super_digest`](crate::Config::super_digest)).
+    pub reconfig: bool,
 }
 
 impl Default for EnsembleOptions {
@@ -73,6 +85,7 @@ impl Default for EnsembleOptions {
             server: ServerOptions::default(),
             election_time: Duration::from_millis(200),
             read_only: false,
+            reconfig: false,
         }
     }
 }
@@ -123,7 +136,9 @@ struct Core {
     /// Held for the members' lifetime: the ports `/zookeeper/config` names.
     peer_ports: Vec<membership::PeerPorts>,
     /// The membership, as in `/zookeeper/config`.
-    config: String,
+    membership: Mutex<membership::Membership>,
+    /// Whether reconfig requests change it.
+    reconfig: bool,
     quorum: Mutex<quorum::Quorum>,
     running: Mutex<Vec<Option<Running>>>,
     /// The views lagging members serve their plain reads from.
@@ -194,7 +209,21 @@ impl Seat {
 
     /// The member's part of its `conf` word, from `serverId=` on.
     pub fn conf(&self) -> String {
-        membership::conf_lines(self.number(), &self.core.peer_ports[self.index], &self.core.config)
+        let config = self.core.membership.lock().text();
+        membership::conf_lines(self.number(), &self.core.peer_ports[self.index], &config)
+    }
+
+    /// Answers a reconfig request of `session` made on this member: the config node's new
+    /// data and stat, or ZooKeeper's error code (`ReconfigDisabled` unless enabled).
+    pub fn reconfig(
+        &self,
+        session: i64,
+        request: &ReconfigRequest,
+    ) -> Result<(Vec<u8>, zczk_core::store::Stat), zczk_core::store::Code> {
+        if !self.core.reconfig {
+            return Err(zczk_core::store::Code::ReconfigDisabled);
+        }
+        reconfig::reconfigure(&self.core, session, request)
     }
 
     pub fn ensemble(&self) -> Ensemble {
@@ -259,15 +288,21 @@ impl Ensemble {
         let peer_ports =
             addresses.iter().map(|a| membership::PeerPorts::bind(*a)).collect::<io::Result<Vec<_>>>()?;
         let members: Vec<_> = addresses.iter().copied().zip(&peer_ports).collect();
-        let config = membership::config_text(&members);
-        emulator.set_membership(config.clone());
+        // A ZooKeeper ensemble started with reconfiguration enabled versions its first
+        // configuration with its first zxid (one without, 0), and each reconfig with its own:
+        // the zxids start there, so that versions only grow.
+        let version = if options.reconfig { membership::FIRST_RECONFIGURABLE_VERSION } else { 0 };
+        emulator.start_zxids_at(version);
+        let membership = membership::Membership::of_members(&members, version);
+        emulator.set_membership(membership.text());
         let core = Arc::new(Core {
             emulator,
             options: options.server,
             sessions: Sessions::default(),
             addresses,
             peer_ports,
-            config,
+            membership: Mutex::new(membership),
+            reconfig: options.reconfig,
             quorum: Mutex::new(quorum::Quorum::new(servers, options.election_time, options.read_only)),
             running: Mutex::new((0..servers).map(|_| None).collect()),
             lagging: Mutex::new(vec![None; servers]),

@@ -1,5 +1,6 @@
 //! Who serves in an emulated ensemble: which members run, which are cut off from the others,
-//! who leads, and whether an election is under way. Pure bookkeeping; the ensemble acts on it.
+//! which vote (the participants of the membership), who leads, and whether an election is
+//! under way. Pure bookkeeping; the ensemble acts on it.
 
 use std::time::Duration;
 
@@ -37,6 +38,11 @@ impl Mode {
 pub(crate) struct Quorum {
     running: Vec<bool>,
     isolated: Vec<bool>,
+    /// Which members are participants of the membership; the others (removed by a reconfig)
+    /// follow the leader without a vote.
+    voter: Vec<bool>,
+    /// Participants of the membership that are no member (they never vote).
+    absent_voters: usize,
     leader: Option<usize>,
     electing_until: Option<Instant>,
     /// How long an election keeps every member from serving.
@@ -53,6 +59,8 @@ impl Quorum {
         Quorum {
             running: vec![true; servers],
             isolated: vec![false; servers],
+            voter: vec![true; servers],
+            absent_voters: 0,
             leader: servers.checked_sub(1),
             electing_until: None,
             election_time,
@@ -78,18 +86,42 @@ impl Quorum {
         self.electing_until.is_some_and(|until| now < until)
     }
 
-    fn voting(&self, member: usize) -> bool {
+    /// Whether `member` runs and reaches the others.
+    fn connected(&self, member: usize) -> bool {
         self.running[member] && !self.isolated[member]
     }
 
+    /// Whether `member` votes now.
+    fn voting(&self, member: usize) -> bool {
+        self.connected(member) && self.voter[member]
+    }
+
     fn has_quorum(&self) -> bool {
-        (0..self.servers()).filter(|m| self.voting(*m)).count() > self.servers() / 2
+        let voters = self.voter.iter().filter(|v| **v).count() + self.absent_voters;
+        (0..self.servers()).filter(|m| self.voting(*m)).count() > voters / 2
+    }
+
+    /// Whether the members in `voters` that follow the leader now, with the `absent` voters
+    /// that are no member, would make a quorum: what ZooKeeper's leader asks of a new
+    /// membership before it commits it (a "connected and synced quorum").
+    pub fn synced_quorum(&self, voters: &[bool], absent: usize, now: Instant) -> bool {
+        let serving = |m: usize| matches!(self.mode(m, now), Mode::Leader | Mode::Follower);
+        let synced = (0..self.servers()).filter(|m| voters[*m] && serving(*m)).count();
+        synced > (voters.iter().filter(|v| **v).count() + absent) / 2
+    }
+
+    /// Sets which members vote, and how many voters are no member; true when that starts an
+    /// election (the leader no longer votes).
+    pub fn set_voters(&mut self, voters: Vec<bool>, absent: usize, now: Instant) -> bool {
+        self.voter = voters;
+        self.absent_voters = absent;
+        self.settle(now, None)
     }
 
     pub fn mode(&self, member: usize, now: Instant) -> Mode {
         if !self.running[member] {
             Mode::Stopped
-        } else if self.has_quorum() && self.voting(member) {
+        } else if self.has_quorum() && self.connected(member) {
             match self.leader {
                 _ if self.electing(now) => Mode::NotServing,
                 Some(leader) if leader == member => Mode::Leader,
@@ -189,5 +221,25 @@ mod tests {
         let mut lone = Quorum::new(1, Duration::ZERO, false);
         lone.elect(now);
         assert_eq!(lone.leader(now), Some(0));
+    }
+
+    #[test]
+    fn members_removed_from_the_membership_follow_without_a_vote() {
+        let now = Instant::now();
+        let mut q = Quorum::new(3, Duration::ZERO, false);
+        // Member 1 leaves: members 2 and 3 are the quorum, 1 still follows.
+        assert!(!q.set_voters(vec![false, true, true], 0, now));
+        assert_eq!(modes(&q, now), [Mode::Follower, Mode::Follower, Mode::Leader]);
+        assert!(!q.synced_quorum(&[true, false, false], 2, now));
+        // With 2 of its 2 voters needed, losing member 2 loses the quorum for every member.
+        q.set_running(1, false, now);
+        assert_eq!(modes(&q, now), [Mode::NotServing, Mode::Stopped, Mode::NotServing]);
+        q.set_running(1, true, now);
+        // The leader leaves: another voter is elected, the old leader follows.
+        assert!(q.set_voters(vec![true, true, false], 0, now));
+        assert_eq!(modes(&q, now), [Mode::Follower, Mode::Leader, Mode::Follower]);
+        // A voter that is no member counts: 2 of 4 is no quorum.
+        assert!(!q.synced_quorum(&[true, true, false], 2, now));
+        assert!(q.synced_quorum(&[true, true, true], 1, now));
     }
 }

@@ -233,6 +233,7 @@ fn is_write(request: &Request) -> bool {
             | Request::SetData { .. }
             | Request::SetAcl { .. }
             | Request::Multi(_)
+            | Request::Reconfig(_)
     )
 }
 
@@ -331,6 +332,12 @@ impl Conn {
             request if self.read_only && is_write(&request) => {
                 futures::future::ready(Outcome::error(xid, Code::NotReadOnly)).boxed()
             }
+            Request::Reconfig(body) => match &self.shared.member {
+                Some(member) => {
+                    futures::future::ready(ops::reconfig(member, &self.session, xid, &body)).boxed()
+                }
+                None => ops::work(&self.session, xid, Request::Reconfig(body)),
+            },
             request => match self.lagging_reader(&request) {
                 Some(stale) => ops::work(&stale, xid, request),
                 None => ops::work(&self.session, xid, request),

@@ -333,9 +333,10 @@ pub enum Request {
         /// Path.
         path: String,
     },
-    /// reconfig, refused as by a ZooKeeper with `reconfigEnabled=false` (its default), which
-    /// refuses before reading the request's body.
-    Reconfig,
+    /// reconfig, with its body undecoded: a member that refuses it (reconfiguration disabled,
+    /// ZooKeeper's default, or a lone server) refuses before reading the body, one that
+    /// reconfigures decodes it with [`reconfig_body`].
+    Reconfig(Vec<u8>),
     /// An op ZooKeeper has that this server does not implement (sasl, ...).
     Unimplemented(i32),
 }
@@ -403,6 +404,25 @@ fn multi_read(r: &mut Reader<'_>) -> Result<Vec<ReadOp>, ProtocolError> {
     }
 }
 
+/// Decodes the body of a reconfig request (ZooKeeper's `ReconfigRequest`: joining servers,
+/// leaving servers, new members, each a `ustring` that may be null, then `curConfigId`).
+pub(crate) fn reconfig_body(body: &[u8]) -> Result<crate::ensemble::ReconfigRequest, DecodeError> {
+    let mut r = Reader::new(body);
+    let mut text = |field| -> Result<Option<String>, DecodeError> {
+        match r.nullable_buffer(field)? {
+            None => Ok(None),
+            Some(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Some(text.to_string())),
+                Err(_) => Err(DecodeError::NotUtf8 { field }),
+            },
+        }
+    };
+    let (joining, leaving, new_members) =
+        (text("joiningServers")?, text("leavingServers")?, text("newMembers")?);
+    let from_config = r.i64("curConfigId")?;
+    Ok(crate::ensemble::ReconfigRequest { joining, leaving, new_members, from_config })
+}
+
 /// Decodes a request frame (after the handshake): `(xid, op code, body)`.
 pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError> {
     let mut r = Reader::new(frame);
@@ -462,7 +482,8 @@ pub fn decode_request(frame: &[u8]) -> Result<(i32, i32, Request), ProtocolError
         op::WHO_AM_I => Request::WhoAmI,
         op::GET_EPHEMERALS => Request::GetEphemerals { prefix: r.string("prefixPath")?.into() },
         op::GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber { path: r.string("path")?.into() },
-        op::RECONFIG => return Ok((xid, kind, Request::Reconfig)),
+        // After the header's xid and type.
+        op::RECONFIG => return Ok((xid, kind, Request::Reconfig(frame[8..].to_vec()))),
         op::CHECK | op::DELETE_CONTAINER | op::SASL => {
             // Known ops whose bodies we do not read: the reply says Unimplemented.
             return Ok((xid, kind, Request::Unimplemented(kind)));

@@ -98,6 +98,20 @@ fn invalid(path: &str) -> bool {
     zczk_core::path::validate(path).is_err()
 }
 
+/// A reconfig request (its undecoded `body`) of `session` on ensemble member `member`: the
+/// config node's new data and stat, or the member's error code.
+pub(crate) fn reconfig(member: &crate::ensemble::Seat, session: &Session, xid: i32, body: &[u8]) -> Outcome {
+    let result = super::proto::reconfig_body(body)
+        .map_err(|_| Code::MarshallingError)
+        .and_then(|request| member.reconfig(session.id(), &request));
+    match result {
+        Ok((data, stat)) => Outcome::ok(xid, |w| {
+            w.buffer(&data).stat(&stat);
+        }),
+        Err(code) => Outcome::error(xid, code),
+    }
+}
+
 /// Turns a request into work on `session`, by the function for its operation.
 pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
     let s = session.clone();
@@ -122,7 +136,9 @@ pub(crate) fn work(session: &Arc<Session>, xid: i32, request: Request) -> Work {
         Request::Auth { scheme, auth } => session::auth(s, xid, scheme, auth),
         Request::WhoAmI => session::who_am_i(s, xid),
         Request::CloseSession => session::close(s, xid),
-        Request::Reconfig => failed(xid, Code::ReconfigDisabled),
+        // A server that is no ensemble member refuses it, as a lone ZooKeeper does by
+        // default (members answer it with [`reconfig`]).
+        Request::Reconfig(_) => failed(xid, Code::ReconfigDisabled),
         Request::Unimplemented(_) => failed(xid, Code::Unimplemented),
         // Answered by the connection itself, which knows the session's watches.
         Request::Ping | Request::RemoveWatches { .. } => futures::future::ready(Outcome::empty(xid)).boxed(),
