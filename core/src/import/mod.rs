@@ -74,10 +74,10 @@ use crate::store::{Acl, Code, Store};
 use crate::tree::{self, CheckedText, Node, TopText};
 
 /// Writes planned before [`import_tree`] applies a group of top-level nodes, by default (see
-/// [`ApplyOptions::group`]): with the default batch and window, about one window of requests,
-/// so a group keeps the server busy while the next one is planned, and a group's plan stays a
-/// few megabytes.
-pub const DEFAULT_GROUP: usize = 10_000;
+/// [`ApplyOptions::group`]): a few windows of requests with the default batch and window, so
+/// that the pauses between a group's tree levels (each level waits for the one above it) are
+/// few, while a group's plan stays within about 20 MB.
+pub const DEFAULT_GROUP: usize = 50_000;
 
 /// Options of an import. The default reports extras, enforces no ACL on existing nodes, and
 /// writes.
@@ -352,6 +352,9 @@ async fn plan_groups<S: Store + ?Sized>(
             return;
         }
         report(Progress::Read(nodes_read));
+        // Planning a top-level node of a new subtree reads nothing, so it would never let the
+        // applying half (joined in the same task) send the next level of its group.
+        tokio::task::yield_now().await;
         if group.plan.writes() >= group_writes {
             let full = std::mem::replace(
                 &mut group,

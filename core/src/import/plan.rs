@@ -242,10 +242,14 @@ pub(super) fn plan_top(
             continue;
         };
         let (properties, data) = node_data(&path, node)?;
-        let old = props::decode(&state.data);
-        if old.properties != properties {
-            property_changes(&path, &old.properties, &properties, &mut plan.lines);
-            plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
+        // The same bytes are the same properties, and a re-import mostly finds them: only other
+        // data is decoded and compared property by property (whatever its key order).
+        if state.data != data {
+            let old = props::decode(&state.data);
+            if old.properties != properties {
+                property_changes(&path, &old.properties, &properties, &mut plan.lines);
+                plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
+            }
         }
         if let Some(acl) = &state.acl {
             let own = own_acl(node);
