@@ -342,6 +342,10 @@ async fn plan_groups<S: Store + ?Sized>(
     let mut group = Group { plan: Plan::empty(root.to_string(), options), nodes_read: 1 };
     let mut nodes_read = 1;
     while let Some(unit) = units.next().await {
+        if groups.is_closed() {
+            // The applying half stopped at a failure: planning more is wasted.
+            return;
+        }
         let planned = unit.and_then(|(path, node, subtree)| {
             group.nodes_read += subtree.len();
             nodes_read += subtree.len();
@@ -361,7 +365,6 @@ async fn plan_groups<S: Store + ?Sized>(
                 Group { plan: Plan::empty(root.to_string(), options), nodes_read: 0 },
             );
             if groups.send(Ok(full)).await.is_err() {
-                // The applying half stopped at a failure.
                 return;
             }
         }
