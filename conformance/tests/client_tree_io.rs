@@ -24,7 +24,7 @@ async fn client_import_then_export_round_trips<B: Backend>(backend: B) {
     assert_eq!(json["properties"]["host"], "h");
     // Unchanged: nothing written.
     let again = zk.import_tree(&text, "/", &ImportOptions::default()).await.unwrap();
-    assert_eq!(again.plan.writes(), 0);
+    assert_eq!(again.writes, 0);
 }
 
 async fn client_import_of_bad_text_writes_nothing<B: Backend>(backend: B) {

@@ -19,6 +19,7 @@ mod export_tree;
 mod import_apply;
 mod import_random;
 mod import_reads;
+mod import_stream;
 mod import_tree;
 mod request_size;
 mod serve_store;

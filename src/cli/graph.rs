@@ -70,7 +70,7 @@ pub enum GraphFormat {
 /// Runs `zczk graph`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let root = match &args.file {
-        Some(file) => match parse_file(file, None)? {
+        Some(file) => match parse_file(file)? {
             Ok((root, _)) => root,
             Err(code) => return Ok(code),
         },

@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         tracing::info!(read = imported.nodes_read, ?applied, "imported");
     }
     // Extras count only with --trim: without it, they would be neither written nor deleted.
-    let changes = imported.plan.writes();
+    let changes = imported.writes;
     if args.check && changes > 0 {
         eprintln!("zczk: {path} differs from {file}: {changes} change(s) to make");
         return Ok(ExitCode::FAILURE);

@@ -20,6 +20,8 @@ impl Bar {
     pub fn import(&self, progress: Progress) {
         let Some(bar) = &self.0 else { return };
         match progress {
+            // Reading goes on while writing; once writing shows, it is what the bar shows.
+            Progress::Read(_) if bar.length().is_some() => {}
             Progress::Read(n) => {
                 bar.set_style(
                     ProgressStyle::with_template("{spinner} reading: {pos} nodes").expect("template"),

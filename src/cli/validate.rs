@@ -39,29 +39,29 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     // The import path itself, as import checks it (an empty tree has nothing else to refuse).
     import::check(&Node::default(), &args.path)?;
-    Ok(match parse_file(&args.file, Some(&args.path))? {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(code) => code,
-    })
+    let text = match read_or_report(&args.file)? {
+        Ok(text) => text,
+        Err(code) => return Ok(code),
+    };
+    // As import checks it, without holding the parsed tree.
+    match tree::check_for_import(&text, &args.path) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(errors) => {
+            eprint!("{}", report(&args.file, &errors));
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
-/// Reads and parses `file` (`-` for stdin), as text to import under `import_path` when given.
-/// Parse errors are printed on stderr (`FILE:LINE:COLUMN: message`, then the line with a caret
-/// under the column), and give
-/// the exit status 1; a file that cannot be read is an error.
-pub(super) fn parse_file(
-    file: &str,
-    import_path: Option<&str>,
-) -> Result<Result<(Node, String), ExitCode>, CliError> {
+/// Reads and parses `file` (`-` for stdin). Parse errors are printed on stderr
+/// (`FILE:LINE:COLUMN: message`, then the line with a caret under the column), and give the
+/// exit status 1; a file that cannot be read is an error.
+pub(super) fn parse_file(file: &str) -> Result<Result<(Node, String), ExitCode>, CliError> {
     let text = match read_or_report(file)? {
         Ok(text) => text,
         Err(code) => return Ok(Err(code)),
     };
-    let parsed = match import_path {
-        Some(path) => tree::parse_for_import(&text, path),
-        None => tree::parse_all(&text),
-    };
-    match parsed {
+    match tree::parse_all(&text) {
         Ok(root) => Ok(Ok((root, text))),
         Err(errors) => {
             eprint!("{}", report(file, &errors));

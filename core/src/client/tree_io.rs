@@ -26,16 +26,18 @@ impl<S: Store + 'static> ZooKeeper<S> {
         export::export_json(&*store, path, options).await
     }
 
-    /// Imports tree text under `path` (see [`crate::import`]): parsed completely first, then
-    /// planned against what exists, then only what differs is written, with versioned writes.
+    /// Imports tree text under `path` (see [`crate::import`]): checked completely first (bad
+    /// text writes nothing), then planned against what exists and written a group of
+    /// top-level nodes at a time, only what differs, with versioned writes. The parsed tree is
+    /// never held whole.
     pub async fn import_tree(
         &self,
         text: &str,
         path: &str,
         options: &ImportOptions,
     ) -> Result<Imported, ImportError> {
-        let tree = crate::tree::parse(text)?;
+        let text = crate::tree::check_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
         let store = self.ready_store().await.map_err(|_| ImportError::Read(closed(OpKind::GetData, path)))?;
-        import::import_parsed(&*store, &tree, path, options, None).await
+        import::import_checked(&*store, &text, options, None).await
     }
 }

@@ -18,11 +18,21 @@ pub struct ApplyOptions {
     /// Batching cuts the server's per-request cost: each batch applies all or nothing, and a
     /// failed batch stops the import like a failed write.
     pub batch: usize,
+    /// Writes planned before [`import_tree`](super::import_tree) applies them: it plans and
+    /// applies a group of top-level nodes at a time, each group holding this many writes or
+    /// more (a top-level node's subtree is never split). Ignored by the atomic mode (one group)
+    /// and by [`apply`] (which is given its plan).
+    pub group: usize,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { atomic: false, window: pipeline::DEFAULT_WINDOW, batch: pipeline::DEFAULT_BATCH }
+        ApplyOptions {
+            atomic: false,
+            window: pipeline::DEFAULT_WINDOW,
+            batch: pipeline::DEFAULT_BATCH,
+            group: super::DEFAULT_GROUP,
+        }
     }
 }
 
@@ -41,6 +51,23 @@ pub struct Applied {
     pub vanished: usize,
     /// Write requests sent (a `multi` counts once).
     pub requests: usize,
+}
+
+impl Applied {
+    /// The writes applied: creates, updates, ACL changes and deletes.
+    pub fn written(&self) -> usize {
+        self.creates + self.updates + self.acl_changes + self.deletes
+    }
+
+    /// Adds what a later [`apply`] of the same import did.
+    pub(super) fn add(&mut self, later: &Applied) {
+        self.creates += later.creates;
+        self.updates += later.updates;
+        self.acl_changes += later.acl_changes;
+        self.deletes += later.deletes;
+        self.vanished += later.vanished;
+        self.requests += later.requests;
+    }
 }
 
 /// Writes a plan.

@@ -76,9 +76,10 @@ pub enum ImportError {
         /// The writes that found a changed node (each names its node), in plan order.
         failures: Vec<StoreError>,
         /// Writes that were applied (including writes already in flight when the first
-        /// conflict was seen).
+        /// conflict was seen, and an import's earlier groups).
         written: usize,
-        /// Writes not applied (never sent, or in a `multi` request that failed).
+        /// Writes planned but not applied (never sent, or in a `multi` request that failed);
+        /// an import does not plan the groups after the failed one.
         not_sent: usize,
     },
     /// A write failed for another reason (permissions, connection, ...); the import stopped.
@@ -86,9 +87,9 @@ pub enum ImportError {
     Write {
         /// The failed writes, in plan order.
         failures: Vec<StoreError>,
-        /// Writes that were applied.
+        /// Writes that were applied (an import's earlier groups included).
         written: usize,
-        /// Writes not applied (never sent, or in a `multi` request that failed).
+        /// Writes planned but not applied (never sent, or in a `multi` request that failed).
         not_sent: usize,
     },
     /// An atomic import does not fit in one `multi` request; nothing was written.
@@ -106,4 +107,20 @@ pub enum ImportError {
     /// applied.
     #[error("atomic import failed: {0}")]
     Multi(MultiError),
+}
+
+impl ImportError {
+    /// The error of a write failure in a group after `earlier` writes of the same import
+    /// were applied: they count as written.
+    pub(super) fn after(self, earlier: usize) -> ImportError {
+        match self {
+            ImportError::Conflict { failures, written, not_sent } => {
+                ImportError::Conflict { failures, written: written + earlier, not_sent }
+            }
+            ImportError::Write { failures, written, not_sent } => {
+                ImportError::Write { failures, written: written + earlier, not_sent }
+            }
+            other => other,
+        }
+    }
 }

@@ -9,10 +9,29 @@
 //!    the report lines;
 //! 4. [`apply`] the plan, or show [`Plan::report`] for a dry run.
 //!
-//! [`import_tree`] does all four, parsing, reading and planning one top-level node of the
-//! text at a time (so only a few parsed subtrees and their snapshots are held at once, not
-//! the whole tree); [`read`]
-//! (which does step 2's reading), [`plan`] and [`apply`] are the steps one by one.
+//! [`read`] (which does step 2's reading), [`plan`] and [`apply`] are the steps one by one,
+//! over the whole tree.
+//!
+//! **Streaming.** [`import_tree`] does all four a group of top-level nodes at a time: it
+//! parses, reads and plans top-level nodes of the text (in name order) until the group's plan
+//! holds [`ApplyOptions::group`] writes or more, applies that plan, and meanwhile parses, reads and
+//! plans the next group. So writing starts early, the server works while the next group is
+//! planned, and what is held is the text, a few groups' plans and the requests in flight, not
+//! the whole tree's plan (a single top-level node's subtree is never split: it is one group
+//! however large it is). A dry run reports group after group too, holding only the report.
+//! With [`ApplyOptions::atomic`] the whole text is one group (one `multi` holds it all).
+//!
+//! **What a failure leaves.** The whole text is checked before anything is read, so bad text
+//! writes nothing. A group is sent only once the group before it was applied without a failure,
+//! and within a group [`apply`]'s order and guarantees hold (a child's create is sent only
+//! after its parent's create succeeded; a node changed by another client is never overwritten).
+//! What only the tree can tell is found as each group is planned, and stops the import there,
+//! with the groups before it written and nothing of it or after it: a node of the text below an
+//! existing ephemeral node ([`ImportError::EphemeralParent`]), data too long for the store's own
+//! request limit ([`ImportError::DataTooLarge`], which the chroot can make shorter than the
+//! check's), a failed read. A write that fails (a concurrent client created, changed or deleted
+//! a node) stops the import likewise: the groups before it are written, its own writes as
+//! [`apply`] describes, nothing after it. Running the import again finishes the job.
 //!
 //! **Requests.** Reading (see [`snapshot`]) costs, per existing node of the
 //! text, one data read and one `get_acl` (only when [`ImportOptions::acl`] is given or the
@@ -45,11 +64,20 @@ pub use report::ReportLine;
 
 use std::borrow::Cow;
 
+use futures::channel::mpsc;
 use futures::stream::{self, StreamExt};
+use futures::SinkExt;
+use parking_lot::Mutex;
 
 use crate::snapshot::{self, Snapshot, SnapshotOptions, Visit};
 use crate::store::{Acl, Code, Store};
 use crate::tree::{self, CheckedText, Node, TopText};
+
+/// Writes planned before [`import_tree`] applies a group of top-level nodes, by default (see
+/// [`ApplyOptions::group`]): a few windows of requests with the default batch and window, so
+/// that the pauses between a group's tree levels (each level waits for the one above it) are
+/// few, while a group's plan stays within about 20 MB.
+pub const DEFAULT_GROUP: usize = 50_000;
 
 /// Options of an import. The default reports extras, enforces no ACL on existing nodes, and
 /// writes.
@@ -87,13 +115,14 @@ pub enum Extras {
     Ignore,
 }
 
-/// What an import did.
-#[derive(Debug, Clone, PartialEq)]
+/// What an import did. (The plans themselves are dropped group by group; see the module docs.)
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Imported {
-    /// The plan that was applied (or only reported).
-    pub plan: Plan,
-    /// The report lines: [`Plan::report`] for a dry run, else [`Plan::notices`]. The library
-    /// never prints them.
+    /// The writes planned ([`Plan::writes`] over all groups): made, or for a dry run, that
+    /// would be made. 0 when the tree already matches the text.
+    pub writes: usize,
+    /// The report lines: [`Plan::report`] for a dry run, else [`Plan::notices`], in the order
+    /// of one whole plan. The library never prints them.
     pub lines: Vec<String>,
     /// What was written (`None` for a dry run).
     pub applied: Option<Applied>,
@@ -101,7 +130,8 @@ pub struct Imported {
     pub nodes_read: usize,
 }
 
-/// Progress of an import, for a progress bar.
+/// Progress of an import, for a progress bar. Reading and writing overlap (see the module
+/// docs), so the two kinds come interleaved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
     /// Reading: nodes read so far.
@@ -110,7 +140,7 @@ pub enum Progress {
     Written {
         /// Writes answered.
         done: usize,
-        /// Writes planned.
+        /// Writes planned so far (it grows as the text is planned).
         total: usize,
     },
 }
@@ -146,9 +176,9 @@ pub async fn import_checked<S: Store + ?Sized>(
     import_tops(store, tops, text.import_path(), options, progress).await
 }
 
-/// As [`import_tree`], for a tree already parsed (its children are the top-level nodes). A
-/// tree built in code that ZooKeeper would refuse fails after the reading, before anything is
-/// written.
+/// As [`import_tree`], for a tree already parsed (its children are the top-level nodes). The
+/// whole tree is [`check`]ed first: a tree built in code that ZooKeeper would refuse writes
+/// nothing.
 pub async fn import_parsed<S: Store + ?Sized>(
     store: &S,
     tree: &Node,
@@ -156,6 +186,7 @@ pub async fn import_parsed<S: Store + ?Sized>(
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
+    check(tree, path)?;
     let tops = tree.children.iter().map(|(name, node)| Top::Parsed(name, node)).collect();
     import_tops(store, tops, path, options, progress).await
 }
@@ -182,50 +213,86 @@ impl Top<'_> {
     }
 }
 
-/// Imports the top-level nodes `tops` (in name order) under `path`.
+/// The plan of a group of top-level nodes, with the number of nodes read to make it.
+struct Group {
+    plan: Plan,
+    nodes_read: usize,
+}
+
+/// Imports the top-level nodes `tops` (in name order) under `path`, a group at a time (see
+/// the module docs): [`plan_groups`] plans while this applies, the two joined in one task and
+/// linked by a channel of one group, so at most three groups' plans are held at once.
 async fn import_tops<S: Store + ?Sized>(
     store: &S,
     tops: Vec<Top<'_>>,
     path: &str,
     options: &ImportOptions,
-    mut progress: Option<ProgressFn<'_>>,
+    progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
     let root = plan::import_point(path)?;
-    // Only the import point: [`plan`] checks every node before anything is written, and a
-    // parsed text was checked by the parser, with line and column.
+    // Only the import point: a text was checked by the parser, with line and column, and a
+    // parsed tree by [`import_parsed`].
     check(&Node::default(), &root)?;
-    let (plan, nodes_read) =
-        read_and_plan(store, &tops, &root, options, progress.as_mut().map(|p| &mut **p as _)).await?;
-    if options.dry_run {
-        let lines = plan.report();
-        return Ok(Imported { plan, lines, applied: None, nodes_read });
-    }
-    let total = plan.writes();
-    let mut on_write = progress.map(|p| move |done: usize| p(Progress::Written { done, total }));
-    let applied =
-        apply(store, &plan, &options.apply, on_write.as_mut().map(|f| f as &mut (dyn FnMut(usize) + Send)))
-            .await?;
-    let lines = plan.notices();
-    Ok(Imported { plan, lines, applied: Some(applied), nodes_read })
+    // Both halves report progress.
+    let progress = progress.map(Mutex::new);
+    let report = |step: Progress| {
+        if let Some(progress) = &progress {
+            (progress.lock())(step);
+        }
+    };
+    let group_writes = if options.apply.atomic { usize::MAX } else { options.apply.group.max(1) };
+    let (sender, mut groups) = mpsc::channel::<Result<Group, ImportError>>(0);
+    let planning = plan_groups(store, &tops, &root, options, group_writes, sender, &report);
+    // Owns the receiver: when it stops at a failure, the planning's next send fails and the
+    // planning stops too.
+    let applying = async move {
+        let mut imported =
+            Imported { applied: (!options.dry_run).then(Applied::default), ..Imported::default() };
+        while let Some(group) = groups.next().await {
+            let Group { plan, nodes_read } = group?;
+            imported.nodes_read += nodes_read;
+            imported.writes += plan.writes();
+            let Some(applied) = &mut imported.applied else {
+                imported.lines.extend(plan.report());
+                continue;
+            };
+            if !plan.is_empty() {
+                let (base, total) = (applied.written() + applied.vanished, imported.writes);
+                let mut on_write = |done: usize| report(Progress::Written { done: base + done, total });
+                let group = apply(store, &plan, &options.apply, Some(&mut on_write))
+                    .await
+                    .map_err(|e| e.after(applied.written()))?;
+                applied.add(&group);
+            }
+            imported.lines.extend(plan.notices());
+        }
+        Ok(imported)
+    };
+    let ((), imported) = futures::join!(planning, applying);
+    imported
 }
 
 /// Top-level nodes of the text whose subtrees are read at once when planning (see
-/// [`read_and_plan`]); also the most subtree snapshots (and top-level nodes parsed from
+/// [`plan_groups`]); also the most subtree snapshots (and top-level nodes parsed from
 /// text) held at once.
 const CONCURRENT_READS: usize = 16;
 
 /// [`read`] and [`plan`] one top-level node of the text at a time, so that only a few
 /// subtrees' snapshots are held at once, not the whole tree's: the import point is read with
 /// which of the text's top-level nodes exist, then each existing one's subtree (up to
-/// [`CONCURRENT_READS`] at once, in name order) is read, planned and dropped. The plan is the
-/// one [`plan`] makes of a [`read`] snapshot. Returns it with the number of nodes read.
-async fn read_and_plan<S: Store + ?Sized>(
+/// [`CONCURRENT_READS`] at once, in name order) is read, planned and dropped. The plans of
+/// consecutive top-level nodes are sent to `groups` as one once they hold `group_writes`
+/// writes (and the last one however many it holds); together they make the plan [`plan`]
+/// makes of a [`read`] snapshot. A failure is sent as the last item.
+async fn plan_groups<S: Store + ?Sized>(
     store: &S,
     tops: &[Top<'_>],
     root: &str,
     options: &ImportOptions,
-    mut progress: Option<ProgressFn<'_>>,
-) -> Result<(Plan, usize), ImportError> {
+    group_writes: usize,
+    mut groups: mpsc::Sender<Result<Group, ImportError>>,
+    report: &(dyn Fn(Progress) + Sync),
+) {
     let top_visit = |path: &str| {
         if path == root {
             return Some(Visit { children: true, acl: false });
@@ -235,7 +302,14 @@ async fn read_and_plan<S: Store + ?Sized>(
         named.then_some(Visit { children: false, acl: false })
     };
     let top_options = SnapshotOptions { visit: Some(&top_visit), ..read_options(options) };
-    let top = snapshot::read(store, root, &top_options, None).await.map_err(|e| read_error(e, root))?;
+    let top = match snapshot::read(store, root, &top_options, None).await {
+        Ok(top) => top,
+        Err(e) => {
+            // Nothing was planned: the applying half has nothing to wait for.
+            let _ = groups.send(Err(read_error(e, root))).await;
+            return;
+        }
+    };
 
     let enforce_acl = options.acl.is_some();
     // The futures are made first and then streamed (not made by a closure inside the stream):
@@ -264,18 +338,38 @@ async fn read_and_plan<S: Store + ?Sized>(
         })
         .collect();
     let mut units = stream::iter(reads).buffered(CONCURRENT_READS);
-    let mut plan = Plan::empty(root.to_string(), options);
     // The import point; its children that the text names are read again with their subtrees.
+    let mut group = Group { plan: Plan::empty(root.to_string(), options), nodes_read: 1 };
     let mut nodes_read = 1;
     while let Some(unit) = units.next().await {
-        let (path, node, subtree) = unit?;
-        nodes_read += subtree.len();
-        if let Some(progress) = progress.as_mut() {
-            progress(Progress::Read(nodes_read));
+        if groups.is_closed() {
+            // The applying half stopped at a failure: planning more is wasted.
+            return;
         }
-        plan::plan_top(&path, &node, &subtree, options, &mut plan)?;
+        let planned = unit.and_then(|(path, node, subtree)| {
+            group.nodes_read += subtree.len();
+            nodes_read += subtree.len();
+            plan::plan_top(&path, &node, &subtree, options, &mut group.plan)
+        });
+        if let Err(e) = planned {
+            let _ = groups.send(Err(e)).await;
+            return;
+        }
+        report(Progress::Read(nodes_read));
+        // Planning a top-level node of a new subtree reads nothing, so it would never let the
+        // applying half (joined in the same task) send the next level of its group.
+        tokio::task::yield_now().await;
+        if group.plan.writes() >= group_writes {
+            let full = std::mem::replace(
+                &mut group,
+                Group { plan: Plan::empty(root.to_string(), options), nodes_read: 0 },
+            );
+            if groups.send(Ok(full)).await.is_err() {
+                return;
+            }
+        }
     }
-    Ok((plan, nodes_read))
+    let _ = groups.send(Ok(group)).await;
 }
 
 /// The snapshot options of an import's reads, `visit` aside.

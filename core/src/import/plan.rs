@@ -1,7 +1,5 @@
 //! Planning an import: comparing the text's tree with a snapshot of what exists. Pure.
 
-use serde_json::{Map, Value};
-
 use super::report::{acl_change, property_changes, ReportLine};
 use super::{Extras, ImportError, ImportOptions};
 use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
@@ -128,11 +126,11 @@ pub(super) fn name_path(parent: &str, name: &str) -> Result<String, ImportError>
     }
 }
 
-/// The node's properties and encoded data, checked for what node data can hold: the data must
-/// fit the lightest write of it, a setData request, on a server with the default limit.
-/// (Whether the very write the plan makes fits the store's own limit, chroot included,
+/// The node's encoded data, checked for what node data can hold: the data must fit the
+/// lightest write of it, a setData request, on a server with the default limit. (Whether the
+/// very write the plan makes fits the store's own limit, chroot included,
 /// [`apply`](super::apply) checks before it writes anything.)
-fn node_data(path: &str, node: &Node) -> Result<(Map<String, Value>, Vec<u8>), ImportError> {
+fn node_data(path: &str, node: &Node) -> Result<Vec<u8>, ImportError> {
     tree_check::data(node, path).map_err(|refusal| refused(path.to_string(), refusal))
 }
 
@@ -241,11 +239,16 @@ pub(super) fn plan_top(
             plan_new_subtree(&path, node, plan)?;
             continue;
         };
-        let (properties, data) = node_data(&path, node)?;
-        let old = props::decode(&state.data);
-        if old.properties != properties {
-            property_changes(&path, &old.properties, &properties, &mut plan.lines);
-            plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
+        let data = node_data(&path, node)?;
+        // The same bytes are the same properties, and a re-import mostly finds them: only other
+        // data is decoded and compared property by property (whatever its key order).
+        if state.data != data {
+            let old = props::decode(&state.data);
+            let properties = node.to_properties();
+            if old.properties != properties {
+                property_changes(&path, &old.properties, &properties, &mut plan.lines);
+                plan.updates.push(PlannedUpdate { path: path.clone(), data, version: state.stat.version });
+            }
         }
         if let Some(acl) = &state.acl {
             let own = own_acl(node);
@@ -287,7 +290,7 @@ fn push_children<'t>(
 fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), ImportError> {
     let mut stack = vec![(path.to_string(), node)];
     while let Some((path, node)) = stack.pop() {
-        let (_, data) = node_data(&path, node)?;
+        let data = node_data(&path, node)?;
         plan.lines.push(ReportLine::Change(format!("add {path}")));
         push_children(&mut stack, &path, node)?;
         plan.creates.push(PlannedCreate { path, data, acl: own_acl(node) });

@@ -4,8 +4,6 @@
 //! One rule each, used by the parser (which reports the line and column) and by import (for
 //! trees built in code), so that `validate` refuses exactly what `import` refuses.
 
-use serde_json::{Map, Value};
-
 use super::Node;
 use crate::path;
 use crate::props::{self, EncodeError};
@@ -54,12 +52,17 @@ pub(crate) fn place(path: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The node's properties and its data as written, checked for what node data can hold: the
-/// data of the node at `path` must fit a setData request on a server with the default limit
-/// (the path counts, as the server limits whole requests).
-pub(crate) fn data(node: &Node, path: &str) -> Result<(Map<String, Value>, Vec<u8>), Refusal> {
-    let properties = node.to_properties();
-    let data = props::encode(&properties).map_err(Refusal::Properties)?;
+/// The node's data as written, checked for what node data can hold: the data of the node at
+/// `path` must fit a setData request on a server with the default limit (the path counts, as
+/// the server limits whole requests).
+pub(crate) fn data(node: &Node, path: &str) -> Result<Vec<u8>, Refusal> {
+    // Most nodes have no links: their properties are their data's, with no copy to make.
+    let data = if node.links.is_empty() && node.property_links.is_empty() {
+        props::encode(&node.properties)
+    } else {
+        props::encode(&node.to_properties())
+    }
+    .map_err(Refusal::Properties)?;
     let request = RequestLimit::default();
     if !request.fits(request.set_data(path, &[])) {
         return Err(Refusal::Name { offset: 0, reason: PATH_TOO_LONG });
@@ -68,7 +71,7 @@ pub(crate) fn data(node: &Node, path: &str) -> Result<(Map<String, Value>, Vec<u
     if data.len() > limit {
         return Err(Refusal::DataTooLarge { size: data.len(), limit });
     }
-    Ok((properties, data))
+    Ok(data)
 }
 
 /// Checks an ACL entry as every ZooKeeper server does, whatever authentication providers it

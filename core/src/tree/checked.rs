@@ -3,7 +3,7 @@
 //! (a parsed node takes several times the memory of its text).
 
 use super::error::ParseError;
-use super::parse::{run, TopLines};
+use super::parse::{run, Pass, TopLines};
 use super::Node;
 
 /// Tree text that [`check_for_import`] found free of errors, with where each of its top-level
@@ -24,7 +24,7 @@ pub struct CheckedText<'t> {
 ///
 /// [`parse_for_import`]: super::parse_for_import
 pub fn check_for_import<'t>(text: &'t str, import_path: &str) -> Result<CheckedText<'t>, Vec<ParseError>> {
-    let (_, mut tops) = run(text, None, Some(import_path), false)?;
+    let (_, mut tops) = run(text, None, Some(import_path), Pass::Check)?;
     tops.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     Ok(CheckedText { text, import_path: import_path.to_string(), tops })
@@ -65,7 +65,7 @@ impl TopText<'_> {
             error.line += top.line - 1;
             error
         };
-        let (mut root, _) = run(lines, None, Some(&self.text.import_path), true)
+        let (mut root, _) = run(lines, None, Some(&self.text.import_path), Pass::Checked)
             .map_err(|mut errors| shift(errors.swap_remove(0)))?;
         Ok(root.children.remove(&top.name).unwrap_or_default())
     }

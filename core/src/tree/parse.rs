@@ -77,7 +77,7 @@ pub(crate) fn parse_with(
     comments: Option<&mut Comments>,
     import_path: Option<&str>,
 ) -> Result<Node, Vec<ParseError>> {
-    let (root, _) = run(text, comments, import_path, true)?;
+    let (root, _) = run(text, comments, import_path, Pass::Parse)?;
     Ok(root)
 }
 
@@ -90,15 +90,27 @@ pub(crate) struct TopLines {
     pub line: usize,
 }
 
-/// Parses tree text as [`parse_with`] does, and where each top-level node's lines are; with
-/// `keep` false, each node is dropped once checked (only the names of the open nodes'
-/// children are kept, to find duplicates), so the tree returned has no children and the
-/// memory used does not grow with the text.
+/// What a run of the parser keeps and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Check everything and keep the tree.
+    Parse,
+    /// Check everything and keep no node: each is dropped once checked (only the names of
+    /// the open nodes' children are kept, to find duplicates), so the tree returned has no
+    /// children and the memory used does not grow with the text.
+    Check,
+    /// Keep the tree of a text that a [`Pass::Check`] for the same import path found free of
+    /// errors: node data is not encoded again to check its size.
+    Checked,
+}
+
+/// Parses tree text as [`parse_with`] does (keeping and checking as `pass` says), and where
+/// each top-level node's lines are.
 pub(crate) fn run(
     text: &str,
     comments: Option<&mut Comments>,
     import_path: Option<&str>,
-    keep: bool,
+    pass: Pass,
 ) -> Result<(Node, Vec<TopLines>), Vec<ParseError>> {
     let mut parser = Parser {
         levels: vec![Level {
@@ -111,7 +123,7 @@ pub(crate) fn run(
         comments,
         // An import path that is not a path fails the import anyway.
         import_point: import_path.and_then(|path| path::normalize(path).ok()),
-        keep,
+        pass,
         tops: Vec::new(),
     };
     // A byte-order mark (some editors write one) is no part of the first line.
@@ -166,8 +178,9 @@ struct Parser<'t, 'c> {
     comments: Option<&'c mut Comments>,
     /// Where the text is to be imported (normalized), when known.
     import_point: Option<String>,
-    /// Whether finished nodes are kept (moved into their parent) or dropped once checked.
-    keep: bool,
+    /// Whether finished nodes are kept (moved into their parent) or dropped once checked, and
+    /// whether their data is checked.
+    pass: Pass,
     /// The top-level nodes seen, their byte ranges ending where they start.
     tops: Vec<TopLines>,
 }
@@ -331,7 +344,11 @@ impl<'t> Parser<'t, '_> {
             return;
         }
         if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
-            let refused = match check::data(&node, &self.path_of(&name)) {
+            let checked = match self.pass {
+                Pass::Checked => Ok(()),
+                Pass::Parse | Pass::Check => check::data(&node, &self.path_of(&name)).map(drop),
+            };
+            let refused = match checked {
                 Err(Refusal::DataTooLarge { size, limit }) => {
                     Some(ParseErrorKind::DataTooLarge { size, limit })
                 }
@@ -340,13 +357,13 @@ impl<'t> Parser<'t, '_> {
                 Err(Refusal::Name { reason, .. }) => {
                     Some(ParseErrorKind::InvalidNodeName { name: name.clone(), reason })
                 }
-                Ok(_) | Err(Refusal::Reserved) => None,
+                Ok(()) | Err(Refusal::Reserved) => None,
             };
             if let Some(kind) = refused {
                 self.errors.push(error_at(line, text, column, kind));
             }
             // Dropped, a node leaves its name, so that a duplicate is still found.
-            let node = if self.keep { node } else { Node::default() };
+            let node = if self.pass == Pass::Check { Node::default() } else { node };
             if let Open::Node(_, parent) = &mut self.top_mut().item {
                 parent.children.insert(name, node);
             }
