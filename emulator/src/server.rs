@@ -339,6 +339,10 @@ impl State {
             next: self.next_session,
         };
         storage.stage(&self.tree, &changed, &sessions, || self.live_sessions(), self.zxid);
+        if !self.tree.has_backing() && storage.has_database() {
+            // A store made just now holds the whole tree: memory need keep only a part.
+            self.tree.attach(storage);
+        }
     }
 
     /// Makes every change so far durable: a session's end, which no request waits for.
