@@ -342,10 +342,13 @@ impl Tree {
             let Some(path) = self.cached.pop_front() else { break };
             if self.changed.as_ref().is_some_and(|changed| changed.contains(&path)) {
                 kept.push(path);
-            } else if !self.unsaved.contains(&path)
-                && self.nodes.get(path.as_str()).is_some_and(|node| node.kind == NodeKind::Persistent)
-            {
-                self.nodes.remove(path.as_str());
+            } else if !self.unsaved.contains(&path) {
+                // One lookup: taken out, and put back in the rare case that it stays.
+                if let Some((key, node)) = self.nodes.remove_entry(path.as_str()) {
+                    if node.kind != NodeKind::Persistent {
+                        self.nodes.insert(key, node);
+                    }
+                }
             }
         }
         self.cached.extend(kept);
@@ -418,6 +421,11 @@ impl Tree {
             }
             None => self.nodes.iter().map(size).sum(),
         }
+    }
+
+    /// How many nodes memory holds now (all of them, for a tree without a backing).
+    pub fn held(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Every node, in no order.
