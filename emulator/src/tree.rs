@@ -408,18 +408,17 @@ impl Tree {
     /// The bytes of every node's path and data (the server's `approximateDataSize`). For a
     /// tree with a backing: the backing's plus the ephemerals', as [`Tree::len`] counts.
     pub fn data_bytes(&self) -> usize {
-        let size =
-            |(path, node): (&Box<str>, &Box<Node>)| path.len() + node.data.as_ref().map_or(0, Vec::len);
+        let size = |(path, node): (&str, &Node)| path.len() + node.data.as_ref().map_or(0, Vec::len);
         match &self.lazy {
             Some(Lazy(backing)) => {
                 let ephemerals = self.ephemerals.values().flatten();
                 backing.data_bytes()
                     + ephemerals
-                        .filter_map(|path| self.nodes.get_key_value(path.as_str()))
+                        .filter_map(|path| self.get(path).map(|node| (path.as_str(), node)))
                         .map(size)
                         .sum::<usize>()
             }
-            None => self.nodes.iter().map(size).sum(),
+            None => self.iter().map(size).sum(),
         }
     }
 

@@ -272,17 +272,17 @@ pub fn read_one(conn: &Connection, path: &str) -> rusqlite::Result<Option<Result
     Ok(Some(node))
 }
 
+/// What [`read_subtree`] read: the nodes by path, the one asked for first, or why its row is
+/// not valid.
+pub type Subtree = Result<Vec<(String, Node)>, String>;
+
 /// The node at `path` with its child names, then, when its subtree holds at most `limit`
 /// nodes besides it, each of those with theirs: a subtree is one run of the path B-tree, read
 /// in one pass, where reading its nodes one by one costs a lookup and a seek for children
 /// each. `Ok(None)` when the store does not hold `path`, `Ok(Some(Err(reason)))` when its row
 /// is not valid; a descendant whose row is not valid is left out (it is read, and refused,
 /// when asked for), as a name in its parent's children still.
-pub fn read_subtree(
-    conn: &Connection,
-    path: &str,
-    limit: usize,
-) -> rusqlite::Result<Option<Result<Vec<(String, Node)>, String>>> {
+pub fn read_subtree(conn: &Connection, path: &str, limit: usize) -> rusqlite::Result<Option<Subtree>> {
     let mut statement = conn.prepare_cached(&format!("{SELECT} WHERE path = ?1"))?;
     let mut rows = statement.query([path])?;
     let Some(row) = rows.next()? else { return Ok(None) };

@@ -39,7 +39,8 @@
 //! nothing after it, so a crash keeps a prefix of the writes, holding every acknowledged one.
 //! A failed commit (a full disk, a store made read-only meanwhile) is answered as a lost
 //! connection, and so is every later write ([`FileError::Failed`]). The tree reads nodes it
-//! does not hold from the database as requests need them (`tree::Backing`).
+//! does not hold from the database as requests need them (`tree::Backing`), a small subtree
+//! (up to 1,024 nodes) in one pass, and keeps a bounded cache of them, a new store's too.
 //!
 //! **Access**: an emulator opened for [`Access::Read`] never writes the file (nor creates
 //! anything next to it when it can't: a read works in a read-only directory), and a missing
