@@ -154,7 +154,7 @@ impl std::fmt::Debug for Lazy {
 #[derive(Debug, Clone)]
 pub struct Tree {
     /// Boxed, so that the table (which grows by doubling and is up to half empty) holds two
-    /// pointers a slot rather than a whole node: 40 bytes, not 152. Paths as `Box<str>`: no
+    /// pointers a slot rather than a whole node: 24 bytes, not 152. Paths as `Box<str>`: no
     /// spare capacity, and no capacity word.
     nodes: HashMap<Box<str>, Box<Node>>,
     ephemerals: HashMap<i64, BTreeSet<String>>,
