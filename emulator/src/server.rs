@@ -117,17 +117,28 @@ pub(crate) struct Inner {
 }
 
 impl Drop for Inner {
-    /// The last handle is gone: commit what is left (no one is left to see an error).
+    /// The last handle is gone: commit what is left (no one is left to see an error), and
+    /// free a large tree on a thread of its own: node by node, a million nodes take about a
+    /// second, which the owner (a command about to exit, most often) need not wait for.
     fn drop(&mut self) {
+        let st = self.state.get_mut();
         if let Some(storage) = &self.storage {
-            let st = self.state.get_mut();
             st.persist();
             if let Err(error) = storage.flush(&st.tree, st.zxid) {
                 tracing::error!(%error, "the emulator's file was not saved");
             }
         }
+        if st.tree.held() > FREED_APART {
+            let tree = std::mem::take(&mut st.tree);
+            // Should the thread not start, the closure and the tree are freed here.
+            let _ = std::thread::Builder::new().name("zczk-emulator-free".into()).spawn(move || drop(tree));
+        }
     }
 }
+
+/// The number of nodes in memory above which a dropped server's tree is freed on a thread of
+/// its own (see `Inner`'s `Drop`).
+const FREED_APART: usize = 100_000;
 
 /// The client address a session has unless told otherwise (what the `ip` scheme matches).
 pub const DEFAULT_CLIENT_ADDRESS: &str = "127.0.0.1";
@@ -339,6 +350,10 @@ impl State {
             next: self.next_session,
         };
         storage.stage(&self.tree, &changed, &sessions, || self.live_sessions(), self.zxid);
+        if !self.tree.has_backing() && storage.has_database() {
+            // A store made just now holds the whole tree: memory need keep only a part.
+            self.tree.attach(storage);
+        }
     }
 
     /// Makes every change so far durable: a session's end, which no request waits for.

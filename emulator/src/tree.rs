@@ -124,8 +124,11 @@ pub const CACHED_NODES: usize = 16_384;
 
 /// Where a tree reads the nodes it does not hold yet: a `file:` store's database.
 pub trait Backing: Send + Sync {
-    /// The node at `path`, with its child names, if the store holds it.
-    fn node(&self, path: &str) -> Option<Node>;
+    /// The node at `path`, with its child names, first, if the store holds it; after it,
+    /// possibly up to `more` nodes of its subtree (with theirs) that requests are likely to
+    /// ask for next (the store reads a small subtree in one pass). Empty when the store does
+    /// not hold it.
+    fn read(&self, path: &str, more: usize) -> Vec<(String, Node)>;
     /// How many nodes the store holds, ephemerals aside (the tree holds those all).
     fn count(&self) -> usize;
     /// The bytes of the paths and data of those nodes.
@@ -150,7 +153,10 @@ impl std::fmt::Debug for Lazy {
 /// tree is right whether or not the backing gets its changes.
 #[derive(Debug, Clone)]
 pub struct Tree {
-    nodes: HashMap<String, Node>,
+    /// Boxed, so that the table (which grows by doubling and is up to half empty) holds two
+    /// pointers a slot rather than a whole node: 24 bytes, not 152. Paths as `Box<str>`: no
+    /// spare capacity, and no capacity word.
+    nodes: HashMap<Box<str>, Box<Node>>,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
@@ -201,10 +207,10 @@ impl Tree {
         );
         config.aversion = -1;
         let quota = Node::new(Some(Vec::new()), open, NodeKind::Persistent, 0, 0);
-        tree.nodes.insert("/".to_string(), root);
-        tree.nodes.insert("/zookeeper".to_string(), zookeeper);
-        tree.nodes.insert("/zookeeper/config".to_string(), config);
-        tree.nodes.insert("/zookeeper/quota".to_string(), quota);
+        tree.nodes.insert("/".into(), Box::new(root));
+        tree.nodes.insert("/zookeeper".into(), Box::new(zookeeper));
+        tree.nodes.insert("/zookeeper/config".into(), Box::new(config));
+        tree.nodes.insert("/zookeeper/quota".into(), Box::new(quota));
         tree
     }
 
@@ -240,7 +246,7 @@ impl Tree {
         }
         for (path, node) in nodes {
             tree.index(&path, node.kind);
-            tree.nodes.insert(path, node);
+            tree.nodes.insert(path.into(), Box::new(node));
         }
         Ok(tree)
     }
@@ -253,9 +259,31 @@ impl Tree {
         tree.lazy = Some(Lazy(backing));
         for (path, node) in kept {
             tree.index(&path, node.kind);
-            tree.nodes.insert(path, node);
+            tree.nodes.insert(path.into(), Box::new(node));
         }
         tree
+    }
+
+    /// Gives a tree that holds every node (a store just made from it) the `backing` that
+    /// now holds them too, so that from then on it keeps a bounded cache of them as a tree
+    /// read from a store does (see [`Tree::shrink_cache`]). The special nodes stay: the
+    /// membership in `/zookeeper/config` is never saved. Does nothing to a tree that has one.
+    pub fn attach(&mut self, backing: Arc<dyn Backing>) {
+        if self.lazy.is_some() {
+            return;
+        }
+        self.cached = self
+            .nodes
+            .iter()
+            .filter(|(path, node)| node.kind == NodeKind::Persistent && !path::is_special(path))
+            .map(|(path, _)| path.to_string())
+            .collect();
+        self.lazy = Some(Lazy(backing));
+    }
+
+    /// Whether the tree reads the nodes it does not hold from a [`Backing`].
+    pub fn has_backing(&self) -> bool {
+        self.lazy.is_some()
     }
 
     /// Reads the node at `path` from the backing unless it is in memory or was removed here
@@ -266,11 +294,38 @@ impl Tree {
         if self.nodes.contains_key(path) || self.gone.contains(path) {
             return;
         }
-        if let Some(node) = backing.node(path) {
-            self.index(path, node.kind);
-            self.nodes.insert(path.to_string(), node);
-            self.cached.push_back(path.to_string());
+        if self.known_absent(path) {
+            return;
         }
+        // Read with the node: what the cache has room for, up to twice its size (a request
+        // that reads many subtrees at once stays bounded until the next shrink).
+        let more = (2 * CACHED_NODES).saturating_sub(self.cached.len());
+        for (path, node) in backing.read(path, more) {
+            // What memory holds is newer than the backing, or was never saved there.
+            if self.nodes.contains_key(path.as_str()) || self.gone.contains(&path) {
+                continue;
+            }
+            self.index(&path, node.kind);
+            self.nodes.insert(path.as_str().into(), Box::new(node));
+            self.cached.push_back(path);
+        }
+    }
+
+    /// Whether memory alone shows that no node is at `path` (one not in memory): the nearest
+    /// ancestor in memory, which knows its children, does not lead to it, or one was removed
+    /// here. A create's new path most often: it need not be looked for in the backing.
+    fn known_absent(&self, path: &str) -> bool {
+        let mut below = path;
+        for ancestor in path::self_and_ancestors(path).skip(1) {
+            if let Some(node) = self.nodes.get(ancestor) {
+                return !node.children.contains(path::name(below));
+            }
+            if self.gone.contains(ancestor) {
+                return true;
+            }
+            below = ancestor;
+        }
+        false
     }
 
     /// Drops the oldest nodes of a tree kept in a store down to [`CACHED_NODES`], so that
@@ -287,10 +342,13 @@ impl Tree {
             let Some(path) = self.cached.pop_front() else { break };
             if self.changed.as_ref().is_some_and(|changed| changed.contains(&path)) {
                 kept.push(path);
-            } else if !self.unsaved.contains(&path)
-                && self.nodes.get(&path).is_some_and(|node| node.kind == NodeKind::Persistent)
-            {
-                self.nodes.remove(&path);
+            } else if !self.unsaved.contains(&path) {
+                // One lookup: taken out, and put back in the rare case that it stays.
+                if let Some((key, node)) = self.nodes.remove_entry(path.as_str()) {
+                    if node.kind != NodeKind::Persistent {
+                        self.nodes.insert(key, node);
+                    }
+                }
             }
         }
         self.cached.extend(kept);
@@ -306,13 +364,13 @@ impl Tree {
 
     /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|node| &**node)
     }
 
     /// The node at `path`, to change it.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
         self.mark(path);
-        self.nodes.get_mut(path)
+        self.nodes.get_mut(path).map(|node| &mut **node)
     }
 
     /// Sets `/zookeeper/config` to an ensemble's membership, as a ZooKeeper member does when
@@ -352,20 +410,28 @@ impl Tree {
     /// The bytes of every node's path and data (the server's `approximateDataSize`). For a
     /// tree with a backing: the backing's plus the ephemerals', as [`Tree::len`] counts.
     pub fn data_bytes(&self) -> usize {
-        let size = |(path, node): (&String, &Node)| path.len() + node.data.as_ref().map_or(0, Vec::len);
+        let size = |(path, node): (&str, &Node)| path.len() + node.data.as_ref().map_or(0, Vec::len);
         match &self.lazy {
             Some(Lazy(backing)) => {
                 let ephemerals = self.ephemerals.values().flatten();
                 backing.data_bytes()
-                    + ephemerals.filter_map(|path| self.nodes.get_key_value(path)).map(size).sum::<usize>()
+                    + ephemerals
+                        .filter_map(|path| self.get(path).map(|node| (path.as_str(), node)))
+                        .map(size)
+                        .sum::<usize>()
             }
-            None => self.nodes.iter().map(size).sum(),
+            None => self.iter().map(size).sum(),
         }
     }
 
+    /// How many nodes memory holds now (all of them, for a tree without a backing).
+    pub fn held(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// Every node, in no order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Node)> {
-        self.nodes.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(path, node)| (&**path, &**node))
     }
 
     /// Adds `node` at `path` under its existing parent (the caller checked everything),
@@ -381,15 +447,17 @@ impl Tree {
         self.index(&path, node.kind);
         if self.lazy.is_some() {
             self.gone.remove(&path);
+            // Dropped like any node once saved: an import into a store holds a bounded part.
+            self.cached.push_back(path.clone());
         }
-        self.nodes.insert(path, node);
+        self.nodes.insert(path.into(), Box::new(node));
     }
 
     /// Removes the node at `path` (the caller checked it has no children) and returns it.
     /// The parent's pzxid moves to `zxid` if that is later.
     pub fn remove(&mut self, path: &str, zxid: i64) -> Option<Node> {
         self.mark_with_parent(path);
-        let node = self.nodes.remove(path)?;
+        let node = *self.nodes.remove(path)?;
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
             parent.children.remove(path::name(path));
             if zxid > parent.pzxid {
@@ -415,7 +483,7 @@ impl Tree {
             self.gone.remove(&path);
             self.cached.push_back(path.clone());
         }
-        self.nodes.insert(path, node);
+        self.nodes.insert(path.into(), Box::new(node));
     }
 
     /// Takes back a node added by [`Tree::insert`] (to roll back a failed multi).
@@ -513,14 +581,14 @@ impl Tree {
         let mut out: Vec<String> = self
             .containers
             .iter()
-            .filter(|p| self.nodes.get(*p).is_some_and(|n| n.children.is_empty() && n.creates > 0))
+            .filter(|p| self.nodes.get(p.as_str()).is_some_and(|n| n.children.is_empty() && n.creates > 0))
             .cloned()
             .collect();
         out.extend(
             self.ttls
                 .iter()
                 .filter(|p| {
-                    self.nodes.get(*p).is_some_and(|n| match n.kind {
+                    self.nodes.get(p.as_str()).is_some_and(|n| match n.kind {
                         NodeKind::Ttl(ttl) => n.children.is_empty() && now.saturating_sub(n.mtime) > ttl,
                         _ => false,
                     })
@@ -568,7 +636,7 @@ mod tests {
     /// A backing of `/` and `count` children `/n0`, `/n1`, ... with their index as data.
     struct Flat(usize);
 
-    impl Backing for Flat {
+    impl Flat {
         fn node(&self, path: &str) -> Option<Node> {
             let open = Arc::new(Acl::open());
             let mut node = Node::new(Some(path.as_bytes().to_vec()), open, NodeKind::Persistent, 1, 0);
@@ -579,12 +647,131 @@ mod tests {
             let i: usize = path.strip_prefix("/n")?.parse().ok()?;
             (i < self.0).then_some(node)
         }
+    }
+
+    impl Backing for Flat {
+        fn read(&self, path: &str, _: usize) -> Vec<(String, Node)> {
+            self.node(path).map(|node| (path.to_string(), node)).into_iter().collect()
+        }
         fn count(&self) -> usize {
             self.0 + 1
         }
         fn data_bytes(&self) -> usize {
             0
         }
+    }
+
+    /// A backing that holds what [`Mirror::save`] copied from a tree, as a store does.
+    #[derive(Default)]
+    struct Mirror(parking_lot::Mutex<HashMap<String, Node>>);
+
+    impl Mirror {
+        /// Copies the nodes changed in `tree` since the last save (a commit).
+        fn save(&self, tree: &mut Tree) {
+            let mut saved = self.0.lock();
+            for path in tree.take_changed() {
+                match tree.get(&path) {
+                    Some(node) => saved.insert(path, node.clone()),
+                    None => saved.remove(&path),
+                };
+            }
+        }
+    }
+
+    impl Backing for Mirror {
+        fn read(&self, path: &str, _: usize) -> Vec<(String, Node)> {
+            self.0.lock().get(path).map(|node| (path.to_string(), node.clone())).into_iter().collect()
+        }
+        fn count(&self) -> usize {
+            self.0.lock().len()
+        }
+        fn data_bytes(&self) -> usize {
+            0
+        }
+    }
+
+    /// What a reader sees of the node at `path`.
+    fn seen(tree: &mut Tree, path: &str) -> Option<(Stat, Option<Vec<u8>>, Vec<String>)> {
+        tree.fault_in(path);
+        tree.get(path).map(|n| (n.stat(), n.data.clone(), n.children.iter().cloned().collect()))
+    }
+
+    #[test]
+    fn a_tree_whose_store_was_made_from_it_keeps_a_bounded_cache_of_the_same_values() {
+        let mirror = Arc::new(Mirror::default());
+        let mut tree = Tree::new();
+        tree.track_changes();
+        let open = Arc::new(Acl::open());
+        let count = 2 * CACHED_NODES;
+        let add = |tree: &mut Tree, i: usize| {
+            let (path, zxid) = (format!("/n{}/m{i}", i % 7), i as i64 + 10);
+            tree.fault_in_with_parent(&path);
+            let node =
+                Node::new(Some(path.clone().into_bytes()), open.clone(), NodeKind::Persistent, zxid, 5);
+            tree.insert(path, node, zxid);
+        };
+        for i in 0..7 {
+            tree.insert(format!("/n{i}"), Node::new(None, open.clone(), NodeKind::Persistent, 1, 1), 1);
+        }
+        // Made before the store, then added after it: both are dropped once saved.
+        for i in 0..count / 2 {
+            add(&mut tree, i);
+        }
+        mirror.save(&mut tree);
+        tree.attach(mirror.clone());
+        for i in count / 2..count {
+            add(&mut tree, i);
+        }
+        let paths: Vec<String> =
+            (0..7).map(|i| format!("/n{i}")).chain((0..count).map(|i| format!("/n{}/m{i}", i % 7))).collect();
+        let before: Vec<_> = paths.iter().map(|path| seen(&mut tree, path)).collect();
+        assert!(before.iter().all(Option::is_some));
+        mirror.save(&mut tree);
+        tree.shrink_cache();
+        assert!(tree.nodes.len() <= CACHED_NODES + 4, "{} nodes kept", tree.nodes.len());
+        assert!(tree.get("/n0/m0").is_none(), "the oldest saved node is dropped");
+        assert!(tree.get(crate::path::CONFIG).is_some(), "the special nodes stay");
+        let after: Vec<_> = paths.iter().map(|path| seen(&mut tree, path)).collect();
+        assert!(before == after, "a node read back differs from the one dropped");
+    }
+
+    /// A backing of `/n0`, `/n1`, ... that reads, with each node, as many of the nodes after
+    /// it as it may.
+    struct Wide;
+
+    impl Backing for Wide {
+        fn read(&self, path: &str, more: usize) -> Vec<(String, Node)> {
+            let Some(first) = path.strip_prefix("/n").and_then(|i| i.parse::<usize>().ok()) else {
+                return Vec::new();
+            };
+            let open = Arc::new(Acl::open());
+            (first..=first + more)
+                .map(|i| (format!("/n{i}"), Node::new(None, open.clone(), NodeKind::Persistent, 1, 0)))
+                .collect()
+        }
+        fn count(&self) -> usize {
+            0
+        }
+        fn data_bytes(&self) -> usize {
+            0
+        }
+    }
+
+    #[test]
+    fn what_is_read_with_a_node_stays_within_twice_the_cache() {
+        let mut tree = Tree::lazy(Arc::new(Wide), Vec::new());
+        tree.fault_in("/n0");
+        assert_eq!(tree.nodes.len(), 2 * CACHED_NODES + 1);
+        // No room left: the node asked for alone.
+        let far = 3 * CACHED_NODES;
+        tree.fault_in(&format!("/n{far}"));
+        assert_eq!(tree.nodes.len(), 2 * CACHED_NODES + 2);
+        tree.shrink_cache();
+        assert_eq!(tree.nodes.len(), CACHED_NODES);
+        assert!(tree.get(&format!("/n{far}")).is_some(), "the newest is kept");
+        // Room for as many as the cache holds.
+        tree.fault_in("/n0");
+        assert_eq!(tree.nodes.len(), 2 * CACHED_NODES + 1);
     }
 
     #[test]

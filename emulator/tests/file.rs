@@ -849,3 +849,68 @@ async fn children_are_listed_whatever_sorts_between_a_child_and_its_subtree() {
     assert_eq!(s.get_children("/p/a").await.unwrap().0, ["x"]);
     assert_eq!(s.exists("/p").await.unwrap().unwrap().num_children, 7);
 }
+
+/// Every node below `/` but `/zookeeper`'s, breadth first: its path, data and Stat, the
+/// times left out when `times` is false.
+async fn walk(s: &impl Store, times: bool) -> Vec<(String, Option<Vec<u8>>, zczk_core::store::Stat)> {
+    let mut out = Vec::new();
+    let mut queue = std::collections::VecDeque::from(["/".to_string()]);
+    while let Some(path) = queue.pop_front() {
+        let (data, mut stat) = s.get_data(&path).await.unwrap();
+        let (mut names, _) = s.get_children(&path).await.unwrap();
+        names.sort();
+        for name in names.into_iter().filter(|name| path != "/" || name != "zookeeper") {
+            queue.push_back(if path == "/" { format!("/{name}") } else { format!("{path}/{name}") });
+        }
+        if !times {
+            (stat.ctime, stat.mtime) = (0, 0);
+        }
+        out.push((path, data, stat));
+    }
+    out
+}
+
+/// Creates `parents` nodes with 1,000 children each, a `multi` of 1,000 creates at a time,
+/// then changes the first and last child of each parent (data and children) and adds a
+/// sibling to the last.
+async fn fill(s: &impl Store, parents: usize) {
+    let op = |path: String| zczk_core::store::Op::Create {
+        data: Some(path.clone().into_bytes()),
+        path,
+        options: CreateOptions::default(),
+    };
+    s.multi(&(0..parents).map(|p| op(format!("/p{p}"))).collect::<Vec<_>>()).await.unwrap();
+    for p in 0..parents {
+        s.multi(&(0..1000).map(|c| op(format!("/p{p}/c{c:03}"))).collect::<Vec<_>>()).await.unwrap();
+    }
+    for p in 0..parents {
+        s.set_data(&format!("/p{p}/c000"), Some(b"changed"), Some(0)).await.unwrap();
+        s.create(&format!("/p{p}/c999/leaf"), None, &CreateOptions::default()).await.unwrap();
+        // Sorts between `c999` and `c999/leaf`: not a child of `c999`.
+        s.create(&format!("/p{p}/c999-x"), None, &CreateOptions::default()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_store_larger_than_the_node_cache_answers_as_memory_does_made_and_reopened() {
+    // More nodes than the tree caches (16,384), so that saved ones are dropped and read again.
+    let parents = 20;
+    let memory = Emulator::new();
+    fill(&memory.session(), parents).await;
+    let want = walk(&memory.session(), false).await;
+    assert_eq!(want.len(), 1 + parents * 1003);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zk.db");
+    let made = {
+        let emulator = Emulator::open_file(&file).unwrap();
+        let s = emulator.session();
+        fill(&s, parents).await;
+        assert_eq!(walk(&s, false).await, want, "a new store differs from memory");
+        walk(&s, true).await
+    };
+    // Reopened, nodes come back subtree by subtree, as they were.
+    for access in [Access::ReadWrite, Access::Read] {
+        let emulator = Emulator::open_file_with(&file, Config::default(), access, false).unwrap();
+        assert_eq!(walk(&emulator.session(), true).await, made, "reopened for {access:?}");
+    }
+}

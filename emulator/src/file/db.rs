@@ -272,6 +272,62 @@ pub fn read_one(conn: &Connection, path: &str) -> rusqlite::Result<Option<Result
     Ok(Some(node))
 }
 
+/// What [`read_subtree`] read: the nodes by path, the one asked for first, or why its row is
+/// not valid.
+pub type Subtree = Result<Vec<(String, Node)>, String>;
+
+/// The node at `path` with its child names, then, when its subtree holds at most `limit`
+/// nodes besides it, each of those with theirs: a subtree is one run of the path B-tree, read
+/// in one pass, where reading its nodes one by one costs a lookup and a seek for children
+/// each. `Ok(None)` when the store does not hold `path`, `Ok(Some(Err(reason)))` when its row
+/// is not valid; a descendant whose row is not valid is left out (it is read, and refused,
+/// when asked for), as a name in its parent's children still.
+pub fn read_subtree(conn: &Connection, path: &str, limit: usize) -> rusqlite::Result<Option<Subtree>> {
+    let mut statement = conn.prepare_cached(&format!("{SELECT} WHERE path = ?1"))?;
+    let mut rows = statement.query([path])?;
+    let Some(row) = rows.next()? else { return Ok(None) };
+    let mut acls = HashMap::new();
+    let top = match read_node(row, &mut acls)? {
+        Ok((_, node)) => node,
+        Err(reason) => return Ok(Some(Err(reason))),
+    };
+    drop(rows);
+    let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+    // Every path below `path` sorts before this: '0' follows '/'.
+    let end = format!("{}0", &prefix[..prefix.len() - 1]);
+    let mut top = top;
+    // Counted first, stepping over keys only: a large subtree (the root's) is not read.
+    let mut probe = conn.prepare_cached(
+        "SELECT 1 FROM nodes WHERE path > ?1 AND path < ?2 ORDER BY path LIMIT 1 OFFSET ?3",
+    )?;
+    if probe.exists(params![prefix, end, limit as i64])? {
+        top.children = child_names(conn, path)?;
+        return Ok(Some(Ok(vec![(path.to_string(), top)])));
+    }
+    let mut scan = conn.prepare_cached(&format!("{SELECT} WHERE path > ?1 AND path < ?2 ORDER BY path"))?;
+    let mut rows = scan.query(params![prefix, end])?;
+    let mut below = Vec::new();
+    while let Some(row) = rows.next()? {
+        let child: String = row.get(0)?;
+        // A row that is not valid is refused (and logged) when a request asks for it.
+        below.push((child, read_node(row, &mut acls)?.ok().map(|(_, node)| node)));
+    }
+    drop(rows);
+    // In path order, a parent comes before its children.
+    let mut nodes = vec![(path.to_string(), top)];
+    let mut at: HashMap<String, usize> = HashMap::from([(path.to_string(), 0)]);
+    for (child, node) in below {
+        if let Some(&parent) = at.get(crate::path::parent(&child)) {
+            nodes[parent].1.children.insert(crate::path::name(&child).to_string());
+        }
+        if let Some(node) = node {
+            at.insert(child.clone(), nodes.len());
+            nodes.push((child, node));
+        }
+    }
+    Ok(Some(Ok(nodes)))
+}
+
 /// The container, TTL and ephemeral nodes, with their child names: the cleanup looks at the
 /// first unasked, and a session's end deletes the last.
 pub fn read_kept(conn: &Connection) -> Result<Vec<(String, Node)>, String> {

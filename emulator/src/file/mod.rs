@@ -39,7 +39,8 @@
 //! nothing after it, so a crash keeps a prefix of the writes, holding every acknowledged one.
 //! A failed commit (a full disk, a store made read-only meanwhile) is answered as a lost
 //! connection, and so is every later write ([`FileError::Failed`]). The tree reads nodes it
-//! does not hold from the database as requests need them (`tree::Backing`).
+//! does not hold from the database as requests need them (`tree::Backing`), a small subtree
+//! (up to 1,024 nodes) in one pass, and keeps a bounded cache of them, a new store's too.
 //!
 //! **Access**: an emulator opened for [`Access::Read`] never writes the file (nor creates
 //! anything next to it when it can't: a read works in a read-only directory), and a missing
@@ -358,6 +359,13 @@ impl Storage {
         self.access == Access::ReadWrite
     }
 
+    /// Whether the database exists and follows the tree (made, and no commit failed): it
+    /// can then be the tree's [`Backing`].
+    pub fn has_database(&self) -> bool {
+        let db = self.db.lock();
+        db.conn.is_some() && db.failed.is_none()
+    }
+
     fn corrupt(&self, reason: impl Into<String>) -> FileError {
         FileError::Corrupt { path: self.path.clone(), reason: reason.into() }
     }
@@ -425,6 +433,12 @@ impl Storage {
                 db::write_session_key(&conn, self.session_key).map_err(|e| self.sqlite_error("write", e))?;
             }
             None => {}
+        }
+        if self.access == Access::Read {
+            // One read transaction for the reader's life: no writer can change the file while
+            // the shared lock is held, and each read no longer takes and drops SQLite's own
+            // lock (system calls that were a tenth of an export's time).
+            conn.execute_batch("BEGIN").map_err(|e| self.sqlite_error("open", e))?;
         }
         self.db.get_mut().conn = Some(conn);
         Ok(Loaded { nodes: Nodes::Lazy(kept), zxid, sessions, next_session })
@@ -600,7 +614,7 @@ impl Storage {
                 .transaction_with_behavior(TransactionBehavior::Exclusive)
                 .map_err(|e| self.sqlite_error("create", e))?;
             db::create_schema(&txn).map_err(|e| self.sqlite_error("create", e))?;
-            let mut paths: Vec<&String> = tree
+            let mut paths: Vec<&str> = tree
                 .iter()
                 .filter(|(_, node)| {
                     node.kind.owner().map_or(true, |owner| live.iter().any(|s| s.id == owner))
@@ -857,21 +871,28 @@ fn lock_path(real: &Path) -> PathBuf {
     with_suffix(real, ".lock")
 }
 
+/// How many nodes below a node read from the database are read with it, at most: a subtree
+/// that small is read in one pass (a store's lowest levels: a service's providers, a pool's
+/// nodes), which an export or a walk asks for next. Well within the tree's cache
+/// ([`crate::tree::CACHED_NODES`]), so that the subtrees an export reads at once fit in it.
+const SUBTREE_NODES: usize = 1024;
+
 /// Nodes are read from the database as requests need them. A read that fails is logged and
 /// taken as a missing node (the store answers `NoNode`).
 impl Backing for Storage {
-    fn node(&self, path: &str) -> Option<Node> {
+    fn read(&self, path: &str, more: usize) -> Vec<(String, Node)> {
         let db = self.db.lock();
-        match db::read_one(db.conn.as_ref()?, path) {
-            Ok(Some(Ok(node))) => Some(node),
-            Ok(None) => None,
+        let Some(conn) = db.conn.as_ref() else { return Vec::new() };
+        match db::read_subtree(conn, path, more.min(SUBTREE_NODES)) {
+            Ok(Some(Ok(nodes))) => nodes,
+            Ok(None) => Vec::new(),
             Ok(Some(Err(reason))) => {
                 tracing::error!(path, %reason, "file: store: a node is not valid; taken as missing");
-                None
+                Vec::new()
             }
             Err(error) => {
                 tracing::error!(path, %error, "file: store: a node could not be read; taken as missing");
-                None
+                Vec::new()
             }
         }
     }
