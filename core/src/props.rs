@@ -71,18 +71,60 @@ pub fn decode(data: &[u8]) -> Decoded {
 /// Refuses a value nested deeper than [`MAX_VALUE_DEPTH`], which would read back as a
 /// `string_value`.
 pub fn encode(properties: &Map<String, Value>) -> Result<Vec<u8>, EncodeError> {
+    Ok(match encoding(properties)? {
+        Encoding::Raw(s) => s.as_bytes().to_vec(),
+        // Serializing a map of JSON values cannot fail.
+        Encoding::Json => serde_json::to_vec(properties).unwrap_or_else(|_| b"{}".to_vec()),
+    })
+}
+
+/// The length of what [`encode`] writes for `properties`, or its error, without building the
+/// data: checking a big tree's data sizes then allocates nothing per node.
+pub(crate) fn encoded_len(properties: &Map<String, Value>) -> Result<usize, EncodeError> {
+    Ok(match encoding(properties)? {
+        Encoding::Raw(s) => s.len(),
+        Encoding::Json => {
+            let mut counter = ByteCounter(0);
+            // Serializing a map of JSON values cannot fail, nor can counting.
+            serde_json::to_writer(&mut counter, properties).map_or(2, |()| counter.0)
+        }
+    })
+}
+
+/// How [`encode`] writes a map of properties.
+enum Encoding<'p> {
+    /// A lone `string_value`, as its text.
+    Raw(&'p str),
+    /// Compact JSON.
+    Json,
+}
+
+fn encoding(properties: &Map<String, Value>) -> Result<Encoding<'_>, EncodeError> {
     if let Some((name, _)) = properties.iter().find(|(_, value)| too_deep(value, MAX_VALUE_DEPTH)) {
         return Err(EncodeError { name: name.clone(), limit: MAX_VALUE_DEPTH });
     }
     if properties.len() == 1 {
         if let Some(Value::String(s)) = properties.get(STRING_VALUE) {
             if decode(s.as_bytes()).raw.is_some() {
-                return Ok(s.as_bytes().to_vec());
+                return Ok(Encoding::Raw(s));
             }
         }
     }
-    // Serializing a map of JSON values cannot fail.
-    Ok(serde_json::to_vec(properties).unwrap_or_else(|_| b"{}".to_vec()))
+    Ok(Encoding::Json)
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// True when `value` nests lists and objects deeper than `limit`. Walks with its own stack,
@@ -216,6 +258,23 @@ mod tests {
             let properties: Map<String, Value> = properties.into_iter().collect();
             let data = encode(&properties).unwrap();
             proptest::prop_assert_eq!(decode(&data).properties, properties);
+        }
+
+        #[test]
+        fn the_encoded_length_is_the_length_of_the_encoding(
+            properties in proptest::collection::vec(("[a-z_]{1,12}", any_value()), 0..5),
+            lone_string in proptest::option::of(proptest::prop_oneof![
+                proptest::strategy::Just(String::new()),
+                proptest::strategy::Just(r#"{"a": 1}"#.to_string()),
+                ".*",
+            ]),
+        ) {
+            // A lone string `string_value` may be written raw: include that case often.
+            let properties: Map<String, Value> = match lone_string {
+                Some(text) => [(STRING_VALUE.to_string(), Value::String(text))].into_iter().collect(),
+                None => properties.into_iter().collect(),
+            };
+            proptest::prop_assert_eq!(encoded_len(&properties), encode(&properties).map(|data| data.len()));
         }
     }
 }

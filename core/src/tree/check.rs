@@ -63,15 +63,32 @@ pub(crate) fn data(node: &Node, path: &str) -> Result<Vec<u8>, Refusal> {
         props::encode(&node.to_properties())
     }
     .map_err(Refusal::Properties)?;
+    fits(data.len(), path)?;
+    Ok(data)
+}
+
+/// Checks the node's data as [`data`] does, without building it.
+pub(crate) fn data_size(node: &Node, path: &str) -> Result<(), Refusal> {
+    let size = if node.links.is_empty() && node.property_links.is_empty() {
+        props::encoded_len(&node.properties)
+    } else {
+        props::encoded_len(&node.to_properties())
+    }
+    .map_err(Refusal::Properties)?;
+    fits(size, path)
+}
+
+/// Checks that `size` bytes of data for the node at `path` fit a setData request.
+fn fits(size: usize, path: &str) -> Result<(), Refusal> {
     let request = RequestLimit::default();
     if !request.fits(request.set_data(path, &[])) {
         return Err(Refusal::Name { offset: 0, reason: PATH_TOO_LONG });
     }
     let limit = request.data_room(path);
-    if data.len() > limit {
-        return Err(Refusal::DataTooLarge { size: data.len(), limit });
+    if size > limit {
+        return Err(Refusal::DataTooLarge { size, limit });
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Checks an ACL entry as every ZooKeeper server does, whatever authentication providers it

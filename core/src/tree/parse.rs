@@ -346,7 +346,7 @@ impl<'t> Parser<'t, '_> {
         if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
             let checked = match self.pass {
                 Pass::Checked => Ok(()),
-                Pass::Parse | Pass::Check => check::data(&node, &self.path_of(&name)).map(drop),
+                Pass::Parse | Pass::Check => check::data_size(&node, &self.path_of(&name)),
             };
             let refused = match checked {
                 Err(Refusal::DataTooLarge { size, limit }) => {
@@ -373,14 +373,19 @@ impl<'t> Parser<'t, '_> {
     /// The path of a node named `name` under the open levels, from the import point (`/`
     /// without one).
     fn path_of(&self, name: &str) -> String {
-        let parent = self.levels[1..].iter().fold(
-            self.import_point.clone().unwrap_or_else(|| "/".to_string()),
-            |parent, level| match &level.item {
-                Open::Node(name, _) => path::child(&parent, name),
-                _ => parent,
-            },
-        );
-        path::child(&parent, name)
+        // Built in one string: this runs for every node of the text.
+        let mut path = self.import_point.clone().unwrap_or_else(|| "/".to_string());
+        let names = self.levels[1..].iter().filter_map(|level| match &level.item {
+            Open::Node(name, _) => Some(name.as_str()),
+            _ => None,
+        });
+        for name in names.chain([name]) {
+            if path != "/" {
+                path.push('/');
+            }
+            path.push_str(name);
+        }
+        path
     }
 
     /// Closes every level and returns the root.
