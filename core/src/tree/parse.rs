@@ -115,7 +115,7 @@ pub(crate) fn run(
     let mut parser = Parser {
         levels: vec![Level {
             column: 0,
-            item: Open::Node(String::new(), Node::default()),
+            item: Open::Node(String::new(), Box::default()),
             line: 0,
             text: "",
         }],
@@ -154,8 +154,9 @@ pub(crate) fn run(
 
 /// What an open level holds.
 enum Open {
-    /// A node being built, with its name (the root's is empty).
-    Node(String, Node),
+    /// A node being built, with its name (the root's is empty); boxed, as every line pushes
+    /// a level and a node is large to move.
+    Node(String, Box<Node>),
     /// A property or link line: nothing may be indented under it.
     Leaf,
     /// A line that could not be used (or one under it): lines under it are checked, not kept.
@@ -276,7 +277,7 @@ impl<'t> Parser<'t, '_> {
                     if let Some(node_type) = node_type {
                         node.properties.insert("type".to_string(), Value::String(node_type.to_string()));
                     }
-                    (Open::Node(name.to_string(), node), None)
+                    (Open::Node(name.to_string(), Box::new(node)), None)
                 }
             },
             _ if at_root && usable => (Open::Leaf, Some((ParseErrorKind::PropertyAboveTopLevel, column))),
@@ -363,7 +364,7 @@ impl<'t> Parser<'t, '_> {
                 self.errors.push(error_at(line, text, column, kind));
             }
             // Dropped, a node leaves its name, so that a duplicate is still found.
-            let node = if self.pass == Pass::Check { Node::default() } else { node };
+            let node = if self.pass == Pass::Check { Node::default() } else { *node };
             if let Open::Node(_, parent) = &mut self.top_mut().item {
                 parent.children.insert(name, node);
             }
@@ -394,7 +395,7 @@ impl<'t> Parser<'t, '_> {
             self.close();
         }
         match self.levels.pop() {
-            Some(Level { item: Open::Node(_, root), .. }) => root,
+            Some(Level { item: Open::Node(_, root), .. }) => *root,
             _ => Node::default(),
         }
     }
