@@ -125,6 +125,7 @@ pub(crate) fn run(
         import_point: import_path.and_then(|path| path::normalize(path).ok()),
         pass,
         tops: Vec::new(),
+        path: String::new(),
     };
     // A byte-order mark (some editors write one) is no part of the first line.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -184,6 +185,8 @@ struct Parser<'t, 'c> {
     pass: Pass,
     /// The top-level nodes seen, their byte ranges ending where they start.
     tops: Vec<TopLines>,
+    /// The buffer [`Parser::path_of`] builds paths in, kept to build each without allocating.
+    path: String,
 }
 
 /// An error on line `line` (whose text is `raw`) at `column`.
@@ -193,7 +196,8 @@ fn error_at(line: usize, raw: &str, column: usize, kind: ParseErrorKind) -> Pars
 
 impl<'t> Parser<'t, '_> {
     fn line(&mut self, number: usize, start: usize, raw: &'t str) {
-        let stripped = raw.trim();
+        let unindented = raw.trim_start();
+        let stripped = unindented.trim_end();
         if stripped.is_empty() {
             return;
         }
@@ -203,7 +207,7 @@ impl<'t> Parser<'t, '_> {
             }
             return;
         }
-        let indent = raw[..raw.len() - raw.trim_start().len()].chars().count();
+        let indent = raw[..raw.len() - unindented.len()].chars().count();
         let column = indent + 1;
         let error = |kind: ParseErrorKind, column: usize| error_at(number, raw, column, kind);
 
@@ -347,7 +351,7 @@ impl<'t> Parser<'t, '_> {
         if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
             let checked = match self.pass {
                 Pass::Checked => Ok(()),
-                Pass::Parse | Pass::Check => check::data_size(&node, &self.path_of(&name)),
+                Pass::Parse | Pass::Check => check::data_size(&node, self.path_of(&name)),
             };
             let refused = match checked {
                 Err(Refusal::DataTooLarge { size, limit }) => {
@@ -373,9 +377,11 @@ impl<'t> Parser<'t, '_> {
 
     /// The path of a node named `name` under the open levels, from the import point (`/`
     /// without one).
-    fn path_of(&self, name: &str) -> String {
-        // Built in one string: this runs for every node of the text.
-        let mut path = self.import_point.clone().unwrap_or_else(|| "/".to_string());
+    fn path_of(&mut self, name: &str) -> &str {
+        // Built in a kept buffer: this runs for every node of the text.
+        let path = &mut self.path;
+        path.clear();
+        path.push_str(self.import_point.as_deref().unwrap_or("/"));
         let names = self.levels[1..].iter().filter_map(|level| match &level.item {
             Open::Node(name, _) => Some(name.as_str()),
             _ => None,
