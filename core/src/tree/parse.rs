@@ -113,12 +113,7 @@ pub(crate) fn run(
     pass: Pass,
 ) -> Result<(Node, Vec<TopLines>), Vec<ParseError>> {
     let mut parser = Parser {
-        levels: vec![Level {
-            column: 0,
-            item: Open::Node(String::new(), Box::default()),
-            line: 0,
-            text: "",
-        }],
+        levels: vec![Level { column: 0, item: Open::Node(String::new(), Box::default()), line: 0, text: "" }],
         errors: Vec::new(),
         comments,
         // An import path that is not a path fails the import anyway.
