@@ -60,6 +60,10 @@ pub struct Options {
     /// Connect with TLS, with these files (a real ZooKeeper's secure client port only).
     #[cfg(feature = "zookeeper")]
     pub tls: Option<TlsFiles>,
+    /// The servers' `jute.maxbuffer` when it is not ZooKeeper's default (a real ZooKeeper
+    /// only; see [`ZkConnector::with_max_request`]).
+    #[cfg(feature = "zookeeper")]
+    pub max_request: Option<usize>,
 }
 
 impl Default for Options {
@@ -70,6 +74,8 @@ impl Default for Options {
             auth: Vec::new(),
             #[cfg(feature = "zookeeper")]
             tls: None,
+            #[cfg(feature = "zookeeper")]
+            max_request: None,
             access: Access::ReadWrite,
         }
     }
@@ -185,6 +191,10 @@ pub async fn connect(connection: &str, options: &Options) -> Result<Connected, C
         if options.tls.is_some() {
             return only_real("TLS");
         }
+        #[cfg(feature = "zookeeper")]
+        if options.max_request.is_some() {
+            return only_real("a server's jute.maxbuffer");
+        }
         if options.auth.iter().any(|auth| auth.sasl_login().is_some()) {
             return only_real("a SASL login");
         }
@@ -227,6 +237,9 @@ async fn ensemble(connection: &str, options: &Options) -> Result<Connected, Conn
     }
     if let Some(files) = &options.tls {
         connector = connector.with_tls(files.clone());
+    }
+    if let Some(bytes) = options.max_request {
+        connector = connector.with_max_request(bytes);
     }
     let client = ZooKeeper::with_options(Boxed(connector), ConnectOptions::default()).await?;
     Ok(Connected {

@@ -4,6 +4,7 @@ mod cli_connect;
 mod cli_crash;
 mod cli_ensemble;
 mod cli_file;
+mod cli_maxbuffer;
 mod cli_messages;
 mod cli_sasl;
 mod cli_serve;

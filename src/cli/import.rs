@@ -1,6 +1,7 @@
 //! `zczk import`: tree text into ZooKeeper.
 
 use std::process::ExitCode;
+use zczk_core::store::size::DEFAULT_MAX_REQUEST;
 
 use zczk_core::connection::Access;
 use zczk_core::import::{self, Extras, ImportOptions};
@@ -100,8 +101,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let text = read_text(&args.file)?;
     // Check before connecting: a bad file never costs a session. The check refuses what
     // ZooKeeper would refuse of the text (as `zczk validate` does), with line and column; the
-    // parsed tree is not kept (each top-level node is parsed again as it is planned).
-    let checked = zczk_core::tree::check_for_import(&text, &args.path)
+    // parsed tree is not kept (each top-level node is parsed again as it is planned). Node
+    // data may be as long as the servers' `--jute-maxbuffer` allows.
+    let max_request = args.zk.jute_maxbuffer.map_or(DEFAULT_MAX_REQUEST, |bytes| bytes as usize);
+    let checked = zczk_core::tree::check_for_server(&text, &args.path, max_request)
         .map_err(|mut errors| CliError::Parse { file: args.file.clone(), error: errors.swap_remove(0) })?;
     let mut options = ImportOptions {
         extras: match (args.trim, args.quiet) {

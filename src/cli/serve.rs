@@ -1,6 +1,6 @@
 //! `zczk serve [--port N] [--bind ADDR] [--tree FILE | --file PATH] [--control]
-//! [--max-client-cnxns N] [--super-digest USER:HASH] [--servers N [--election-time MS]
-//! [--read-only] [--reconfig]]`.
+//! [--max-client-cnxns N] [--jute-maxbuffer BYTES] [--super-digest USER:HASH]
+//! [--servers N [--election-time MS] [--read-only] [--reconfig]]`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -97,6 +97,11 @@ pub struct Args {
     /// (ZooKeeper's `readonlymode.enabled`).
     #[arg(long)]
     pub read_only: bool,
+    /// The longest request accepted, in bytes (ZooKeeper's `jute.maxbuffer`); a longer one
+    /// loses its connection, as on a real server.
+    #[arg(long, value_name = "BYTES", default_value_t = zczk_core::store::size::DEFAULT_MAX_REQUEST as u32,
+          value_parser = clap::value_parser!(u32).range(1024..=i32::MAX as i64))]
+    pub jute_maxbuffer: u32,
     /// Let an ensemble's members change its membership on a superuser's `reconfig` request
     /// (ZooKeeper's `reconfigEnabled=true`; see `--super-digest`). Needs `--servers N`, N > 1.
     #[arg(long)]
@@ -127,6 +132,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         min_session_timeout: 2 * tick,
         max_session_timeout: 20 * tick,
         super_digest: args.super_digest.clone(),
+        max_request_bytes: args.jute_maxbuffer as usize,
         ..Config::default()
     };
     let emulator = match (&args.tree, &args.file) {

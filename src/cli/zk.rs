@@ -47,6 +47,11 @@ pub struct ZkArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The servers' jute.maxbuffer, when they were started with one other than ZooKeeper's
+    /// default (1048575): the longest request they accept, so the largest node data zczk
+    /// writes. A server cannot be asked for it. Real ZooKeeper only.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=i32::MAX as i64))]
+    pub jute_maxbuffer: Option<u32>,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -70,6 +75,7 @@ impl ZkArgs {
             tls_ca: None,
             tls_cert: None,
             tls_key: None,
+            jute_maxbuffer: None,
         }
     }
 
@@ -93,6 +99,7 @@ impl ZkArgs {
                 .tls_ca
                 .clone()
                 .map(|ca| TlsFiles { ca, identity: self.tls_cert.clone().zip(self.tls_key.clone()) }),
+            max_request: self.jute_maxbuffer.map(|bytes| bytes as usize),
             access,
         })
     }

@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 
 use tokio::time::Instant;
 
+use zczk_core::store::size::DEFAULT_MAX_REQUEST;
 use zczk_core::store::{Code, Connector, OpKind, Store, StoreError};
 use zookeeper_client as zk;
 
@@ -39,6 +40,8 @@ pub struct ZkConnector {
     tls: Option<TlsFiles>,
     /// SASL DIGEST-MD5 user name and password.
     sasl: Option<(String, String)>,
+    /// The servers' `jute.maxbuffer`.
+    max_request: usize,
 }
 
 /// PEM files for connecting with TLS, to the servers' secure client port.
@@ -84,6 +87,7 @@ impl ZkConnector {
             auth: Vec::new(),
             tls: None,
             sasl: None,
+            max_request: DEFAULT_MAX_REQUEST,
         }
     }
 
@@ -118,6 +122,15 @@ impl ZkConnector {
     /// timeout).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> ZkConnector {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The same connector for servers whose `jute.maxbuffer` (the longest request they accept)
+    /// is `bytes` rather than ZooKeeper's default (1 MiB less one byte). A server cannot be
+    /// asked for it, so say it when the servers were started with a larger one: it is what
+    /// [`Store::request_limit`] tells, so what an import may write and how it batches.
+    pub fn with_max_request(mut self, bytes: usize) -> ZkConnector {
+        self.max_request = bytes;
         self
     }
 
@@ -192,7 +205,7 @@ impl ZkConnector {
             tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         };
-        let store = ZkStore::new(client, self.connection_string.clone());
+        let store = ZkStore::new(client, self.connection_string.clone(), self.max_request);
         for (scheme, auth) in &self.auth {
             if let Err(e) = store.add_auth(scheme, auth).await {
                 // Best effort: the session is useless without its identity.

@@ -34,6 +34,8 @@ pub struct ZkStore {
     session_timeout: Duration,
     /// The connection string this session was opened with (servers and chroot).
     connection_string: String,
+    /// The servers' `jute.maxbuffer` (see [`crate::ZkConnector::with_max_request`]).
+    max_request: usize,
     state: watch::Receiver<SessionState>,
     /// Shared with the task that forwards the client's session states, so `close` can settle
     /// the state itself when no server answers.
@@ -42,7 +44,7 @@ pub struct ZkStore {
 
 impl ZkStore {
     /// Wraps a connected client; starts the task that forwards its session states.
-    pub(crate) fn new(client: zk::Client, connection_string: String) -> ZkStore {
+    pub(crate) fn new(client: zk::Client, connection_string: String, max_request: usize) -> ZkStore {
         let initial = convert::session_state(client.state());
         let state_tx = Arc::new(watch::Sender::new(initial));
         let state = state_tx.subscribe();
@@ -51,6 +53,7 @@ impl ZkStore {
             session: client.session().clone(),
             session_timeout: client.session_timeout(),
             connection_string,
+            max_request,
             client: Arc::new(Mutex::new(Some(Arc::new(client)))),
             state,
             state_tx,
@@ -519,11 +522,12 @@ impl Store for ZkStore {
         self.state.clone()
     }
 
-    /// ZooKeeper's default limit (a server's `jute.maxbuffer` cannot be asked for), with the
-    /// chroot of the connection string, which the client puts before every path.
+    /// The `jute.maxbuffer` the connector was given (a server cannot be asked for its own;
+    /// ZooKeeper's default unless told), with the chroot of the connection string, which the
+    /// client puts before every path.
     fn request_limit(&self) -> RequestLimit {
         let chroot = self.connection_string.find('/').map_or("", |at| &self.connection_string[at..]);
-        RequestLimit::with_chroot(chroot)
+        RequestLimit { max: self.max_request, ..RequestLimit::with_chroot(chroot) }
     }
 }
 

@@ -36,7 +36,9 @@ impl<S: Store + 'static> ZooKeeper<S> {
         path: &str,
         options: &ImportOptions,
     ) -> Result<Imported, ImportError> {
-        let text = crate::tree::check_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
+        let max_request = self.store().request_limit().max;
+        let text = crate::tree::check_for_server(text, path, max_request)
+            .map_err(|mut errors| errors.swap_remove(0))?;
         let store = self.ready_store().await.map_err(|_| ImportError::Read(closed(OpKind::GetData, path)))?;
         import::import_checked(&*store, &text, options, None).await
     }

@@ -59,7 +59,7 @@ mod report;
 pub use crate::pipeline::DEFAULT_BATCH;
 pub use apply::{apply, Applied, ApplyOptions};
 pub use error::ImportError;
-pub use plan::{check, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate};
+pub use plan::{check, check_for_server, plan, Plan, PlannedAclChange, PlannedCreate, PlannedUpdate};
 pub use report::ReportLine;
 
 use std::borrow::Cow;
@@ -149,9 +149,9 @@ pub enum Progress {
 pub type ProgressFn<'p> = &'p mut (dyn FnMut(Progress) + Send);
 
 /// Imports tree text under `path` (see the module docs). The text is checked completely first
-/// ([`tree::check_for_import`]): a parse error, a bad node name, oversized data or a node in
-/// `/zookeeper` fails before anything is read or written, as an [`ImportError::Parse`] with
-/// its line and column.
+/// ([`tree::check_for_server`], for the store's request limit): a parse error, a bad node
+/// name, oversized data or a node in `/zookeeper` fails before anything is read or written, as
+/// an [`ImportError::Parse`] with its line and column.
 #[tracing::instrument(level = "debug", skip(store, text, progress))]
 pub async fn import_tree<S: Store + ?Sized>(
     store: &S,
@@ -160,7 +160,8 @@ pub async fn import_tree<S: Store + ?Sized>(
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
-    let text = tree::check_for_import(text, path).map_err(|mut errors| errors.swap_remove(0))?;
+    let text = tree::check_for_server(text, path, store.request_limit().max)
+        .map_err(|mut errors| errors.swap_remove(0))?;
     import_checked(store, &text, options, progress).await
 }
 
@@ -177,8 +178,8 @@ pub async fn import_checked<S: Store + ?Sized>(
 }
 
 /// As [`import_tree`], for a tree already parsed (its children are the top-level nodes). The
-/// whole tree is [`check`]ed first: a tree built in code that ZooKeeper would refuse writes
-/// nothing.
+/// whole tree is checked first ([`check_for_server`], for the store's request limit): a tree
+/// built in code that ZooKeeper would refuse writes nothing.
 pub async fn import_parsed<S: Store + ?Sized>(
     store: &S,
     tree: &Node,
@@ -186,7 +187,7 @@ pub async fn import_parsed<S: Store + ?Sized>(
     options: &ImportOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Imported, ImportError> {
-    check(tree, path)?;
+    check_for_server(tree, path, store.request_limit().max)?;
     let tops = tree.children.iter().map(|(name, node)| Top::Parsed(name, node)).collect();
     import_tops(store, tops, path, options, progress).await
 }

@@ -6,6 +6,7 @@ use crate::delete::{plan_delete, DeleteRules, PlannedDelete};
 use crate::path::{self, PathError};
 use crate::props;
 use crate::snapshot::Snapshot;
+use crate::store::size::DEFAULT_MAX_REQUEST;
 use crate::store::{Acl, CreateOptions, RequestLimit};
 use crate::tree::check::{self as tree_check, Refusal};
 use crate::tree::Node;
@@ -99,19 +100,24 @@ pub(crate) fn import_point(path: &str) -> Result<String, ImportError> {
     Ok(normal)
 }
 
-/// Checks the text's tree against what ZooKeeper accepts: node names, data sizes, and no
-/// node inside `/zookeeper`. Pure; [`plan`] checks the same as it goes (encoding each node's
-/// data once), this lets the caller fail before reading anything. These are the parser's own checks
-/// ([`tree::parse_for_import`](crate::tree::parse_for_import) reports them with line and
-/// column), so a parsed text fails here only for its import path; a tree built in code can
-/// fail for its nodes.
+/// Checks the text's tree against what ZooKeeper accepts: node names, data sizes (for a server
+/// with the default `jute.maxbuffer`), and no node inside `/zookeeper`. Pure; [`plan`] checks
+/// the names and places as it goes, this lets the caller fail before reading anything. These
+/// are the parser's own checks ([`tree::parse_for_import`](crate::tree::parse_for_import)
+/// reports them with line and column), so a parsed text fails here only for its import path; a
+/// tree built in code can fail for its nodes.
 pub fn check(tree: &Node, import_path: &str) -> Result<(), ImportError> {
+    check_for_server(tree, import_path, DEFAULT_MAX_REQUEST)
+}
+
+/// As [`check`], for a server whose `jute.maxbuffer` is `max_request`.
+pub fn check_for_server(tree: &Node, import_path: &str, max_request: usize) -> Result<(), ImportError> {
     let root = import_point(import_path)?;
     tree_check::place(&root).map_err(|refusal| refused(root.clone(), refusal))?;
     let mut stack: Vec<_> = tree.children.iter().map(|(n, c)| (name_path(&root, n), c)).collect();
     while let Some((path, node)) = stack.pop() {
         let path = path?;
-        node_data(&path, node)?;
+        tree_check::data_size(node, &path, max_request).map_err(|refusal| refused(path.clone(), refusal))?;
         stack.extend(node.children.iter().map(|(n, c)| (name_path(&path, n), c)));
     }
     Ok(())
@@ -126,12 +132,12 @@ pub(super) fn name_path(parent: &str, name: &str) -> Result<String, ImportError>
     }
 }
 
-/// The node's encoded data, checked for what node data can hold: the data must fit the
-/// lightest write of it, a setData request, on a server with the default limit. (Whether the
-/// very write the plan makes fits the store's own limit, chroot included,
-/// [`apply`](super::apply) checks before it writes anything.)
+/// The node's encoded data. Its size is not checked here: the text's check (or [`check`], for
+/// a tree built in code) did that for the server before anything was read, and
+/// [`apply`](super::apply) checks each write against the store's own limit, chroot included,
+/// before it writes anything.
 fn node_data(path: &str, node: &Node) -> Result<Vec<u8>, ImportError> {
-    tree_check::data(node, path).map_err(|refusal| refused(path.to_string(), refusal))
+    tree_check::encode(node).map_err(|refusal| refused(path.to_string(), refusal))
 }
 
 /// The import error for a node at `path` that ZooKeeper would refuse.

@@ -52,35 +52,33 @@ pub(crate) fn place(path: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The node's data as written, checked for what node data can hold: the data of the node at
-/// `path` must fit a setData request on a server with the default limit (the path counts, as
-/// the server limits whole requests).
-pub(crate) fn data(node: &Node, path: &str) -> Result<Vec<u8>, Refusal> {
+/// The node's data as written, its size not checked.
+pub(crate) fn encode(node: &Node) -> Result<Vec<u8>, Refusal> {
     // Most nodes have no links: their properties are their data's, with no copy to make.
-    let data = if node.links.is_empty() && node.property_links.is_empty() {
+    if node.links.is_empty() && node.property_links.is_empty() {
         props::encode(&node.properties)
     } else {
         props::encode(&node.to_properties())
     }
-    .map_err(Refusal::Properties)?;
-    fits(data.len(), path)?;
-    Ok(data)
+    .map_err(Refusal::Properties)
 }
 
-/// Checks the node's data as [`data`] does, without building it.
-pub(crate) fn data_size(node: &Node, path: &str) -> Result<(), Refusal> {
+/// Checks what node data can hold, without building the data: the data of the node at `path`
+/// must fit a setData request on a server whose `jute.maxbuffer` is `max_request` (the path
+/// counts, as the server limits whole requests).
+pub(crate) fn data_size(node: &Node, path: &str, max_request: usize) -> Result<(), Refusal> {
     let size = if node.links.is_empty() && node.property_links.is_empty() {
         props::encoded_len(&node.properties)
     } else {
         props::encoded_len(&node.to_properties())
     }
     .map_err(Refusal::Properties)?;
-    fits(size, path)
+    fits(size, path, max_request)
 }
 
 /// Checks that `size` bytes of data for the node at `path` fit a setData request.
-fn fits(size: usize, path: &str) -> Result<(), Refusal> {
-    let request = RequestLimit::default();
+fn fits(size: usize, path: &str, max_request: usize) -> Result<(), Refusal> {
+    let request = RequestLimit { max: max_request, chroot: 0 };
     if !request.fits(request.set_data(path, &[])) {
         return Err(Refusal::Name { offset: 0, reason: PATH_TOO_LONG });
     }

@@ -5,6 +5,7 @@
 use super::error::ParseError;
 use super::parse::{run, Pass, TopLines};
 use super::Node;
+use crate::store::size::DEFAULT_MAX_REQUEST;
 
 /// Tree text that [`check_for_import`] found free of errors, with where each of its top-level
 /// nodes is.
@@ -24,7 +25,18 @@ pub struct CheckedText<'t> {
 ///
 /// [`parse_for_import`]: super::parse_for_import
 pub fn check_for_import<'t>(text: &'t str, import_path: &str) -> Result<CheckedText<'t>, Vec<ParseError>> {
-    let (_, mut tops) = run(text, None, Some(import_path), Pass::Check)?;
+    check_for_server(text, import_path, DEFAULT_MAX_REQUEST)
+}
+
+/// As [`check_for_import`], for a server whose `jute.maxbuffer` (the longest request it
+/// accepts) is `max_request` rather than ZooKeeper's default: node data may be as long as
+/// such a server takes.
+pub fn check_for_server<'t>(
+    text: &'t str,
+    import_path: &str,
+    max_request: usize,
+) -> Result<CheckedText<'t>, Vec<ParseError>> {
+    let (_, mut tops) = run(text, None, Some(import_path), Pass::Check { max_request })?;
     tops.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     Ok(CheckedText { text, import_path: import_path.to_string(), tops })

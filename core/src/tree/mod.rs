@@ -121,7 +121,7 @@ fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
     }
 }
 
-pub use checked::{check_for_import, CheckedText, TopText};
+pub use checked::{check_for_import, check_for_server, CheckedText, TopText};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::format;
 pub use parse::{decode_text, parse, parse_all, parse_for_import, MAX_NODE_DEPTH};

@@ -16,6 +16,7 @@
 //! [`check`](super::check)): a node name it refuses (as a node is opened) and node data over
 //! its size limit (as a node is closed, when all its properties are known).
 
+use crate::store::size::DEFAULT_MAX_REQUEST;
 use serde_json::Value;
 
 use super::check::{self, Refusal};
@@ -97,8 +98,12 @@ pub(crate) enum Pass {
     Parse,
     /// Check everything and keep no node: each is dropped once checked (only the names of
     /// the open nodes' children are kept, to find duplicates), so the tree returned has no
-    /// children and the memory used does not grow with the text.
-    Check,
+    /// children and the memory used does not grow with the text. Node data must fit a
+    /// server whose `jute.maxbuffer` is `max_request`.
+    Check {
+        /// The longest request the server accepts.
+        max_request: usize,
+    },
     /// Keep the tree of a text that a [`Pass::Check`] for the same import path found free of
     /// errors: node data is not encoded again to check its size.
     Checked,
@@ -346,7 +351,8 @@ impl<'t> Parser<'t, '_> {
         if let Some(Level { item: Open::Node(name, node), line, text, column }) = self.levels.pop() {
             let checked = match self.pass {
                 Pass::Checked => Ok(()),
-                Pass::Parse | Pass::Check => check::data_size(&node, self.path_of(&name)),
+                Pass::Parse => check::data_size(&node, self.path_of(&name), DEFAULT_MAX_REQUEST),
+                Pass::Check { max_request } => check::data_size(&node, self.path_of(&name), max_request),
             };
             let refused = match checked {
                 Err(Refusal::DataTooLarge { size, limit }) => {
@@ -363,7 +369,7 @@ impl<'t> Parser<'t, '_> {
                 self.errors.push(error_at(line, text, column, kind));
             }
             // Dropped, a node leaves its name, so that a duplicate is still found.
-            let node = if self.pass == Pass::Check { Node::default() } else { *node };
+            let node = if matches!(self.pass, Pass::Check { .. }) { Node::default() } else { *node };
             if let Open::Node(_, parent) = &mut self.top_mut().item {
                 parent.children.insert(name, node);
             }

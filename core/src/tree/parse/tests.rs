@@ -305,6 +305,19 @@ fn node_data_over_the_limit_is_an_error_on_the_node_line() {
 }
 
 #[test]
+fn a_server_with_a_larger_jute_maxbuffer_takes_larger_data_up_to_its_limit() {
+    let max = 4 << 20;
+    let room = crate::store::RequestLimit { max, chroot: 0 }.data_room("/big");
+    let text = |len: usize| format!("/big\n  x = '{}'\n", "a".repeat(len - 8));
+    // Too long for the default limit, not for this server's.
+    assert!(crate::tree::check_for_import(&text(room), "/").is_err());
+    assert!(crate::tree::check_for_server(&text(room), "/", max).is_ok());
+    let over = crate::tree::check_for_server(&text(room + 1), "/", max).unwrap_err();
+    assert_eq!((over[0].line, over[0].column), (1, 1));
+    assert_eq!(over[0].kind, K::DataTooLarge { size: room + 1, limit: room });
+}
+
+#[test]
 fn text_that_is_not_utf8_is_an_error_at_its_line_and_column() {
     let error = decode_text(b"/a\n  x = 1\n  y = '\xc3\xa9\xff'\n  z = 2\n".to_vec()).unwrap_err();
     assert_eq!((error.line, error.column), (3, 9));
