@@ -3,12 +3,9 @@
 //! node, and without being told keeps to the default limit. Run on `zczk serve` and on a real
 //! ZooKeeper started here (ignored without the Debian package's jar).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use predicates::prelude::*;
 
-use crate::cli_zk::Killed;
+use crate::cli_zk::Served;
 use crate::private_server::{zczk, PrivateServer};
 
 /// The servers' limit in these tests: 4 MiB.
@@ -52,16 +49,8 @@ fn writes_up_to_the_servers_limit_when_told_it(zk: &str) {
 
 #[test]
 fn zczk_serve_with_a_larger_jute_maxbuffer() {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("zczk"))
-        .args(["serve", "--port", "0", "--jute-maxbuffer", &MAX.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut address = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut address).unwrap();
-    let _served = Killed(child);
-    writes_up_to_the_servers_limit_when_told_it(address.trim());
+    let served = Served::start_with(&["--jute-maxbuffer", &MAX.to_string()]);
+    writes_up_to_the_servers_limit_when_told_it(&served.zk);
 }
 
 #[test]

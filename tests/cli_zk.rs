@@ -645,8 +645,14 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) fn start() -> Self {
+        Served::start_with(&[])
+    }
+
+    /// A `zczk serve --port 0` with more options.
+    pub(crate) fn start_with(options: &[&str]) -> Self {
         let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("zczk"))
             .args(["serve", "--port", "0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
