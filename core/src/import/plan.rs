@@ -237,7 +237,8 @@ pub(super) fn plan_top(
     plan: &mut Plan,
 ) -> Result<(), ImportError> {
     // Depth first, name order, with an explicit stack (texts can nest deeper than the call
-    // stack would like), checking each node as [`check`] does on the way. The import point's
+    // stack would like), checking each node's name and place on the way (its data size is
+    // the text's check's and `apply`'s, for the server's limit). The import point's
     // own extras are never looked at: its children are never trimmed nor reported.
     let mut stack = vec![(path.to_string(), node)];
     while let Some((path, node)) = stack.pop() {
