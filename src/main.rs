@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: zczk::cli::Allocator = zczk::cli::Allocator {};
+
 fn main() -> ExitCode {
     zczk::cli::main(zczk::cli::Cli::parse())
 }

@@ -2,6 +2,9 @@
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: zczk::cli::Allocator = zczk::cli::Allocator {};
+
 fn main() -> std::process::ExitCode {
     zczk::cli::upstream::Export::parse().run()
 }
