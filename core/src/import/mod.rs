@@ -20,6 +20,9 @@
 //! the whole tree's plan (a single top-level node's subtree is never split: it is one group
 //! however large it is). A dry run reports group after group too, holding only the report.
 //! With [`ApplyOptions::atomic`] the whole text is one group (one `multi` holds it all).
+//! Each top-level node of a text is parsed on Tokio's blocking pool, so on a machine with
+//! more than one core parsing goes on beside the writes (a long text's check is split
+//! over the cores too: see [`tree::check_for_server`]).
 //!
 //! **What a failure leaves.** The whole text is checked before anything is read, so bad text
 //! writes nothing. A group is sent only once the group before it was applied without a failure,
@@ -206,10 +209,11 @@ impl Top<'_> {
         }
     }
 
-    fn node(&self) -> Result<Cow<'_, Node>, ImportError> {
+    /// The node, parsed beside the import's other work (see [`TopText::parse_aside`]).
+    async fn node(&self) -> Result<Cow<'_, Node>, ImportError> {
         match self {
             Top::Parsed(_, node) => Ok(Cow::Borrowed(*node)),
-            Top::Text(text) => Ok(Cow::Owned(text.parse()?)),
+            Top::Text(text) => Ok(Cow::Owned(text.parse_aside().await?)),
         }
     }
 }
@@ -322,7 +326,7 @@ async fn plan_groups<S: Store + ?Sized>(
             let exists = path.as_ref().is_ok_and(|path| top.get(path).is_some());
             async move {
                 let path = path?;
-                let node = unit.node()?;
+                let node = unit.node().await?;
                 if !exists {
                     return Ok((path, node, Snapshot::new(root)));
                 }

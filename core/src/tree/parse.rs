@@ -117,6 +117,22 @@ pub(crate) fn run(
     import_path: Option<&str>,
     pass: Pass,
 ) -> Result<(Node, Vec<TopLines>), Vec<ParseError>> {
+    // A byte-order mark (some editors write one) is no part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (root, tops, _) = run_part(text, comments, import_path, pass)?;
+    Ok((root, tops))
+}
+
+/// As [`run`], for text without a byte-order mark, which may be a part of a longer text that
+/// starts at a line: also says whether the top-level nodes were at column 1 at its end, so
+/// that a next part starting with a node at column 1 (no indentation) would go on as if the
+/// two were parsed as one text (see [`super::checked`]).
+pub(crate) fn run_part(
+    text: &str,
+    comments: Option<&mut Comments>,
+    import_path: Option<&str>,
+    pass: Pass,
+) -> Result<(Node, Vec<TopLines>, bool), Vec<ParseError>> {
     let mut parser = Parser {
         levels: vec![Level { column: 0, item: Open::Node(String::new(), Box::default()), line: 0, text: "" }],
         errors: Vec::new(),
@@ -127,13 +143,12 @@ pub(crate) fn run(
         tops: Vec::new(),
         path: String::new(),
     };
-    // A byte-order mark (some editors write one) is no part of the first line.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut start = 0;
     for (index, raw) in text.split('\n').enumerate() {
         parser.line(index + 1, start, raw);
         start += raw.len() + 1;
     }
+    let top_level_at_column_one = parser.levels.get(1).map_or(true, |level| level.column == 1);
     let root = parser.finish();
     if let Some(comments) = parser.comments {
         comments.trailing = std::mem::take(&mut comments.pending);
@@ -145,7 +160,7 @@ pub(crate) fn run(
         for (top, end) in tops.iter_mut().zip(ends) {
             top.bytes.end = end;
         }
-        Ok((root, tops))
+        Ok((root, tops, top_level_at_column_one))
     } else {
         // A node's data is checked when it closes, after the lines below it.
         parser.errors.sort_by_key(|e| e.line);

@@ -478,3 +478,94 @@ proptest! {
         prop_assert_eq!(checked_then_parsed(&text, "/x"), Ok(root));
     }
 }
+
+/// Checks `text` in `parts` parts as `check_for_server` does on a long text: the parts find
+/// the top-level nodes one pass finds, where they are, or leave the text to one pass; they
+/// never pass a text one pass refuses. Whether they found them.
+fn parts_agree_with_one_pass(text: &str, parts: usize) -> Result<bool, TestCaseError> {
+    let pass = Pass::Check { max_request: DEFAULT_MAX_REQUEST };
+    let whole = run(text, None, Some("/"), pass).map(|(_, tops)| tops);
+    match (crate::tree::checked::check_in_parts(text, "/", pass, parts), whole) {
+        (None, _) => Ok(false),
+        (Some(tops), Ok(whole)) => {
+            prop_assert_eq!(tops, whole);
+            Ok(true)
+        }
+        (Some(_), Err(errors)) => {
+            Err(TestCaseError::fail(format!("the parts passed it; one pass: {errors:?}")))
+        }
+    }
+}
+
+#[test]
+fn a_text_checked_in_parts_has_its_top_level_nodes_where_one_pass_finds_them() {
+    let text: String =
+        (0..300).map(|i| format!("/n{i:03}\n  x = {i}\n  # a comment\n  /c\n\n    y = 'z'\n")).collect();
+    for parts in 2..=4 {
+        assert!(matches!(parts_agree_with_one_pass(&text, parts), Ok(true)), "{parts} parts");
+    }
+}
+
+#[test]
+fn a_text_the_parts_cannot_tell_all_of_is_left_to_one_pass() {
+    let pass = Pass::Check { max_request: DEFAULT_MAX_REQUEST };
+    let in_parts = |text: &str| crate::tree::checked::check_in_parts(text, "/", pass, 2);
+    // Top-level nodes at column 3, then one at column 1: an indentation error in one pass,
+    // though each part alone is fine.
+    let indented = "  /a\n    x = 1\n  /b\n/c\n  /d\n";
+    assert!(run(indented, None, Some("/"), pass).is_err());
+    assert_eq!(in_parts(indented), None);
+    // The same name at the top level of both parts.
+    let twice = "/a\n  x = 1\n/b\n/a\n  y = 2\n";
+    assert!(run(twice, None, Some("/"), pass).is_err());
+    assert_eq!(in_parts(twice), None);
+    // An error in the second part: one pass numbers it in the whole text.
+    let wrong = "/a\n  x = 1\n/b\n  y = [\n";
+    assert_eq!(in_parts(wrong), None);
+    // No line to start a second part at.
+    assert_eq!(in_parts("/a\n  /b\n  /c\n"), None);
+}
+
+#[test]
+fn a_long_text_is_checked_with_its_errors_numbered_in_the_whole_text() {
+    let mut text: String =
+        (0..60_000).map(|i| format!("/n{i:05}\n  x = 'a value of some length {i}'\n")).collect();
+    text.push_str("/late\n  y = [\n/n00007\n");
+    assert!(text.len() > 2 * (1 << 20), "long enough for two parts");
+    assert_eq!(
+        crate::tree::check_for_import(&text, "/").unwrap_err(),
+        parse_for_import(&text, "/").unwrap_err()
+    );
+    let fine = &text[..text.find("/late").unwrap()];
+    let checked = crate::tree::check_for_import(fine, "/").unwrap();
+    assert_eq!(checked.tops().len(), 60_000);
+    assert_eq!(checked_then_parsed(fine, "/"), parse_for_import(fine, "/"));
+}
+
+proptest! {
+    #![proptest_config(crate::tree::proptest_config(2_000))]
+
+    #[test]
+    fn token_soup_checked_in_parts_agrees_with_one_pass(text in token_lines(), parts in 2usize..5) {
+        parts_agree_with_one_pass(&text, parts)?;
+    }
+
+    #[test]
+    fn printed_trees_checked_in_parts_agree_with_one_pass(
+        trees in prop::collection::vec(crate::testkit::tree(), 1..4),
+        indent in prop::sample::select(vec![0usize, 0, 2]),
+        parts in 2usize..5,
+    ) {
+        // Trees one after the other: their top-level names may repeat, and one may be
+        // indented as a whole.
+        let text: String = trees
+            .iter()
+            .enumerate()
+            .flat_map(|(index, tree)| {
+                let pad = if index == 1 { " ".repeat(indent) } else { String::new() };
+                crate::tree::print(tree).lines().map(move |line| format!("{pad}{line}\n")).collect::<Vec<_>>()
+            })
+            .collect();
+        parts_agree_with_one_pass(&text, parts)?;
+    }
+}
