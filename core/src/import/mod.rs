@@ -213,9 +213,30 @@ impl Top<'_> {
     async fn node(&self) -> Result<Cow<'_, Node>, ImportError> {
         match self {
             Top::Parsed(_, node) => Ok(Cow::Borrowed(*node)),
-            Top::Text(text) => Ok(Cow::Owned(text.parse_aside().await?)),
+            Top::Text(text) => Ok(Cow::Owned(text.parse_aside(|node| node).await?)),
         }
     }
+
+    /// `empty` with the creates and lines of this node at `path`, new with all its subtree:
+    /// for a text, parsed and planned beside the import's other work, and dropped there.
+    async fn plan_new(&self, path: String, empty: Plan) -> Result<Plan, ImportError> {
+        let plan = move |node: &Node| {
+            let mut plan = empty;
+            plan::plan_new_subtree(&path, node, &mut plan).map(|()| plan)
+        };
+        match self {
+            Top::Parsed(_, node) => plan(node),
+            Top::Text(text) => text.parse_aside(move |node| plan(&node)).await?,
+        }
+    }
+}
+
+/// A top-level node of the text, ready for its group's plan.
+enum Unit<'t> {
+    /// New: its plan (see [`Top::plan_new`]).
+    New(Plan),
+    /// In ZooKeeper: the node, at its path, and its subtree as read.
+    Read(String, Cow<'t, Node>, Snapshot),
 }
 
 /// The plan of a group of top-level nodes, with the number of nodes read to make it.
@@ -331,13 +352,12 @@ async fn plan_groups<S: Store + ?Sized>(
             let exists = path.as_ref().is_ok_and(|path| top.get(path).is_some());
             async move {
                 let path = path?;
-                let node = {
-                    let _parser = parsers.acquire().await;
-                    unit.node().await?
-                };
+                let parsing = parsers.acquire().await;
                 if !exists {
-                    return Ok((path, node, Snapshot::new(root)));
+                    return Ok(Unit::New(unit.plan_new(path, Plan::empty(root.to_string(), options)).await?));
                 }
+                let node = unit.node().await?;
+                drop(parsing);
                 let visit = |at: &str| visit_in_top(&node, &path, options.extras, enforce_acl, at);
                 let unit_options = SnapshotOptions { visit: Some(&visit), ..read_options(options) };
                 let subtree = match snapshot::read(store, &path, &unit_options, None).await {
@@ -346,7 +366,7 @@ async fn plan_groups<S: Store + ?Sized>(
                     Err(e) if e.is(Code::NoNode) && e.path == path => Snapshot::new(root),
                     Err(e) => return Err(ImportError::Read(e)),
                 };
-                Ok((path, node, subtree))
+                Ok(Unit::Read(path, node, subtree))
             }
         })
         .collect();
@@ -359,10 +379,16 @@ async fn plan_groups<S: Store + ?Sized>(
             // The applying half stopped at a failure: planning more is wasted.
             return;
         }
-        let planned = unit.and_then(|(path, node, subtree)| {
-            group.nodes_read += subtree.len();
-            nodes_read += subtree.len();
-            plan::plan_top(&path, &node, &subtree, options, &mut group.plan)
+        let planned = unit.and_then(|unit| match unit {
+            Unit::New(plan) => {
+                group.plan.append(plan);
+                Ok(())
+            }
+            Unit::Read(path, node, subtree) => {
+                group.nodes_read += subtree.len();
+                nodes_read += subtree.len();
+                plan::plan_top(&path, &node, &subtree, options, &mut group.plan)
+            }
         });
         if let Err(e) = planned {
             let _ = groups.send(Err(e)).await;

@@ -213,6 +213,16 @@ pub fn plan(
 
 impl Plan {
     /// A plan that does nothing yet, for importing under `root`.
+    /// Adds `later`'s writes and lines after this plan's: the plan of the top-level nodes of
+    /// both, `later`'s after.
+    pub(super) fn append(&mut self, later: Plan) {
+        self.creates.extend(later.creates);
+        self.updates.extend(later.updates);
+        self.acl_changes.extend(later.acl_changes);
+        self.deletes.extend(later.deletes);
+        self.lines.extend(later.lines);
+    }
+
     pub(super) fn empty(root: String, options: &ImportOptions) -> Plan {
         Plan {
             path: root,
@@ -294,7 +304,7 @@ fn push_children<'t>(
 }
 
 /// Plans creating `node` and everything below it, parent first, with an `add` line each.
-fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), ImportError> {
+pub(super) fn plan_new_subtree(path: &str, node: &Node, plan: &mut Plan) -> Result<(), ImportError> {
     let mut stack = vec![(path.to_string(), node)];
     while let Some((path, node)) = stack.pop() {
         let data = node_data(&path, node)?;

@@ -155,22 +155,29 @@ impl TopText<'_> {
     }
 
     /// [`TopText::parse`] on a thread of Tokio's blocking pool (which needs its own copy of
-    /// the node's lines), so that parsing the next nodes of an import goes on beside its
-    /// writes; on the caller's thread outside a Tokio runtime.
-    pub(crate) async fn parse_aside(&self) -> Result<Node, ParseError> {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return self.parse() };
+    /// the node's lines), then `then` on the node there too, so that parsing (and what an
+    /// import does with the node) goes on beside its writes; on the caller's thread outside a
+    /// Tokio runtime.
+    pub(crate) async fn parse_aside<T: Send + 'static>(
+        &self,
+        then: impl FnOnce(Node) -> T + Send + 'static,
+    ) -> Result<T, ParseError> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return self.parse().map(then) };
         let (lines, top, import_path) = (
             self.text.text[self.top.bytes.clone()].to_string(),
             self.top.clone(),
             self.text.import_path.clone(),
         );
-        match runtime.spawn_blocking(move || parse_top(&lines, &top, &import_path)).await {
-            Ok(parsed) => parsed,
-            Err(error) => match error.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                // The runtime is shutting down: parse here.
-                Err(_) => self.parse(),
-            },
+        let task = runtime.spawn_blocking(move || parse_top(&lines, &top, &import_path).map(then));
+        match task.await {
+            Ok(done) => done,
+            // A panic while parsing is the caller's. A blocking task is cancelled only when its
+            // runtime shuts down, which drops this future before.
+            Err(error) => std::panic::resume_unwind(
+                error
+                    .try_into_panic()
+                    .unwrap_or_else(|_| Box::new("the runtime shut down while a node was parsed")),
+            ),
         }
     }
 }
