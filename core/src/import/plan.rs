@@ -212,7 +212,6 @@ pub fn plan(
 }
 
 impl Plan {
-    /// A plan that does nothing yet, for importing under `root`.
     /// Adds `later`'s writes and lines after this plan's: the plan of the top-level nodes of
     /// both, `later`'s after.
     pub(super) fn append(&mut self, later: Plan) {
@@ -223,6 +222,7 @@ impl Plan {
         self.lines.extend(later.lines);
     }
 
+    /// A plan that does nothing yet, for importing under `root`.
     pub(super) fn empty(root: String, options: &ImportOptions) -> Plan {
         Plan {
             path: root,
