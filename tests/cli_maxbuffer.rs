@@ -54,6 +54,28 @@ fn zczk_serve_with_a_larger_jute_maxbuffer() {
 }
 
 #[test]
+fn validate_checks_node_data_against_the_servers_limit_when_told_it() {
+    let text = format!("/big\n  x = '{}'\n", "v".repeat(2 << 20));
+    zczk("mem:")
+        .args(["validate", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("-:1:1: node data is"));
+    zczk("mem:")
+        .args(["validate", "-", "--jute-maxbuffer", &MAX.to_string()])
+        .write_stdin(text)
+        .assert()
+        .success();
+    zczk("mem:")
+        .args(["validate", "-", "--jute-maxbuffer", "1023"])
+        .write_stdin("/a\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--jute-maxbuffer"));
+}
+
+#[test]
 fn jute_maxbuffer_is_refused_for_an_emulator_connection() {
     zczk("mem:")
         .args(["get", "/", "--jute-maxbuffer", "4194304"])

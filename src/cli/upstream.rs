@@ -130,6 +130,10 @@ impl Validate {
     /// Runs it.
     pub fn run(self) -> ExitCode {
         super::init(0);
-        super::finish(validate::run(validate::Args { file: self.file, path: "/".to_string() }))
+        super::finish(validate::run(validate::Args {
+            file: self.file,
+            path: "/".to_string(),
+            jute_maxbuffer: None,
+        }))
     }
 }

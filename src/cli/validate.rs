@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use zczk_core::import;
+use zczk_core::store::size::DEFAULT_MAX_REQUEST;
 use zczk_core::tree::{self, Node, ParseError};
 
 use super::snippet::snippet;
@@ -26,6 +27,7 @@ Never connects to ZooKeeper.
 Examples:
   zczk validate services.zk
   zczk validate services.zk /apps   # checked as an import into /apps
+  zczk validate --jute-maxbuffer 4194304 big.zk   # servers that take 4 MiB requests
   zczk export /services | zczk validate -"#)]
 pub struct Args {
     /// The tree file, or `-` for stdin.
@@ -33,6 +35,10 @@ pub struct Args {
     /// Where the file would be imported (as `zczk import FILE PATH`).
     #[arg(default_value = "/")]
     pub path: String,
+    /// Check node data against servers started with this jute.maxbuffer rather than
+    /// ZooKeeper's default (1048575), as `zczk import --jute-maxbuffer BYTES` does.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=i32::MAX as i64))]
+    pub jute_maxbuffer: Option<u32>,
 }
 
 /// Runs `zczk validate`.
@@ -44,7 +50,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Err(code) => return Ok(code),
     };
     // As import checks it, without holding the parsed tree.
-    match tree::check_for_import(&text, &args.path) {
+    let max_request = args.jute_maxbuffer.map_or(DEFAULT_MAX_REQUEST, |bytes| bytes as usize);
+    match tree::check_for_server(&text, &args.path, max_request) {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(errors) => {
             eprint!("{}", report(&args.file, &errors));
