@@ -69,8 +69,10 @@ pub(super) fn check_in_parts(
     // Each part after the first starts at a line that starts with `/`, near an equal share.
     let mut starts = vec![0];
     for share in 1..parts {
-        let from = (share * text.len() / parts).max(starts[starts.len() - 1]);
-        match text.get(from..).and_then(|rest| rest.find("\n/")) {
+        let share = (share * text.len() / parts).max(starts[starts.len() - 1]);
+        // The share may fall inside a character: the search starts at the next one.
+        let from = (share..text.len()).find(|&at| text.is_char_boundary(at)).unwrap_or(text.len());
+        match text[from..].find("\n/") {
             Some(at) => starts.push(from + at + 1),
             None => break,
         }

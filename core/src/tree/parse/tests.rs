@@ -507,6 +507,18 @@ fn a_text_checked_in_parts_has_its_top_level_nodes_where_one_pass_finds_them() {
 }
 
 #[test]
+fn a_text_is_split_in_parts_wherever_its_shares_fall_between_multibyte_characters() {
+    // Values of two-byte characters: with one to three more bytes in front, an equal share
+    // falls inside a character in some of these texts.
+    for pad in 0..4 {
+        let text: String = std::iter::once(format!("/p\n  x = '{}'\n", "a".repeat(pad)))
+            .chain((0..50).map(|i| format!("/n{i:02}\n  x = '{}'\n", "é".repeat(40))))
+            .collect();
+        assert!(matches!(parts_agree_with_one_pass(&text, 2), Ok(true)), "pad {pad}");
+    }
+}
+
+#[test]
 fn a_text_the_parts_cannot_tell_all_of_is_left_to_one_pass() {
     let pass = Pass::Check { max_request: DEFAULT_MAX_REQUEST };
     let in_parts = |text: &str| crate::tree::checked::check_in_parts(text, "/", pass, 2);
